@@ -1,0 +1,1 @@
+//! The buffycoat command-line program: scenario files, run, validate, species.

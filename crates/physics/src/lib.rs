@@ -1,0 +1,24 @@
+//! # buffycoat-physics
+//!
+//! The physics of centrifugal blood separation, independent of any solver or file format:
+//!
+//! - [`units`]: SI inside, conversions at the boundary (the one place units are documented);
+//! - [`rotor`]: rotor speed profiles ω(t), ω̇(t) and their exact time integrals;
+//! - [`forces`]: force laws in the rotating frame, drag closures, sedimentation coefficient;
+//! - [`error`]: the crate's error type [`error::PhysicsError`] and validation helpers;
+//! - [`fluid`]: the suspending fluid (plasma): density and viscosity presets with sources;
+//! - [`species`]: cell species (density and size distributions, shape factor) and the species library;
+//! - [`population`]: deterministic per-particle random streams and cell sampling;
+//! - [`blood`]: blood composition (counts, hematocrit, differential, AC dilution) to concentrations;
+//!
+//! This crate performs no I/O.
+#![forbid(unsafe_code)]
+
+pub mod blood;
+pub mod error;
+pub mod fluid;
+pub mod forces;
+pub mod population;
+pub mod rotor;
+pub mod species;
+pub mod units;

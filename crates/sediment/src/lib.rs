@@ -1,0 +1,53 @@
+//! # buffycoat-sediment
+//!
+//! The particle-sedimentation solver: cells of known density and size, moving under the
+//! rotating-frame forces of [`buffycoat_physics::forces`] inside a [`Geometry`].
+//!
+//! Pipeline stages, one module each:
+//! - [`geometry`]: containers (tube, sector), wall rules, uniform seeding;
+//! - [`cells`]: the structure-of-arrays cell state;
+//! - [`overdamped`]: the terminal-velocity model, integrated in closed form;
+//! - [`inertial`]: the model with particle inertia, an exponential (ETD2) integrator that
+//!   advances the drag exactly, with per-cell adaptive steps;
+//! - [`solver`]: [`Sedimentation`], the system the stepper advances.
+#![forbid(unsafe_code)]
+
+pub mod cells;
+pub mod geometry;
+pub mod inertial;
+pub mod overdamped;
+pub mod solver;
+
+pub use cells::{CellSpec, Cells};
+pub use geometry::{Geometry, Sector, Tube};
+pub use solver::{ParticleModel, Sedimentation, SedimentationConfig, Tolerances};
+
+/// Errors of the sedimentation solver.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SedimentError {
+    /// A parameter is out of its allowed range.
+    #[error("{name} = {value} is invalid: allowed {allowed}")]
+    InvalidParameter {
+        /// the scenario key
+        name: String,
+        /// the value given
+        value: f64,
+        /// the allowed range
+        allowed: String,
+    },
+    /// A cell's properties are invalid.
+    #[error("cell {index}: {message}")]
+    InvalidCell {
+        /// cell index
+        index: usize,
+        /// what is wrong
+        message: String,
+    },
+    /// The stepper failed (thread pool, schedule).
+    #[error(transparent)]
+    Stepper(#[from] buffycoat_stepper::StepperError),
+    /// The integration failed (step size underflow, non-finite state).
+    #[error("integration failed: {0}")]
+    Integration(String),
+}
