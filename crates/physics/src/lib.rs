@@ -10,6 +10,7 @@
 //! - [`species`]: cell species (density and size distributions, shape factor) and the species library;
 //! - [`population`]: deterministic per-particle random streams and cell sampling;
 //! - [`blood`]: blood composition (counts, hematocrit, differential, AC dilution) to concentrations;
+//! - [`validation`]: a computed value checked against a known one ([`validation::Check`]);
 //!
 //! This crate performs no I/O.
 #![forbid(unsafe_code)]
@@ -22,3 +23,4 @@ pub mod population;
 pub mod rotor;
 pub mod species;
 pub mod units;
+pub mod validation;

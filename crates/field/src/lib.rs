@@ -1,0 +1,1 @@
+//! Eulerian hindered, polydisperse sedimentation (work in progress by the field-solver engineer).
