@@ -63,6 +63,9 @@ mod tests {
         assert!(Check::new("c", "q", 2.0, 2.0 + 1e-10, 1e-9, "").passed());
         assert!(!Check::new("c", "q", 2.0, 2.1, 1e-3, "").passed());
         assert!(!Check::new("c", "q", 2.0, f64::NAN, 1.0, "").passed());
-        assert_eq!(Check::new("c", "q", 0.0, 1e-3, 1e-2, "").relative_error(), 1e-3);
+        assert_eq!(
+            Check::new("c", "q", 0.0, 1e-3, 1e-2, "").relative_error(),
+            1e-3
+        );
     }
 }

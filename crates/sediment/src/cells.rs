@@ -97,7 +97,12 @@ impl Cells {
                     ),
                 });
             }
-            geometry.check_fits(spec.diameter)?;
+            geometry
+                .check_fits(spec.diameter)
+                .map_err(|e| SedimentError::InvalidCell {
+                    index: i,
+                    message: e.to_string(),
+                })?;
             let mut rng = particle_rng(seed, POSITION_STREAM, i as u64);
             let p = geometry.sample_uniform(0.5 * spec.diameter, &mut rng);
             cells.species.push(spec.species);

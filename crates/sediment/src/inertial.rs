@@ -31,7 +31,9 @@ use buffycoat_stepper::{StepController, StepDecision};
 use num_complex::Complex64;
 
 /// φ₀ = eˣ, φ₁, φ₂, φ₃ of a complex argument. Taylor series (to x¹⁸) for |x| < 1, where the
-/// closed forms cancel; the closed forms elsewhere (eˣ → 0 for strongly damped steps).
+/// closed forms cancel; the closed forms elsewhere, with one complex division. For Re x < −40,
+/// |eˣ| < 5·10⁻¹⁸ is below half an ulp of the terms it is added to, so it is taken as 0 and the
+/// exponential is skipped (strongly damped steps, h ≫ τ_p, the common case).
 #[inline]
 pub fn phi_functions(x: Complex64) -> [Complex64; 4] {
     if x.norm_sqr() < 1.0 {
@@ -45,11 +47,35 @@ pub fn phi_functions(x: Complex64) -> [Complex64; 4] {
         let p0 = p1 * x + 1.0;
         [p0, p1, p2, p3]
     } else {
-        let e = x.exp();
-        let p1 = (e - 1.0) / x;
-        let p2 = (e - 1.0 - x) / (x * x);
-        let p3 = (e - 1.0 - x - 0.5 * x * x) / (x * x * x);
+        let e = if x.re < -40.0 {
+            Complex64::new(0.0, 0.0)
+        } else {
+            x.exp()
+        };
+        let inv = x.inv();
+        let p1 = (e - 1.0) * inv;
+        let p2 = (p1 - 1.0) * inv;
+        let p3 = (p2 - 0.5) * inv;
         [e, p1, p2, p3]
+    }
+}
+
+/// The real-argument φ₀…φ₂ (axial motion, whose damping is real); same switching as
+/// [`phi_functions`].
+#[inline]
+pub fn phi_functions_real(x: f64) -> [f64; 3] {
+    if x.abs() < 1.0 {
+        let mut p2 = 0.0;
+        for j in (0..19).rev() {
+            p2 = p2 * x + 1.0 / factorial(j + 2);
+        }
+        let p1 = p2 * x + 1.0;
+        [p1 * x + 1.0, p1, p2]
+    } else {
+        let e = if x < -40.0 { 0.0 } else { x.exp() };
+        let inv = 1.0 / x;
+        let p1 = (e - 1.0) * inv;
+        [e, p1, (p1 - 1.0) * inv]
     }
 }
 
@@ -111,10 +137,9 @@ fn etd2_step(
     let zeta_new = zeta_pred + correction;
     // Axial: exact for the constant forcing −βg.
     let ga = -beta * env.gravity();
-    let xa = -damping * h;
-    let [ea, a1, a2, _] = phi_functions(Complex64::new(xa, 0.0));
-    let wz_new = ea.re * wz + h * a1.re * ga;
-    let z_new = z + h * a1.re * wz + h * h * a2.re * ga;
+    let [ea, a1, a2] = phi_functions_real(-damping * h);
+    let wz_new = ea * wz + h * a1 * ga;
+    let z_new = z + h * a1 * wz + h * h * a2 * ga;
     (zeta_new, w_new, z_new, wz_new, correction.norm())
 }
 
@@ -228,6 +253,13 @@ mod tests {
             // The closed forms lose about |x|⁻³ ε near |x| = 1; 1e-13 covers it.
             for k in 0..4 {
                 assert!((series[k] - closed[k]).norm() < 1e-13, "{x} φ{k}");
+            }
+        }
+        for &x in &[-0.5, 0.9, -3.0, -50.0] {
+            let r = phi_functions_real(x);
+            let c = phi_functions(Complex64::new(x, 0.0));
+            for k in 0..3 {
+                assert!((r[k] - c[k].re).abs() < 1e-14 * c[k].re.abs().max(1.0), "{x} φ{k}");
             }
         }
         // Recurrence φ_{k}(x) = x φ_{k+1}(x) + 1/k! holds everywhere.

@@ -13,10 +13,12 @@
 #![forbid(unsafe_code)]
 
 pub mod cells;
+pub mod census;
 pub mod geometry;
 pub mod inertial;
 pub mod overdamped;
 pub mod solver;
+pub mod validation;
 
 pub use cells::{CellSpec, Cells};
 pub use geometry::{Geometry, Sector, Tube};

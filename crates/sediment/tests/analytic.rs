@@ -2,7 +2,7 @@
 
 mod common;
 
-use buffycoat_physics::forces::{DragLaw, ForceSet};
+use buffycoat_physics::forces::ForceSet;
 use buffycoat_physics::rotor::RotorProfile;
 use buffycoat_physics::units::rpm_to_rad_per_s;
 use buffycoat_sediment::ParticleModel;
@@ -10,12 +10,7 @@ use buffycoat_stepper::Parallel;
 use common::*;
 
 fn no_coriolis() -> ForceSet {
-    ForceSet {
-        coriolis: false,
-        euler: false,
-        gravity: None,
-        drag: DragLaw::Stokes,
-    }
+    buffycoat_sediment::validation::radial_forces_only()
 }
 
 /// Overdamped, constant ω, Coriolis off: r(t) = r₀ exp(s ω² t). The integrator is the closed
@@ -39,7 +34,7 @@ fn overdamped_constant_omega_matches_exponential_law() {
     for (t, pos) in trajectory(&mut sys, 20.0, 1.0, &par) {
         for (p, p0) in pos.iter().zip(&starts) {
             let exact = p0[0] * (s * omega * omega * t).exp();
-            if exact < 0.16 - PROBE_D / 2.0 {
+            if exact < 0.16 - buffycoat_sediment::validation::PROBE_DIAMETER / 2.0 {
                 let rel = (p[0] / exact - 1.0).abs();
                 assert!(rel <= 1e-9, "t = {t}: {} vs {exact}: {rel:e}", p[0]);
                 assert_eq!(p[1], 0.0);
@@ -227,34 +222,27 @@ fn inertial_coriolis_slip_ratio() {
 /// must divide the error by ≈ 4 (second order); accept observed orders in [1.8, 2.3].
 #[test]
 fn inertial_integrator_is_second_order() {
-    let par = Parallel::serial();
-    let rotor = RotorProfile::from_rpm_knots(&[(0.0, 500.0), (4.0, 5000.0)]).unwrap();
-    let end = |dt: f64| {
-        let cfg = config(
-            wide_sector(),
-            rotor.clone(),
-            ForceSet::default(),
-            ParticleModel::Inertial,
-            Some(dt),
-        );
-        let mut sys = system_at(cfg, &[[0.11, 0.0, 0.0]], &par);
-        let frames = trajectory(&mut sys, 4.0, 4.0, &par);
-        frames.last().unwrap().1[0]
-    };
-    let reference = end(0.4 / 1024.0);
-    let errors: Vec<f64> = [0.4, 0.2, 0.1, 0.05]
-        .iter()
-        .map(|&dt| {
-            let p = end(dt);
-            ((p[0] - reference[0]).powi(2) + (p[1] - reference[1]).powi(2)).sqrt()
-        })
-        .collect();
-    let orders: Vec<f64> = errors.windows(2).map(|w| (w[0] / w[1]).log2()).collect();
-    eprintln!("errors {errors:?} orders {orders:?}");
+    let orders = buffycoat_sediment::validation::inertial_convergence_orders(&Parallel::serial());
+    eprintln!("observed orders {orders:?}");
     for o in &orders {
-        assert!(
-            (1.8..=2.3).contains(o),
-            "orders {orders:?}, errors {errors:?}"
+        assert!((1.8..=2.3).contains(o), "orders {orders:?}");
+    }
+}
+
+/// Every built-in validation case of `buffycoat validate` passes.
+#[test]
+fn all_particle_validation_checks_pass() {
+    let checks = buffycoat_sediment::validation::validation_checks();
+    assert!(checks.len() >= 8);
+    for c in &checks {
+        eprintln!(
+            "{} | {} | {} vs {} ({:.1e})",
+            c.case,
+            c.quantity,
+            c.expected,
+            c.got,
+            c.relative_error()
         );
+        assert!(c.passed(), "{c:?}");
     }
 }

@@ -24,13 +24,12 @@
 //! `distribution` one of `"normal"`, `"log_normal"`, `"fixed"`; `mean` and `sd` are the
 //! arithmetic mean and standard deviation (also for `"log_normal"`).
 
-use std::fmt;
-
 use buffycoat_physics::error::PhysicsError;
 use buffycoat_physics::species::{Distribution, SizeDistribution, Species, SpeciesLibrary};
 use buffycoat_physics::units;
 use serde::Deserialize;
-use serde::de;
+
+use super::quantity::{self, QuantityKey, RawQuantity};
 
 /// The bundled species library (`data/species.toml`), embedded at compile time.
 pub const DEFAULT_LIBRARY_TOML: &str = include_str!("../../../../data/species.toml");
@@ -188,62 +187,6 @@ struct RawSpecies {
     source: String,
 }
 
-/// A quantity in the file: a bare number or `{ mean, sd, distribution }`.
-#[derive(Debug)]
-enum RawQuantity {
-    Fixed(f64),
-    Spec(RawSpec),
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawSpec {
-    mean: f64,
-    sd: Option<f64>,
-    distribution: RawKind,
-}
-
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(rename_all = "snake_case")]
-enum RawKind {
-    Normal,
-    LogNormal,
-    Fixed,
-}
-
-impl<'de> Deserialize<'de> for RawQuantity {
-    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct QuantityVisitor;
-
-        impl<'de> de::Visitor<'de> for QuantityVisitor {
-            type Value = RawQuantity;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a number or a table { mean = .., sd = .., distribution = \"normal\" | \"log_normal\" | \"fixed\" }")
-            }
-
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<RawQuantity, E> {
-                Ok(RawQuantity::Fixed(v))
-            }
-
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawQuantity, E> {
-                Ok(RawQuantity::Fixed(v as f64))
-            }
-
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawQuantity, E> {
-                Ok(RawQuantity::Fixed(v as f64))
-            }
-
-            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<RawQuantity, A::Error> {
-                RawSpec::deserialize(de::value::MapAccessDeserializer::new(map))
-                    .map(RawQuantity::Spec)
-            }
-        }
-
-        deserializer.deserialize_any(QuantityVisitor)
-    }
-}
-
 /// Builds [`LibraryError::Invalid`].
 fn invalid(origin: &str, species: &str, key: &str, message: impl Into<String>) -> LibraryError {
     LibraryError::Invalid {
@@ -252,14 +195,6 @@ fn invalid(origin: &str, species: &str, key: &str, message: impl Into<String>) -
         key: key.to_owned(),
         message: message.into(),
     }
-}
-
-/// How one quantity key is read: its unit, plausible range and SI factor.
-struct QuantityKey {
-    key: &'static str,
-    unit: &'static str,
-    plausible: (f64, f64),
-    to_si: fn(f64) -> f64,
 }
 
 const DENSITY_KEY: QuantityKey = QuantityKey {
@@ -281,77 +216,14 @@ const DIAMETER_KEY: QuantityKey = QuantityKey {
     to_si: units::um_to_m,
 };
 
-/// Validates one quantity in file units and converts it to an SI [`Distribution`].
+/// Converts one quantity, attributing any problem to `species`.
 fn convert_quantity(
     q: &RawQuantity,
     k: &QuantityKey,
     origin: &str,
     species: &str,
 ) -> Result<Distribution, LibraryError> {
-    let (mean, sd, kind, mean_key) = match q {
-        RawQuantity::Fixed(v) => (*v, None, RawKind::Fixed, k.key.to_owned()),
-        RawQuantity::Spec(s) => (s.mean, s.sd, s.distribution, format!("{}.mean", k.key)),
-    };
-    if !(mean.is_finite() && mean > 0.0) {
-        return Err(invalid(
-            origin,
-            species,
-            &mean_key,
-            format!("{mean} {} is not allowed: must be finite and > 0", k.unit),
-        ));
-    }
-    let (lo, hi) = k.plausible;
-    if !(lo..=hi).contains(&mean) {
-        return Err(invalid(
-            origin,
-            species,
-            &mean_key,
-            format!(
-                "{mean} {unit} is outside the plausible range [{lo}, {hi}] {unit} (wrong unit?)",
-                unit = k.unit
-            ),
-        ));
-    }
-    let sd_key = format!("{}.sd", k.key);
-    let dist = match kind {
-        RawKind::Fixed => {
-            if let Some(sd) = sd.filter(|&sd| sd != 0.0) {
-                return Err(invalid(
-                    origin,
-                    species,
-                    &sd_key,
-                    format!("{sd}: a fixed value has no spread; omit `sd` or set it to 0"),
-                ));
-            }
-            Distribution::Fixed(mean)
-        }
-        RawKind::Normal | RawKind::LogNormal => {
-            let sd = sd.ok_or_else(|| {
-                invalid(
-                    origin,
-                    species,
-                    &sd_key,
-                    "missing: a normal or log_normal distribution needs `sd` (>= 0)",
-                )
-            })?;
-            if !(sd.is_finite() && sd >= 0.0) {
-                return Err(invalid(
-                    origin,
-                    species,
-                    &sd_key,
-                    format!("{sd} {} is not allowed: must be finite and >= 0", k.unit),
-                ));
-            }
-            if matches!(kind, RawKind::Normal) {
-                Distribution::Normal { mean, sd }
-            } else {
-                Distribution::LogNormal { mean, sd }
-            }
-        }
-    };
-    // Scaling by the (positive) unit factor maps a normal to a normal and a log-normal to a
-    // log-normal with the same log-space σ; only the mean and sd change.
-    Ok(dist.scaled((k.to_si)(1.0)))
+    quantity::convert_quantity(q, k).map_err(|e| invalid(origin, species, &e.key, e.message))
 }
 
 /// Validates one `[[species]]` table and converts it to SI.

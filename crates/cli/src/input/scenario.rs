@@ -1,0 +1,880 @@
+//! The scenario file: schema (serde, every table denies unknown keys), checks with allowed
+//! ranges, and resolution into SI values for the solvers.
+//!
+//! ```toml
+//! version = 1                  # format version (required; only 1 exists)
+//! [run]
+//! duration_s = 20.0            # simulated time (s), (0, 1e7]
+//! output_interval_s = 1.0      # time between frames (s), (0, duration_s]
+//! seed = 7                     # RNG seed (0 ≤ seed < 2⁶⁴), default 0
+//! dt_s = 0.01                  # optional fixed step (s); default automatic
+//! [rotor]
+//! rpm = 2400.0                 # constant speed, [0, 150000]; or
+//! # profile = [{ time_s = 0, rpm = 0 }, { time_s = 30, rpm = 2400 }]   piecewise linear
+//! # ramp_s = 30  brake_s = 20  # with `rpm`: linear ramp from rest, brake to rest at the end
+//! [geometry]
+//! kind = "tube"                # r_min_m, r_max_m, radius_m
+//! # kind = "sector"            # r_min_m, r_max_m, angle_deg, height_m
+//! [fluid]                      # default: plasma at 37 °C
+//! density_kg_m3 = 1020.5       # or preset = "plasma_37c" | "plasma_room_temperature"
+//! viscosity_pa_s = 1.39e-3
+//! [model]
+//! kind = "overdamped"          # or "inertial" (rtol = 1e-8 optional)
+//! [forces]                     # all optional
+//! coriolis = true
+//! euler = true
+//! gravity = false              # standard gravity along −z
+//! drag = "stokes"              # or "schiller_naumann"
+//! [[species]]                  # custom: both density_kg_m3 and diameter_m
+//! name = "probe"
+//! density_kg_m3 = 1082.0       # or { mean = 1082, sd = 4, distribution = "normal" }
+//! diameter_m = 9.63e-6         # or { mean, sd, distribution = "normal" | "log_normal" }
+//! count = 1000                 # tracer cells, ≥ 1
+//! # shape_factor = 1.0
+//! # library = "lymphocyte"     # take unspecified properties from the species library
+//! [blood]                      # optional whole-blood composition (see README)
+//! [output]
+//! particle_every = 1           # write particle positions every n-th frame
+//! velocities = true
+//! ```
+
+use buffycoat_physics::blood::{BlastSpecies, BloodComposition};
+use buffycoat_physics::fluid::Fluid;
+use buffycoat_physics::forces::{DragLaw, ForceSet};
+use buffycoat_physics::rotor::{MAX_RPM, RotorProfile};
+use buffycoat_physics::species::{Distribution, SizeDistribution, Species, SpeciesLibrary};
+use buffycoat_physics::units::{self, STANDARD_GRAVITY};
+use buffycoat_sediment::{Geometry, ParticleModel, Sector, Tolerances, Tube};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+use super::quantity::{self, QuantityKey, RawQuantity};
+
+/// The scenario format version this program reads.
+pub const SCENARIO_VERSION: i64 = 1;
+/// Longest simulated duration accepted (s): about 116 days, far beyond any procedure.
+pub const MAX_DURATION_S: f64 = 1e7;
+/// Most frames a run may write (duration / output interval).
+pub const MAX_FRAMES: f64 = 1e6;
+/// Most tracer cells per run.
+pub const MAX_CELLS: u64 = 100_000_000;
+/// Plausible fluid density range (kg/m³): catches g/mL typed as kg/m³.
+pub const FLUID_DENSITY_RANGE: (f64, f64) = (500.0, 3000.0);
+/// Plausible viscosity range (Pa·s): water at 100 °C (2.8e-4) to glycerol-like 10 Pa·s.
+pub const VISCOSITY_RANGE: (f64, f64) = (1e-4, 10.0);
+/// Plausible cell density range (kg/m³).
+pub const CELL_DENSITY_RANGE: (f64, f64) = (500.0, 3000.0);
+/// Plausible cell diameter range (m): 0.1 µm – 200 µm.
+pub const CELL_DIAMETER_RANGE: (f64, f64) = (1e-7, 2e-4);
+/// Plausible container radii (m): 1 mm to 2 m from the axis.
+pub const RADIUS_RANGE: (f64, f64) = (1e-3, 2.0);
+
+// ------------------------------------------------------------------------------------------
+// Schema (raw, as written in the file)
+// ------------------------------------------------------------------------------------------
+
+/// The whole file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    /// format version
+    pub version: i64,
+    /// `[run]`
+    pub run: RunSection,
+    /// `[rotor]`
+    pub rotor: RotorSection,
+    /// `[geometry]`
+    pub geometry: GeometrySection,
+    /// `[fluid]`
+    #[serde(default)]
+    pub fluid: FluidSection,
+    /// `[model]`
+    #[serde(default)]
+    pub model: ModelSection,
+    /// `[forces]`
+    #[serde(default)]
+    pub forces: ForcesSection,
+    /// `[[species]]`
+    #[serde(default)]
+    pub species: Vec<SpeciesEntry>,
+    /// `[blood]`
+    pub blood: Option<BloodSection>,
+    /// `[output]`
+    #[serde(default)]
+    pub output: OutputSection,
+}
+
+/// `[run]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunSection {
+    /// simulated duration (s)
+    pub duration_s: f64,
+    /// time between output frames (s)
+    pub output_interval_s: f64,
+    /// RNG seed
+    #[serde(default)]
+    pub seed: u64,
+    /// fixed step (s)
+    pub dt_s: Option<f64>,
+}
+
+/// One knot of an rpm profile.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Knot {
+    /// time (s)
+    pub time_s: f64,
+    /// speed (rpm)
+    pub rpm: f64,
+}
+
+/// `[rotor]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RotorSection {
+    /// constant (plateau) speed, rpm
+    pub rpm: Option<f64>,
+    /// linear ramp from rest to `rpm` (s)
+    pub ramp_s: Option<f64>,
+    /// linear brake to rest ending at the end of the run (s)
+    pub brake_s: Option<f64>,
+    /// explicit piecewise-linear profile
+    pub profile: Option<Vec<Knot>>,
+}
+
+/// Container kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GeometryKind {
+    /// swing-out tube
+    Tube,
+    /// sector cell
+    Sector,
+}
+
+/// `[geometry]`: one flat table; which keys apply depends on `kind`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GeometrySection {
+    /// container kind
+    pub kind: GeometryKind,
+    /// meniscus radius (m)
+    pub r_min_m: Option<f64>,
+    /// bottom radius (m)
+    pub r_max_m: Option<f64>,
+    /// tube inner radius (m)
+    pub radius_m: Option<f64>,
+    /// sector opening angle (degrees)
+    pub angle_deg: Option<f64>,
+    /// sector height (m)
+    pub height_m: Option<f64>,
+}
+
+/// Fluid presets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FluidPreset {
+    /// plasma at 37 °C
+    #[serde(rename = "plasma_37c")]
+    Plasma37c,
+    /// plasma at room temperature
+    PlasmaRoomTemperature,
+}
+
+/// `[fluid]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FluidSection {
+    /// preset
+    pub preset: Option<FluidPreset>,
+    /// density (kg/m³)
+    pub density_kg_m3: Option<f64>,
+    /// viscosity (Pa·s)
+    pub viscosity_pa_s: Option<f64>,
+}
+
+/// Particle model kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelKind {
+    /// terminal velocity
+    #[default]
+    Overdamped,
+    /// with inertia
+    Inertial,
+}
+
+/// `[model]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSection {
+    /// model kind
+    #[serde(default)]
+    pub kind: ModelKind,
+    /// relative tolerance of the inertial model
+    pub rtol: Option<f64>,
+}
+
+/// Drag laws.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DragKind {
+    /// Stokes
+    #[default]
+    Stokes,
+    /// Schiller–Naumann
+    SchillerNaumann,
+}
+
+/// `[forces]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForcesSection {
+    /// Coriolis force
+    #[serde(default = "yes")]
+    pub coriolis: bool,
+    /// Euler force
+    #[serde(default = "yes")]
+    pub euler: bool,
+    /// gravity along −z
+    #[serde(default)]
+    pub gravity: bool,
+    /// drag law
+    #[serde(default)]
+    pub drag: DragKind,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for ForcesSection {
+    fn default() -> Self {
+        Self {
+            coriolis: true,
+            euler: true,
+            gravity: false,
+            drag: DragKind::Stokes,
+        }
+    }
+}
+
+/// `[[species]]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpeciesEntry {
+    /// name used in outputs
+    pub name: String,
+    /// library species to start from (default: `name`, when no properties are given)
+    pub library: Option<String>,
+    /// density (kg/m³)
+    pub density_kg_m3: Option<RawQuantity>,
+    /// diameter (m)
+    pub diameter_m: Option<RawQuantity>,
+    /// dynamic shape factor
+    pub shape_factor: Option<f64>,
+    /// tracer cells
+    pub count: Option<i64>,
+}
+
+/// `[blood]`: a whole-blood composition; each species present gets tracer cells.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BloodSection {
+    /// hematocrit (volume fraction of red cells), or give `rbc_per_ul`
+    pub hematocrit: Option<f64>,
+    /// red cells per µL
+    pub rbc_per_ul: Option<f64>,
+    /// white cells per µL (excluding blasts)
+    pub wbc_per_ul: Option<f64>,
+    /// white-cell differential: species → fraction of `wbc_per_ul`
+    pub differential: Option<BTreeMap<String, f64>>,
+    /// platelets per µL
+    pub platelets_per_ul: Option<f64>,
+    /// blasts per µL
+    pub blasts_per_ul: Option<f64>,
+    /// "myeloblast" or "lymphoblast"
+    pub blast_species: Option<String>,
+    /// CD34+ cells per µL
+    pub cd34_per_ul: Option<f64>,
+    /// inlet:anticoagulant ratio (dilution r/(r+1))
+    pub ac_ratio: Option<f64>,
+    /// tracer cells per species present
+    pub tracers_per_species: Option<i64>,
+}
+
+/// `[output]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputSection {
+    /// write particle positions every n-th frame
+    #[serde(default = "one")]
+    pub particle_every: i64,
+    /// write velocities
+    #[serde(default = "yes")]
+    pub velocities: bool,
+}
+
+fn one() -> i64 {
+    1
+}
+
+impl Default for OutputSection {
+    fn default() -> Self {
+        Self {
+            particle_every: 1,
+            velocities: true,
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// Resolved (checked, SI)
+// ------------------------------------------------------------------------------------------
+
+/// A species of the run with its tracer count.
+#[derive(Debug, Clone)]
+pub struct RunSpecies {
+    /// the species (SI distributions)
+    pub species: Species,
+    /// tracer cells
+    pub count: usize,
+    /// real cells per µL represented (blood compositions only)
+    pub per_ul: Option<f64>,
+}
+
+/// A checked scenario in SI units.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// simulated duration (s)
+    pub duration: f64,
+    /// output interval (s)
+    pub output_interval: f64,
+    /// RNG seed
+    pub seed: u64,
+    /// fixed step (s)
+    pub dt: Option<f64>,
+    /// rotor profile
+    pub rotor: RotorProfile,
+    /// container
+    pub geometry: Geometry,
+    /// fluid
+    pub fluid: Fluid,
+    /// forces
+    pub forces: ForceSet,
+    /// particle model
+    pub model: ParticleModel,
+    /// error control of the inertial model
+    pub tolerances: Tolerances,
+    /// species in output order
+    pub species: Vec<RunSpecies>,
+    /// particle positions every n-th frame
+    pub particle_every: usize,
+    /// write velocities
+    pub velocities: bool,
+}
+
+/// A problem with a key of the scenario (the file name is added by the caller).
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyError {
+    /// dotted key path
+    pub key: String,
+    /// what is wrong and what is allowed
+    pub message: String,
+}
+
+fn key_err(key: impl Into<String>, message: impl Into<String>) -> KeyError {
+    KeyError {
+        key: key.into(),
+        message: message.into(),
+    }
+}
+
+fn require(key: &str, value: Option<f64>) -> Result<f64, KeyError> {
+    value.ok_or_else(|| key_err(key, "missing (required for this kind)"))
+}
+
+/// Checks that `value` is finite and within [lo, hi] (`open_lo`: strictly above lo).
+fn in_range(
+    key: &str,
+    value: f64,
+    lo: f64,
+    hi: f64,
+    open_lo: bool,
+    unit: &str,
+) -> Result<f64, KeyError> {
+    let ok = value.is_finite() && (if open_lo { value > lo } else { value >= lo }) && value <= hi;
+    if ok {
+        Ok(value)
+    } else {
+        let lo_bracket = if open_lo { "(" } else { "[" };
+        Err(key_err(
+            key,
+            format!("{value} is out of range: allowed {lo_bracket}{lo}, {hi}] {unit}"),
+        ))
+    }
+}
+
+fn not_for_kind(key: &str, present: bool, kind: &str) -> Result<(), KeyError> {
+    if present {
+        Err(key_err(
+            key,
+            format!("is not used by geometry kind = \"{kind}\"; remove it"),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+const DENSITY_SI: QuantityKey = QuantityKey {
+    key: "density_kg_m3",
+    unit: "kg/m³",
+    plausible: CELL_DENSITY_RANGE,
+    to_si: std::convert::identity,
+};
+const DIAMETER_SI: QuantityKey = QuantityKey {
+    key: "diameter_m",
+    unit: "m",
+    plausible: CELL_DIAMETER_RANGE,
+    to_si: std::convert::identity,
+};
+
+impl ScenarioFile {
+    /// Checks every key and converts to SI. `library` resolves species by name.
+    pub fn resolve(&self, library: &SpeciesLibrary) -> Result<Resolved, KeyError> {
+        if self.version != SCENARIO_VERSION {
+            return Err(key_err(
+                "version",
+                format!(
+                    "{} is not supported: this program reads scenario version {SCENARIO_VERSION}",
+                    self.version
+                ),
+            ));
+        }
+        let run = &self.run;
+        let duration = in_range(
+            "run.duration_s",
+            run.duration_s,
+            0.0,
+            MAX_DURATION_S,
+            true,
+            "s",
+        )?;
+        let output_interval = in_range(
+            "run.output_interval_s",
+            run.output_interval_s,
+            0.0,
+            duration,
+            true,
+            "s (at most run.duration_s)",
+        )?;
+        if duration / output_interval > MAX_FRAMES {
+            return Err(key_err(
+                "run.output_interval_s",
+                format!(
+                    "{output_interval} s gives more than {MAX_FRAMES} frames; allowed ≥ duration_s / {MAX_FRAMES}"
+                ),
+            ));
+        }
+        let dt = run
+            .dt_s
+            .map(|dt| {
+                in_range(
+                    "run.dt_s",
+                    dt,
+                    0.0,
+                    output_interval,
+                    true,
+                    "s (at most run.output_interval_s)",
+                )
+            })
+            .transpose()?;
+        let rotor = self.rotor_profile(duration)?;
+        let geometry = self.geometry()?;
+        let fluid = self.fluid()?;
+        let forces = ForceSet {
+            coriolis: self.forces.coriolis,
+            euler: self.forces.euler,
+            gravity: self.forces.gravity.then_some(STANDARD_GRAVITY),
+            drag: match self.forces.drag {
+                DragKind::Stokes => DragLaw::Stokes,
+                DragKind::SchillerNaumann => DragLaw::SchillerNaumann,
+            },
+        };
+        let mut tolerances = Tolerances::default();
+        let model = match self.model.kind {
+            ModelKind::Overdamped => {
+                if self.model.rtol.is_some() {
+                    return Err(key_err("model.rtol", "applies only to kind = \"inertial\""));
+                }
+                ParticleModel::Overdamped
+            }
+            ModelKind::Inertial => {
+                if let Some(rtol) = self.model.rtol {
+                    tolerances.rtol = in_range("model.rtol", rtol, 1e-14, 1e-2, false, "")?;
+                }
+                ParticleModel::Inertial
+            }
+        };
+        let mut species = Vec::new();
+        for (i, entry) in self.species.iter().enumerate() {
+            species.push(resolve_species(entry, i, library)?);
+        }
+        if let Some(blood) = &self.blood {
+            species.extend(resolve_blood(blood, library)?);
+        }
+        if species.is_empty() {
+            return Err(key_err(
+                "species",
+                "no cells: add at least one [[species]] table or a [blood] section",
+            ));
+        }
+        for (i, s) in species.iter().enumerate() {
+            if species[..i]
+                .iter()
+                .any(|t| t.species.name == s.species.name)
+            {
+                return Err(key_err(
+                    "species",
+                    format!(
+                        "species `{}` appears twice; names must be unique",
+                        s.species.name
+                    ),
+                ));
+            }
+        }
+        let total: u64 = species.iter().map(|s| s.count as u64).sum();
+        if total > MAX_CELLS {
+            return Err(key_err(
+                "species",
+                format!("{total} tracer cells in all; allowed at most {MAX_CELLS}"),
+            ));
+        }
+        let particle_every = self.output.particle_every;
+        if particle_every < 1 {
+            return Err(key_err(
+                "output.particle_every",
+                format!("{particle_every} is out of range: allowed ≥ 1"),
+            ));
+        }
+        Ok(Resolved {
+            duration,
+            output_interval,
+            seed: run.seed,
+            dt,
+            rotor,
+            geometry,
+            fluid,
+            forces,
+            model,
+            tolerances,
+            species,
+            particle_every: particle_every as usize,
+            velocities: self.output.velocities,
+        })
+    }
+
+    fn rotor_profile(&self, duration: f64) -> Result<RotorProfile, KeyError> {
+        let r = &self.rotor;
+        let rpm_range = |key: &str, v: f64| in_range(key, v, 0.0, MAX_RPM, false, "rpm");
+        match (&r.profile, r.rpm) {
+            (Some(_), Some(_)) => Err(key_err(
+                "rotor",
+                "give either `rpm` (with optional ramp_s/brake_s) or `profile`, not both",
+            )),
+            (None, None) => Err(key_err("rotor.rpm", "missing: give `rpm` or `profile`")),
+            (Some(knots), None) => {
+                if r.ramp_s.is_some() || r.brake_s.is_some() {
+                    return Err(key_err(
+                        "rotor",
+                        "ramp_s/brake_s go with `rpm`, not with `profile`",
+                    ));
+                }
+                let mut pairs = Vec::with_capacity(knots.len());
+                for (i, k) in knots.iter().enumerate() {
+                    rpm_range(&format!("rotor.profile.{i}.rpm"), k.rpm)?;
+                    pairs.push((k.time_s, k.rpm));
+                }
+                RotorProfile::from_rpm_knots(&pairs)
+                    .map_err(|e| key_err("rotor.profile", e.to_string()))
+            }
+            (None, Some(rpm)) => {
+                rpm_range("rotor.rpm", rpm)?;
+                let ramp = r
+                    .ramp_s
+                    .map(|v| {
+                        in_range(
+                            "rotor.ramp_s",
+                            v,
+                            0.0,
+                            duration,
+                            false,
+                            "s (within run.duration_s)",
+                        )
+                    })
+                    .transpose()?
+                    .unwrap_or(0.0);
+                let brake = r
+                    .brake_s
+                    .map(|v| {
+                        in_range(
+                            "rotor.brake_s",
+                            v,
+                            0.0,
+                            duration - ramp,
+                            false,
+                            "s (ramp_s + brake_s ≤ run.duration_s)",
+                        )
+                    })
+                    .transpose()?
+                    .unwrap_or(0.0);
+                RotorProfile::trapezoid(rpm, ramp, duration - brake, brake)
+                    .map_err(|e| key_err("rotor", e.to_string()))
+            }
+        }
+    }
+
+    fn geometry(&self) -> Result<Geometry, KeyError> {
+        let g = &self.geometry;
+        let r_min = in_range(
+            "geometry.r_min_m",
+            require("geometry.r_min_m", g.r_min_m)?,
+            RADIUS_RANGE.0,
+            RADIUS_RANGE.1,
+            false,
+            "m",
+        )?;
+        let r_max = require("geometry.r_max_m", g.r_max_m)?;
+        if !(r_max.is_finite() && r_max > r_min && r_max <= RADIUS_RANGE.1) {
+            return Err(key_err(
+                "geometry.r_max_m",
+                format!(
+                    "{r_max} is out of range: allowed r_min_m < r_max_m ≤ {} m (r_min_m = {r_min})",
+                    RADIUS_RANGE.1
+                ),
+            ));
+        }
+        let to_err = |e: buffycoat_sediment::SedimentError| match e {
+            buffycoat_sediment::SedimentError::InvalidParameter {
+                name,
+                value,
+                allowed,
+            } => key_err(name, format!("{value} is out of range: allowed {allowed}")),
+            other => key_err("geometry", other.to_string()),
+        };
+        match g.kind {
+            GeometryKind::Tube => {
+                not_for_kind("geometry.angle_deg", g.angle_deg.is_some(), "tube")?;
+                not_for_kind("geometry.height_m", g.height_m.is_some(), "tube")?;
+                let radius = in_range(
+                    "geometry.radius_m",
+                    require("geometry.radius_m", g.radius_m)?,
+                    0.0,
+                    0.5,
+                    true,
+                    "m",
+                )?;
+                Tube::new(r_min, r_max, radius)
+                    .map(Geometry::Tube)
+                    .map_err(to_err)
+            }
+            GeometryKind::Sector => {
+                not_for_kind("geometry.radius_m", g.radius_m.is_some(), "sector")?;
+                let angle = in_range(
+                    "geometry.angle_deg",
+                    require("geometry.angle_deg", g.angle_deg)?,
+                    0.0,
+                    179.0,
+                    true,
+                    "degrees",
+                )?;
+                let height = in_range(
+                    "geometry.height_m",
+                    require("geometry.height_m", g.height_m)?,
+                    0.0,
+                    1.0,
+                    true,
+                    "m",
+                )?;
+                Sector::new(r_min, r_max, angle.to_radians(), height)
+                    .map(Geometry::Sector)
+                    .map_err(to_err)
+            }
+        }
+    }
+
+    fn fluid(&self) -> Result<Fluid, KeyError> {
+        let f = &self.fluid;
+        let base = match f.preset {
+            Some(FluidPreset::PlasmaRoomTemperature) => Fluid::plasma_room_temperature(),
+            Some(FluidPreset::Plasma37c) | None => Fluid::plasma_37c(),
+        };
+        let density = f
+            .density_kg_m3
+            .map(|v| {
+                in_range(
+                    "fluid.density_kg_m3",
+                    v,
+                    FLUID_DENSITY_RANGE.0,
+                    FLUID_DENSITY_RANGE.1,
+                    false,
+                    "kg/m³",
+                )
+            })
+            .transpose()?
+            .unwrap_or(base.density);
+        let viscosity = f
+            .viscosity_pa_s
+            .map(|v| {
+                in_range(
+                    "fluid.viscosity_pa_s",
+                    v,
+                    VISCOSITY_RANGE.0,
+                    VISCOSITY_RANGE.1,
+                    false,
+                    "Pa·s",
+                )
+            })
+            .transpose()?
+            .unwrap_or(base.viscosity);
+        Fluid::new(density, viscosity).map_err(|e| key_err("fluid", e.to_string()))
+    }
+}
+
+fn resolve_count(key: &str, count: Option<i64>) -> Result<usize, KeyError> {
+    match count {
+        None => Err(key_err(key, "missing: the number of tracer cells, ≥ 1")),
+        Some(c) if c < 1 || c as u64 > MAX_CELLS => Err(key_err(
+            key,
+            format!("{c} is out of range: allowed 1 ≤ count ≤ {MAX_CELLS}"),
+        )),
+        Some(c) => Ok(c as usize),
+    }
+}
+
+fn resolve_species(
+    entry: &SpeciesEntry,
+    i: usize,
+    library: &SpeciesLibrary,
+) -> Result<RunSpecies, KeyError> {
+    let prefix = format!("species.{i}");
+    let name = entry.name.trim();
+    if name.is_empty() || name.chars().any(char::is_whitespace) {
+        return Err(key_err(
+            format!("{prefix}.name"),
+            format!("{:?}: must be non-empty without whitespace", entry.name),
+        ));
+    }
+    let count = resolve_count(&format!("{prefix}.count"), entry.count)?;
+    let quantity =
+        |q: &Option<RawQuantity>, k: &QuantityKey| -> Result<Option<Distribution>, KeyError> {
+            q.as_ref()
+                .map(|q| {
+                    quantity::convert_quantity(q, k)
+                        .map_err(|e| key_err(format!("{prefix}.{}", e.key), e.message))
+                })
+                .transpose()
+        };
+    let density = quantity(&entry.density_kg_m3, &DENSITY_SI)?;
+    let diameter = quantity(&entry.diameter_m, &DIAMETER_SI)?;
+    let base_name = entry.library.as_deref().unwrap_or(name);
+    let base = match (&density, &diameter, entry.library.is_some()) {
+        (Some(_), Some(_), false) => None,
+        _ => Some(library.get(base_name).ok_or_else(|| {
+            let known: Vec<&str> = library.names().collect();
+            let key = if entry.library.is_some() { format!("{prefix}.library") } else { format!("{prefix}.name") };
+            key_err(
+                key,
+                format!(
+                    "unknown species `{base_name}`: known species are {}; or define a custom species with both density_kg_m3 and diameter_m",
+                    known.join(", ")
+                ),
+            )
+        })?),
+    };
+    let shape_factor = match entry.shape_factor {
+        Some(chi) => in_range(&format!("{prefix}.shape_factor"), chi, 1.0, 10.0, false, "")?,
+        None => base.map_or(1.0, |b| b.shape_factor),
+    };
+    let species = Species {
+        name: name.to_owned(),
+        display_name: base.map_or_else(|| name.to_owned(), |b| b.display_name.clone()),
+        density: density.unwrap_or_else(|| {
+            base.expect("library species when density missing")
+                .density
+                .clone()
+        }),
+        size: diameter.map(SizeDistribution::Diameter).unwrap_or_else(|| {
+            base.expect("library species when diameter missing")
+                .size
+                .clone()
+        }),
+        shape_factor,
+        normal_per_ul: base.and_then(|b| b.normal_per_ul),
+        source: base.map_or_else(|| "custom (scenario file)".to_owned(), |b| b.source.clone()),
+    };
+    species
+        .validate()
+        .map_err(|e| key_err(prefix.clone(), e.to_string()))?;
+    Ok(RunSpecies {
+        species,
+        count,
+        per_ul: None,
+    })
+}
+
+fn resolve_blood(b: &BloodSection, library: &SpeciesLibrary) -> Result<Vec<RunSpecies>, KeyError> {
+    let defaults = BloodComposition::normal_adult();
+    let blast_species = match b.blast_species.as_deref() {
+        None => defaults.blast_species,
+        Some(s) => s.parse::<BlastSpecies>().map_err(|_| {
+            key_err(
+                "blood.blast_species",
+                format!("{s:?}: allowed \"myeloblast\" or \"lymphoblast\""),
+            )
+        })?,
+    };
+    let (hematocrit, rbc_per_ul) = match (b.hematocrit, b.rbc_per_ul) {
+        (Some(_), Some(_)) => {
+            return Err(key_err("blood", "give hematocrit or rbc_per_ul, not both"));
+        }
+        (None, None) => (defaults.hematocrit, defaults.rbc_per_ul),
+        (h, r) => (h, r),
+    };
+    let composition = BloodComposition {
+        hematocrit,
+        rbc_per_ul,
+        wbc_per_ul: b.wbc_per_ul.unwrap_or(defaults.wbc_per_ul),
+        differential: b
+            .differential
+            .as_ref()
+            .map(|d| d.iter().map(|(k, v)| (k.clone(), *v)).collect())
+            .unwrap_or(defaults.differential),
+        platelets_per_ul: b.platelets_per_ul.unwrap_or(defaults.platelets_per_ul),
+        blasts_per_ul: b.blasts_per_ul.unwrap_or(0.0),
+        blast_species,
+        cd34_per_ul: b.cd34_per_ul.unwrap_or(defaults.cd34_per_ul),
+        ac_ratio: b.ac_ratio,
+    };
+    let concentrations = composition
+        .concentrations(library)
+        .map_err(|e| key_err("blood", e.to_string()))?;
+    let count = match b.tracers_per_species {
+        None => 1000,
+        c => resolve_count("blood.tracers_per_species", c)?,
+    };
+    concentrations
+        .iter()
+        .map(|c| {
+            let species = library
+                .lookup(&c.species)
+                .map_err(|e| key_err("blood", e.to_string()))?;
+            Ok(RunSpecies {
+                species: species.clone(),
+                count,
+                per_ul: Some(units::per_m3_to_per_ul(c.per_m3)),
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,242 @@
+//! Running a scenario: population, solver, observers (HDF5, progress), summary.
+
+use crate::input::LoadedScenario;
+use crate::input::scenario::Resolved;
+use crate::output::H5mdOutput;
+use crate::summary::{RunSummary, SpeciesSummary, SpeciesTable, write_json_atomic};
+use buffycoat_h5::H5Error;
+use buffycoat_physics::population::sample_species;
+use buffycoat_physics::units::MICROLITRE;
+use buffycoat_sediment::census::census;
+use buffycoat_sediment::{
+    CellSpec, Cells, Geometry, ParticleModel, SedimentError, Sedimentation, SedimentationConfig,
+};
+use buffycoat_stepper::{
+    Cadence, DEFAULT_CHUNK_LEN, Executor, Frame, Parallel, Schedule, StepperError,
+};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// HDF5 output file
+    pub output: PathBuf,
+    /// JSON summary file
+    pub summary: Option<PathBuf>,
+    /// worker threads (`None`: all cores)
+    pub threads: Option<usize>,
+    /// draw a progress bar (on a terminal)
+    pub progress: bool,
+}
+
+/// Why a run failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    /// The cells or the solver configuration are invalid.
+    #[error("{}: {source}", scenario.display())]
+    Setup {
+        /// scenario file
+        scenario: PathBuf,
+        /// the solver's error
+        #[source]
+        source: SedimentError,
+    },
+    /// The solver failed during the run.
+    #[error("simulation failed: {0}")]
+    Solver(#[from] SedimentError),
+    /// Thread pool or schedule.
+    #[error(transparent)]
+    Stepper(#[from] StepperError),
+    /// Writing the HDF5 output failed (the partial file is removed).
+    #[error("output: {0}")]
+    Output(#[from] H5Error),
+    /// Writing the JSON summary failed.
+    #[error("cannot write summary {}: {source}", path.display())]
+    Summary {
+        /// the summary path
+        path: PathBuf,
+        /// the OS error
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Samples every species' tracer cells (species k uses RNG stream k + 1) and places them.
+pub fn build_cells(res: &Resolved, scenario: &Path) -> Result<Cells, RunError> {
+    let total: usize = res.species.iter().map(|s| s.count).sum();
+    let mut specs = Vec::with_capacity(total);
+    let mut samples = Vec::new();
+    let setup = |source| RunError::Setup {
+        scenario: scenario.to_owned(),
+        source,
+    };
+    if res.species.len() > usize::from(u16::MAX) {
+        return Err(setup(SedimentError::InvalidParameter {
+            name: "species".into(),
+            value: res.species.len() as f64,
+            allowed: format!("at most {} species", u16::MAX),
+        }));
+    }
+    for (k, sp) in res.species.iter().enumerate() {
+        sample_species(&sp.species, sp.count, res.seed, k as u64 + 1, &mut samples);
+        specs.extend(samples.iter().map(|c| CellSpec {
+            species: k as u16,
+            diameter: c.diameter,
+            density: c.density,
+            shape_factor: sp.species.shape_factor,
+        }));
+    }
+    Cells::place(
+        &specs,
+        &res.geometry,
+        res.fluid.density,
+        res.fluid.viscosity,
+        res.seed,
+    )
+    .map_err(|e| {
+        // Name the species of a rejected cell.
+        let e = match e {
+            SedimentError::InvalidCell { index, message } => SedimentError::InvalidCell {
+                index,
+                message: format!(
+                    "species `{}`: {message}",
+                    res.species[usize::from(specs[index].species)].species.name
+                ),
+            },
+            SedimentError::InvalidParameter {
+                name,
+                value,
+                allowed,
+            } => SedimentError::InvalidParameter {
+                name: format!("a sampled cell's {name}"),
+                value,
+                allowed,
+            },
+            other => other,
+        };
+        setup(e)
+    })
+}
+
+/// The solver configuration of a resolved scenario.
+pub fn sedimentation_config(res: &Resolved) -> SedimentationConfig {
+    SedimentationConfig {
+        geometry: res.geometry,
+        rotor: res.rotor.clone(),
+        fluid_density: res.fluid.density,
+        viscosity: res.fluid.viscosity,
+        forces: res.forces,
+        model: res.model,
+        dt: res.dt,
+        tolerances: res.tolerances,
+    }
+}
+
+/// Builds the system for a scenario.
+pub fn build_system(scn: &LoadedScenario, par: &Parallel) -> Result<Sedimentation, RunError> {
+    let cells = build_cells(&scn.resolved, &scn.path)?;
+    Sedimentation::new(sedimentation_config(&scn.resolved), cells, par).map_err(|source| {
+        RunError::Setup {
+            scenario: scn.path.clone(),
+            source,
+        }
+    })
+}
+
+/// Runs a loaded scenario to completion, writing HDF5 (and the JSON summary if asked).
+pub fn run(scn: &LoadedScenario, opts: &RunOptions) -> Result<RunSummary, RunError> {
+    let start = Instant::now();
+    let res = &scn.resolved;
+    let par = Parallel::new(opts.threads, DEFAULT_CHUNK_LEN)?;
+    let mut sys = build_system(scn, &par)?;
+    let names: Vec<String> = res.species.iter().map(|s| s.species.name.clone()).collect();
+    let schedule = Schedule::new(res.duration, res.output_interval)?;
+    // Everything is checked; only now does a file appear (under a temporary name).
+    let mut output = H5mdOutput::create(&opts.output, scn, &sys, &names)?;
+    let bar = progress_bar(schedule.intervals() as u64, opts.progress);
+    let report = {
+        let mut write = |f: &Frame<'_, Sedimentation>| output.observe(f).map_err(RunError::from);
+        let mut show = |f: &Frame<'_, Sedimentation>| {
+            bar.set_position(f.index as u64);
+            bar.set_message(format!("t = {:.4} s", f.time));
+            Ok::<(), RunError>(())
+        };
+        Executor::<Sedimentation, RunError>::new(schedule)
+            .observe(Cadence::ALWAYS, &mut write)
+            .observe(Cadence::ALWAYS, &mut show)
+            .run(&mut sys, &par)?
+    };
+    bar.finish_and_clear();
+    let output_path = output.finish(&sys)?;
+    let mut counts = Vec::new();
+    census(sys.cells(), &res.geometry, names.len(), &mut counts);
+    let sample_volume_ul = res.geometry.volume() / MICROLITRE;
+    let species = SpeciesTable(
+        names
+            .iter()
+            .zip(&counts)
+            .zip(&res.species)
+            .map(|((name, c), sp)| {
+                (
+                    name.clone(),
+                    SpeciesSummary::from_census(c, sp.per_ul, sample_volume_ul),
+                )
+            })
+            .collect(),
+    );
+    let advance = report.advance_time.as_secs_f64();
+    let totals = sys.totals();
+    let summary = RunSummary {
+        program: Default::default(),
+        scenario: scn.path.clone(),
+        output: output_path,
+        seed: res.seed,
+        threads: par.threads(),
+        model: match res.model {
+            ParticleModel::Inertial => "inertial".into(),
+            _ => "overdamped".into(),
+        },
+        geometry: match res.geometry {
+            Geometry::Tube(_) => "tube".into(),
+            _ => "sector".into(),
+        },
+        duration_s: report.time,
+        wall_time_s: start.elapsed().as_secs_f64(),
+        particle_steps: totals.particle_steps,
+        particle_steps_per_second: if advance > 0.0 {
+            totals.particle_steps as f64 / advance
+        } else {
+            0.0
+        },
+        dt_s: sys.dt(),
+        max_particle_reynolds: totals.max_reynolds,
+        species,
+    };
+    if let Some(path) = &opts.summary {
+        write_json_atomic(path, &summary).map_err(|source| RunError::Summary {
+            path: path.clone(),
+            source,
+        })?;
+    }
+    Ok(summary)
+}
+
+/// A progress bar on stderr, hidden when stderr is not a terminal or when not wanted.
+pub fn progress_bar(len: u64, wanted: bool) -> ProgressBar {
+    let target = if wanted {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    };
+    let bar = ProgressBar::with_draw_target(Some(len), target);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} frames {msg} (ETA {eta})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
+}

@@ -1,0 +1,200 @@
+//! Run summaries: a table for people and `SUMMARY.json` for programs.
+//!
+//! JSON keys (stable; later versions only add keys):
+//!
+//! ```json
+//! {
+//!   "program": {"name": "buffycoat", "version": "0.1.0", "git_commit": "…"},
+//!   "scenario": "path.toml", "output": "out.h5", "seed": 7, "threads": 2,
+//!   "model": "overdamped", "geometry": "tube",
+//!   "duration_s": 20.0, "wall_time_s": 0.1, "particle_steps": 123, "particle_steps_per_second": 1e9,
+//!   "dt_s": 0.005, "max_particle_reynolds": 1e-3,
+//!   "species": {"probe": {"count": 1000, "pelleted_fraction": 0.4, "floated_fraction": 0.0,
+//!               "wall_fraction": 0.1, "mean_radius_m": 0.14, "min_radius_m": 0.13, "max_radius_m": 0.16,
+//!               "per_ul": null, "cells_represented": null}}
+//! }
+//! ```
+
+use buffycoat_sediment::census::SpeciesCensus;
+use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Program identification.
+#[derive(Debug, Clone, Serialize)]
+pub struct Program {
+    /// "buffycoat"
+    pub name: &'static str,
+    /// version
+    pub version: &'static str,
+    /// git commit
+    pub git_commit: &'static str,
+}
+
+impl Default for Program {
+    fn default() -> Self {
+        Self {
+            name: "buffycoat",
+            version: crate::VERSION,
+            git_commit: crate::GIT_COMMIT,
+        }
+    }
+}
+
+/// One species' outcome.
+#[derive(Debug, Clone, Serialize)]
+pub struct SpeciesSummary {
+    /// tracer cells
+    pub count: usize,
+    /// fraction pelleted at the bottom
+    pub pelleted_fraction: f64,
+    /// fraction floated at the meniscus
+    pub floated_fraction: f64,
+    /// fraction touching a side wall
+    pub wall_fraction: f64,
+    /// mean radial coordinate (m)
+    pub mean_radius_m: f64,
+    /// smallest radial coordinate (m)
+    pub min_radius_m: f64,
+    /// largest radial coordinate (m)
+    pub max_radius_m: f64,
+    /// real cells per µL (blood compositions)
+    pub per_ul: Option<f64>,
+    /// real cells represented by the tracers (blood compositions): per_ul × sample volume
+    pub cells_represented: Option<f64>,
+}
+
+impl SpeciesSummary {
+    /// From a census; `per_ul` and the sample volume (µL) for blood compositions.
+    pub fn from_census(c: &SpeciesCensus, per_ul: Option<f64>, sample_volume_ul: f64) -> Self {
+        Self {
+            count: c.count,
+            pelleted_fraction: c.pelleted_fraction(),
+            floated_fraction: c.floated_fraction(),
+            wall_fraction: c.wall_fraction(),
+            mean_radius_m: c.mean_radius,
+            min_radius_m: c.min_radius,
+            max_radius_m: c.max_radius,
+            per_ul,
+            cells_represented: per_ul.map(|p| p * sample_volume_ul),
+        }
+    }
+}
+
+/// Species in run order, serialised as a JSON object keyed by name.
+#[derive(Debug, Clone, Default)]
+pub struct SpeciesTable(pub Vec<(String, SpeciesSummary)>);
+
+impl Serialize for SpeciesTable {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (name, summary) in &self.0 {
+            map.serialize_entry(name, summary)?;
+        }
+        map.end()
+    }
+}
+
+/// The summary of a particle run.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSummary {
+    /// program identification
+    pub program: Program,
+    /// scenario file
+    pub scenario: PathBuf,
+    /// HDF5 output
+    pub output: PathBuf,
+    /// RNG seed
+    pub seed: u64,
+    /// worker threads
+    pub threads: usize,
+    /// particle model
+    pub model: String,
+    /// container kind
+    pub geometry: String,
+    /// simulated time (s)
+    pub duration_s: f64,
+    /// wall-clock time of the whole run (s)
+    pub wall_time_s: f64,
+    /// cell-steps taken
+    pub particle_steps: u64,
+    /// cell-steps per second of advance time
+    pub particle_steps_per_second: f64,
+    /// nominal step (s)
+    pub dt_s: f64,
+    /// largest particle Reynolds number seen
+    pub max_particle_reynolds: f64,
+    /// per-species outcome
+    pub species: SpeciesTable,
+}
+
+impl RunSummary {
+    /// The human-readable table.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        out.push_str(&format!(
+            "{} ({} model, {}): {} s simulated in {:.3} s wall, {} cell-steps ({:.3e} cell-steps/s), dt {:.3e} s, max particle Re {:.2e}\n",
+            self.scenario.display(),
+            self.model,
+            self.geometry,
+            self.duration_s,
+            self.wall_time_s,
+            self.particle_steps,
+            self.particle_steps_per_second,
+            self.dt_s,
+            self.max_particle_reynolds
+        ));
+        out.push_str(&format!(
+            "{:<14} {:>9} {:>10} {:>9} {:>9} {:>12} {:>12} {:>12}\n",
+            "species",
+            "count",
+            "pelleted",
+            "floated",
+            "on wall",
+            "mean r [m]",
+            "min r [m]",
+            "max r [m]"
+        ));
+        for (name, s) in &self.species.0 {
+            out.push_str(&format!(
+                "{:<14} {:>9} {:>9.2}% {:>8.2}% {:>8.2}% {:>12.6} {:>12.6} {:>12.6}\n",
+                name,
+                s.count,
+                100.0 * s.pelleted_fraction,
+                100.0 * s.floated_fraction,
+                100.0 * s.wall_fraction,
+                s.mean_radius_m,
+                s.min_radius_m,
+                s.max_radius_m
+            ));
+        }
+        out.push_str(&format!("output: {}\n", self.output.display()));
+        out
+    }
+}
+
+/// Writes `value` as pretty JSON to `path` atomically (temporary file, then rename), so a
+/// reader never sees a half-written summary.
+pub fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "summary.json".into());
+    let tmp = dir.join(format!(".{name}.partial-{}", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&tmp)?;
+        serde_json::to_writer_pretty(&mut file, value).map_err(std::io::Error::other)?;
+        file.write_all(b"\n")?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}

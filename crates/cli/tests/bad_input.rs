@@ -1,0 +1,160 @@
+//! Bad input: every fixture in tests/fixtures/bad/ must fail with a clear message (its first line
+//! `# expect: a | b` lists substrings the message must contain), a non-zero exit, no panic and
+//! no output file left behind. Plus the command-line cases: unwritable output path, unknown
+//! `--set` key, missing scenario file.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_buffycoat"))
+}
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bad")
+}
+
+fn good_scenario() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/scenarios/default.toml")
+}
+
+/// Asserts a failed run: exit code 1, no panic, the message contains every expected piece, and
+/// the output directory is still empty (no final or partial file).
+fn assert_clean_failure(out: &Output, expected: &[&str], dir: &Path, what: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "{what}: expected failure, got success\n{stderr}"
+    );
+    assert_eq!(out.status.code(), Some(1), "{what}: exit code\n{stderr}");
+    assert!(!stderr.contains("panicked"), "{what}: panic\n{stderr}");
+    assert!(
+        stderr.starts_with("error: "),
+        "{what}: message format\n{stderr}"
+    );
+    for piece in expected {
+        assert!(
+            stderr.contains(piece),
+            "{what}: message lacks {piece:?}\n{stderr}"
+        );
+    }
+    let left: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "{what}: files left behind: {left:?}");
+}
+
+#[test]
+fn every_bad_fixture_fails_cleanly_with_its_expected_message() {
+    let mut count = 0;
+    let mut entries: Vec<_> = std::fs::read_dir(fixtures())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    for path in entries
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+    {
+        let text = std::fs::read_to_string(path).unwrap();
+        let first = text.lines().next().unwrap();
+        let expected: Vec<&str> = first
+            .strip_prefix("# expect: ")
+            .unwrap_or_else(|| panic!("{} lacks an expect line", path.display()))
+            .split(" | ")
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let out = bin()
+            .arg("run")
+            .arg(path)
+            .arg("-o")
+            .arg(dir.path().join("out.h5"))
+            .arg("--summary")
+            .arg(dir.path().join("s.json"))
+            .arg("--quiet")
+            .output()
+            .unwrap();
+        let file_name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let mut pieces = expected.clone();
+        pieces.push(&file_name);
+        assert_clean_failure(&out, &pieces, dir.path(), &file_name);
+        count += 1;
+    }
+    assert!(count >= 12, "only {count} fixtures");
+}
+
+#[test]
+fn unwritable_output_path_fails_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("no/such/dir/out.h5");
+    let out = bin()
+        .arg("run")
+        .arg(good_scenario())
+        .arg("-o")
+        .arg(&target)
+        .arg("--quiet")
+        .output()
+        .unwrap();
+    assert_clean_failure(
+        &out,
+        &["no/such/dir/out.h5"],
+        dir.path(),
+        "unwritable output",
+    );
+}
+
+#[test]
+fn unknown_set_key_fails_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin()
+        .arg("run")
+        .arg(good_scenario())
+        .args(["--set", "rotor.rpmm=2400", "-o"])
+        .arg(dir.path().join("out.h5"))
+        .arg("--quiet")
+        .output()
+        .unwrap();
+    assert_clean_failure(
+        &out,
+        &[
+            "--set rotor.rpmm=2400",
+            "unknown field `rpmm`",
+            "default.toml",
+        ],
+        dir.path(),
+        "unknown --set key",
+    );
+    let out = bin()
+        .arg("run")
+        .arg(good_scenario())
+        .args(["--set", "rotor.rpm=-5", "-o"])
+        .arg(dir.path().join("out.h5"))
+        .arg("--quiet")
+        .output()
+        .unwrap();
+    assert_clean_failure(
+        &out,
+        &["rotor.rpm", "allowed [0, 150000]"],
+        dir.path(),
+        "bad --set value",
+    );
+}
+
+#[test]
+fn missing_scenario_file_fails_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin()
+        .arg("run")
+        .arg(dir.path().join("nope.toml"))
+        .arg("-o")
+        .arg(dir.path().join("out.h5"))
+        .output()
+        .unwrap();
+    assert_clean_failure(
+        &out,
+        &["cannot read scenario file", "nope.toml"],
+        dir.path(),
+        "missing file",
+    );
+}

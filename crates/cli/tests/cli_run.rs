@@ -1,0 +1,180 @@
+//! The `run` command end to end: the contract scenario, its H5MD layout (checked by h5py),
+//! the JSON summary, `--set`, and thread-count independence of the output.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_buffycoat"))
+}
+
+fn scenario() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/scenarios/default.toml")
+}
+
+fn run(args: &[&str], out: &Path, summary: &Path) -> serde_json::Value {
+    let o = bin()
+        .arg("run")
+        .arg(scenario())
+        .arg("-o")
+        .arg(out)
+        .arg("--summary")
+        .arg(summary)
+        .arg("--quiet")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("probe") && stdout.contains("pelleted"),
+        "{stdout}"
+    );
+    serde_json::from_str(&std::fs::read_to_string(summary).unwrap()).unwrap()
+}
+
+#[test]
+fn contract_scenario_runs_and_writes_the_summary_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.h5");
+    let json = run(&[], &out, &dir.path().join("s.json"));
+    let probe = &json["species"]["probe"];
+    assert_eq!(probe["count"], 1000);
+    for key in ["pelleted_fraction", "mean_radius_m"] {
+        assert!(probe[key].as_f64().is_some(), "{key}");
+    }
+    assert_eq!(json["duration_s"], 20.0);
+    assert!(json["wall_time_s"].as_f64().unwrap() > 0.0);
+    assert!(json["particle_steps"].as_u64().unwrap() > 0);
+    // The file is complete and alone: no partial file remains.
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+}
+
+/// h5py reads the file and checks the H5MD layout, units and dtypes. Needs python3 with h5py
+/// (installed by .ci/run). Set BUFFYCOAT_SKIP_PYTHON=1 to skip on machines without it.
+#[test]
+fn h5md_layout_checked_by_h5py() {
+    if std::env::var_os("BUFFYCOAT_SKIP_PYTHON").is_some() {
+        eprintln!("skipped: BUFFYCOAT_SKIP_PYTHON is set");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.h5");
+    run(&[], &out, &dir.path().join("s.json"));
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/check_h5md_layout.py");
+    let o = Command::new("python3")
+        .arg(script)
+        .arg(&out)
+        .args(["1000", "21", "probe"])
+        .output()
+        .expect("python3 is required for the H5MD layout test (bash .ci/run installs it)");
+    assert!(
+        o.status.success(),
+        "h5py check failed (install h5py with `pip install h5py`, or run bash .ci/run):\n{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn set_overrides_change_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = run(&[], &dir.path().join("a.h5"), &dir.path().join("a.json"));
+    let slow = run(
+        &["--set", "rotor.rpm=1200", "--set", "species.0.count=200"],
+        &dir.path().join("b.h5"),
+        &dir.path().join("b.json"),
+    );
+    assert_eq!(slow["species"]["probe"]["count"], 200);
+    let p = |j: &serde_json::Value| j["species"]["probe"]["pelleted_fraction"].as_f64().unwrap();
+    assert!(p(&slow) < p(&base), "{} vs {}", p(&slow), p(&base));
+    let inertial = run(
+        &[
+            "--set",
+            "model.kind=inertial",
+            "--set",
+            "species.0.count=100",
+        ],
+        &dir.path().join("c.h5"),
+        &dir.path().join("c.json"),
+    );
+    assert_eq!(inertial["model"], "inertial");
+}
+
+/// The same scenario on 1, 2 and 3 threads gives identical positions (compared through the
+/// summary's statistics bit for bit, and the HDF5 position datasets byte for byte via h5py-free
+/// reading with the project's reader).
+#[test]
+fn output_is_independent_of_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut finals = Vec::new();
+    for threads in ["1", "2", "3"] {
+        let out = dir.path().join(format!("t{threads}.h5"));
+        let json = run(
+            &["--threads", threads, "--set", "species.0.count=5000"],
+            &out,
+            &dir.path().join(format!("t{threads}.json")),
+        );
+        let reader = buffycoat_h5::Reader::open(&out).unwrap();
+        let (pos, shape) = reader.read_f64("/particles/cells/position/value").unwrap();
+        assert_eq!(shape, vec![21, 5000, 3]);
+        let bits: Vec<u64> = pos.iter().map(|v| v.to_bits()).collect();
+        finals.push((
+            bits,
+            json["species"]["probe"]["mean_radius_m"]
+                .as_f64()
+                .unwrap()
+                .to_bits(),
+        ));
+    }
+    assert!(finals.windows(2).all(|w| w[0] == w[1]));
+}
+
+#[test]
+fn validate_command_passes() {
+    let o = bin().arg("validate").output().unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{stdout}");
+    assert!(stdout.contains("0 failed"), "{stdout}");
+}
+
+#[test]
+fn species_command_lists_the_library_with_sources() {
+    let o = bin().args(["species", "--sources"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success());
+    for name in [
+        "rbc",
+        "platelet",
+        "lymphocyte",
+        "monocyte",
+        "neutrophil",
+        "myeloblast",
+        "lymphoblast",
+        "cd34",
+    ] {
+        assert!(stdout.contains(name), "{name}");
+    }
+    assert!(stdout.contains("Zipursky"), "{stdout}");
+}
+
+#[test]
+fn help_is_available_everywhere() {
+    for args in [
+        &["--help"][..],
+        &["run", "--help"],
+        &["validate", "--help"],
+        &["species", "--help"],
+    ] {
+        let o = bin().args(args).output().unwrap();
+        assert!(o.status.success(), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&o.stdout).contains("Usage"),
+            "{args:?}"
+        );
+    }
+}
