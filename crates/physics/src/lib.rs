@@ -5,6 +5,8 @@
 //! - [`units`]: SI inside, conversions at the boundary (the one place units are documented);
 //! - [`rotor`]: rotor speed profiles ω(t), ω̇(t) and their exact time integrals;
 //! - [`forces`]: force laws in the rotating frame, drag closures, sedimentation coefficient;
+//! - [`hindrance`]: hindered settling laws (Richardson–Zaki, Hawksley–Vand) and MLB polydisperse velocities;
+//! - [`analytic`]: analytic solutions for validation (Lamm, Anestis–Schneider, Kynch, sigma theory, washout);
 //! - [`error`]: the crate's error type [`error::PhysicsError`] and validation helpers;
 //! - [`fluid`]: the suspending fluid (plasma): density and viscosity presets with sources;
 //! - [`species`]: cell species (density and size distributions, shape factor) and the species library;
@@ -15,10 +17,12 @@
 //! This crate performs no I/O.
 #![forbid(unsafe_code)]
 
+pub mod analytic;
 pub mod blood;
 pub mod error;
 pub mod fluid;
 pub mod forces;
+pub mod hindrance;
 pub mod population;
 pub mod rotor;
 pub mod species;

@@ -1,0 +1,263 @@
+//! Run configuration: geometry, grid, rotor, fluid, hindrance law and numerics.
+
+use buffycoat_physics::fluid::Fluid;
+use buffycoat_physics::hindrance::HindranceLaw;
+use buffycoat_physics::rotor::RotorProfile;
+
+use crate::error::{FieldError, invalid};
+
+/// The geometry factor of the radial conservation law.
+///
+/// - [`FieldGeometry::Sector`]: an ultracentrifuge-style sector (or any vessel whose
+///   cross-section grows ∝ r): ∂φ_i/∂t + (1/r) ∂(r φ_i u_i)/∂r = 0. Gravity, if given, acts
+///   along the rotation axis, perpendicular to r, and is ignored.
+/// - [`FieldGeometry::Tube`]: a swing-out tube (constant cross-section) or a 1-g column:
+///   ∂φ_i/∂t + ∂(φ_i u_i)/∂x = 0, with x the distance along the tube axis from the rotation axis
+///   (or, with the rotor at rest, the depth below the top r_min).
+///
+/// Both ends are no-flux walls: r_min is the meniscus (top), r_max the bottom.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FieldGeometry {
+    /// cross-section ∝ r
+    Sector,
+    /// constant cross-section
+    Tube,
+}
+
+/// Time integrator (strong-stability-preserving Runge–Kutta; Shu & Osher, J Comput Phys
+/// 77:439, 1988; Gottlieb, Shu & Tadmor, SIAM Rev 43:89, 2001). Both are convex combinations
+/// of forward-Euler steps, so every bound a forward-Euler step keeps, they keep too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum TimeIntegrator {
+    /// Heun's two-stage SSP-RK2 (SSP coefficient 1). The default: half the work of RK3 per
+    /// step at the same CFL number.
+    #[default]
+    SspRk2,
+    /// Shu–Osher three-stage SSP-RK3 (SSP coefficient 1).
+    SspRk3,
+}
+
+/// Numerical settings. [`Numerics::default`] is what the tests and validation use.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Numerics {
+    /// CFL number ν: Δt = ν / max_faces(max(a⁺, −a⁻, |u_i|) · a_face · γ_face / Δr), with a±
+    /// the local one-sided wave-speed bounds and u_i the class velocities (both per unit
+    /// acceleration) and γ ≥ 1 the sector's area/volume ratio correction. In (0, 1]; default
+    /// 0.5 (the bound of the MUSCL central-upwind scheme's positivity/TVD analysis, Kurganov,
+    /// Noelle & Petrova 2001, with SSP coefficient 1).
+    pub cfl: f64,
+    /// Parameter θ ∈ [1, 2] of the generalised minmod slope limiter
+    /// minmod(θΔ⁻, (Δ⁻ + Δ⁺)/2, θΔ⁺): 1 is minmod (most dissipative), 2 the monotonised central
+    /// limiter (van Leer 1977). Default 1.5 (as recommended by Kurganov & Tadmor 2000).
+    pub limiter_theta: f64,
+    /// time integrator
+    pub integrator: TimeIntegrator,
+    /// Radial cells per parallel chunk (fixed, independent of the thread count, so results
+    /// are bitwise identical for any number of threads). Default 256: a chunk's working set
+    /// (≈ 20 arrays × 256 cells × 8 classes × 8 B ≈ 330 KiB at 8 classes) stays in L2.
+    pub cells_per_chunk: usize,
+    /// A class whose volume fraction is below `inactive_fraction × (its initial mean
+    /// fraction)` in a cell is left out of that cell's wave-speed bound. Such a class is
+    /// (nearly) absent there; its eigenvalue u_m decouples (∂(φ_m u_m)/∂φ_j = φ_m ∂u_m/∂φ_j ≈ 0)
+    /// and its transport is still kept non-negative by the positivity limiter. Default 0
+    /// (exactly absent classes only); 10⁻⁸ lets fast classes that have left a region (e.g.
+    /// white cells in the plasma) stop limiting the time step there.
+    pub inactive_fraction: f64,
+}
+
+impl Default for Numerics {
+    fn default() -> Self {
+        Self {
+            cfl: 0.5,
+            limiter_theta: 1.5,
+            integrator: TimeIntegrator::SspRk2,
+            cells_per_chunk: 256,
+            inactive_fraction: 0.0,
+        }
+    }
+}
+
+/// Everything that defines a field run except the classes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldConfig {
+    /// geometry factor
+    pub geometry: FieldGeometry,
+    /// meniscus (top) position r_min (m); > 0 for a sector, ≥ 0 for a tube
+    pub r_min: f64,
+    /// bottom position r_max (m), > r_min
+    pub r_max: f64,
+    /// number of finite volumes between r_min and r_max (≥ 4)
+    pub radial_cells: usize,
+    /// rotor speed history ω(t)
+    pub rotor: RotorProfile,
+    /// Gravity g (m/s²) acting on a tube. `None` = off. In a swing-out tube the tube aligns
+    /// with the resultant of centrifugal and gravitational acceleration, so the acceleration
+    /// along the tube axis is a(x, t) = √((ω(t)² x)² + g²). With the rotor at rest this is a
+    /// 1-g batch-settling column with uniform a = g, x measured downward from the top r_min.
+    /// Ignored for a sector (gravity is perpendicular to r there).
+    pub gravity: Option<f64>,
+    /// suspending fluid (plasma): density ρ_f (kg/m³) and viscosity μ (Pa·s)
+    pub fluid: Fluid,
+    /// hindrance law and maximum packing
+    pub hindrance: HindranceLaw,
+    /// numerical settings
+    pub numerics: Numerics,
+    /// Physical radius (m) at each of the `radial_cells + 1` grid faces, when the grid
+    /// coordinate x is not itself the radius — the continuous-flow channel solves in a
+    /// stream-function coordinate. The acceleration at coordinate x is then ω² r(x), r(x)
+    /// interpolated linearly between faces. `None`: r = x.
+    pub face_radius: Option<Vec<f64>>,
+}
+
+impl FieldConfig {
+    /// A configuration with default [`Numerics`] and gravity off.
+    pub fn new(
+        geometry: FieldGeometry,
+        r_min: f64,
+        r_max: f64,
+        radial_cells: usize,
+        rotor: RotorProfile,
+        fluid: Fluid,
+        hindrance: HindranceLaw,
+    ) -> Self {
+        Self {
+            geometry,
+            r_min,
+            r_max,
+            radial_cells,
+            rotor,
+            gravity: None,
+            fluid,
+            hindrance,
+            numerics: Numerics::default(),
+            face_radius: None,
+        }
+    }
+
+    /// A 1-g batch-settling column of height `height` (m): a tube from x = 0 (top) to
+    /// x = `height` (bottom), rotor at rest, gravity g₀.
+    pub fn settling_column(
+        height: f64,
+        radial_cells: usize,
+        fluid: Fluid,
+        hindrance: HindranceLaw,
+    ) -> Result<Self, FieldError> {
+        let rotor =
+            RotorProfile::constant_rpm(0.0).map_err(|e| FieldError::Inconsistent(e.to_string()))?;
+        let mut c = Self::new(
+            FieldGeometry::Tube,
+            0.0,
+            height,
+            radial_cells,
+            rotor,
+            fluid,
+            hindrance,
+        );
+        c.gravity = Some(buffycoat_physics::units::STANDARD_GRAVITY);
+        Ok(c)
+    }
+
+    /// Checks every setting.
+    ///
+    /// # Errors
+    /// [`FieldError::InvalidParameter`] naming the offending setting, or
+    /// [`FieldError::Physics`] from the hindrance law or fluid.
+    pub fn validate(&self) -> Result<(), FieldError> {
+        let r_min_ok = match self.geometry {
+            FieldGeometry::Sector => self.r_min > 0.0,
+            FieldGeometry::Tube => self.r_min >= 0.0,
+        };
+        if !(self.r_min.is_finite() && r_min_ok) {
+            return Err(invalid(
+                "geometry.r_min_m",
+                self.r_min,
+                "finite; > 0 for a sector, >= 0 for a tube",
+            ));
+        }
+        if !(self.r_max.is_finite() && self.r_max > self.r_min) {
+            return Err(invalid(
+                "geometry.r_max_m",
+                self.r_max,
+                "finite and > r_min_m",
+            ));
+        }
+        if self.radial_cells < 4 || self.radial_cells > 50_000_000 {
+            return Err(invalid(
+                "grid.radial_cells",
+                self.radial_cells as f64,
+                "4 <= radial_cells <= 5e7",
+            ));
+        }
+        if let Some(g) = self.gravity
+            && !(g.is_finite() && g >= 0.0)
+        {
+            return Err(invalid("gravity (m/s^2)", g, "finite and >= 0"));
+        }
+        if let Some(radius) = &self.face_radius {
+            if radius.len() != self.radial_cells + 1 {
+                return Err(invalid(
+                    "face_radius (entries)",
+                    radius.len() as f64,
+                    "radial_cells + 1 entries",
+                ));
+            }
+            if radius.iter().any(|r| !(r.is_finite() && *r >= 0.0))
+                || radius.windows(2).any(|w| w[1] < w[0])
+            {
+                return Err(invalid(
+                    "face_radius",
+                    f64::NAN,
+                    "finite, >= 0 and non-decreasing",
+                ));
+            }
+        }
+        self.fluid.validate()?;
+        self.hindrance.validate()?;
+        let n = &self.numerics;
+        if !(n.cfl.is_finite() && n.cfl > 0.0 && n.cfl <= 1.0) {
+            return Err(invalid("numerics.cfl", n.cfl, "0 < cfl <= 1"));
+        }
+        if !(n.limiter_theta.is_finite() && (1.0..=2.0).contains(&n.limiter_theta)) {
+            return Err(invalid(
+                "numerics.limiter_theta",
+                n.limiter_theta,
+                "1 <= theta <= 2",
+            ));
+        }
+        if n.cells_per_chunk == 0 {
+            return Err(invalid("numerics.cells_per_chunk", 0.0, ">= 1"));
+        }
+        if !(n.inactive_fraction.is_finite() && (0.0..1.0).contains(&n.inactive_fraction)) {
+            return Err(invalid(
+                "numerics.inactive_fraction",
+                n.inactive_fraction,
+                "0 <= inactive_fraction < 1",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Acceleration along the radial coordinate at position `r` (m) for squared angular
+    /// velocity `omega_squared` (rad²/s²): ω²r, or √((ω²r)² + g²) in a tube with gravity (m/s²).
+    #[inline]
+    pub fn acceleration(&self, r: f64, omega_squared: f64) -> f64 {
+        acceleration(self.geometry, self.gravity, r, omega_squared)
+    }
+}
+
+/// See [`FieldConfig::acceleration`].
+#[inline]
+pub(crate) fn acceleration(
+    geometry: FieldGeometry,
+    gravity: Option<f64>,
+    r: f64,
+    omega_squared: f64,
+) -> f64 {
+    let centrifugal = omega_squared * r;
+    match (geometry, gravity) {
+        (FieldGeometry::Tube, Some(g)) if g > 0.0 => (centrifugal * centrifugal + g * g).sqrt(),
+        _ => centrifugal,
+    }
+}
