@@ -11,6 +11,7 @@ pub mod input;
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Git commit the binary was built from (`unknown` outside a checkout; `-dirty` if modified).
 pub const GIT_COMMIT: &str = env!("BUFFYCOAT_GIT_COMMIT");
+pub mod field_run;
 pub mod output;
 pub mod run;
 pub mod summary;

@@ -25,6 +25,32 @@ use buffycoat_sediment::census::{SpeciesCensus, census};
 use buffycoat_stepper::Frame;
 use std::path::{Path, PathBuf};
 
+/// Writes `/parameters`: the scenario text as written and as run, its path, the overrides,
+/// the seed, the program version and the git commit.
+pub fn write_parameters(writer: &Writer, scenario: &LoadedScenario) -> Result<(), H5Error> {
+    writer.dataset_string("/parameters/scenario_toml", &scenario.text)?;
+    writer.dataset_string("/parameters/effective_toml", &scenario.effective_text)?;
+    writer.dataset_string(
+        "/parameters/scenario_path",
+        &scenario.path.display().to_string(),
+    )?;
+    writer.dataset_strings("/parameters/overrides", &scenario.overrides)?;
+    writer.dataset_i64(
+        "/parameters/seed",
+        &[],
+        vec![scenario.resolved.seed as i64],
+        None,
+    )?;
+    writer.attr_string(
+        "/parameters/seed",
+        "note",
+        "unsigned 64-bit seed stored as its two's-complement i64 bit pattern",
+    )?;
+    writer.dataset_string("/parameters/program_version", crate::VERSION)?;
+    writer.dataset_string("/parameters/git_commit", crate::GIT_COMMIT)?;
+    Ok(())
+}
+
 /// Writes a particle run to an H5MD file (through the writer thread of [`Writer`]).
 pub struct H5mdOutput {
     writer: Writer,

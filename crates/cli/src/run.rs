@@ -53,6 +53,18 @@ pub enum RunError {
     /// Writing the HDF5 output failed (the partial file is removed).
     #[error("output: {0}")]
     Output(#[from] H5Error),
+    /// The field solver rejected its set-up.
+    #[error("{}: {source}", scenario.display())]
+    FieldSetup {
+        /// scenario file
+        scenario: PathBuf,
+        /// the field solver's error
+        #[source]
+        source: buffycoat_field::FieldError,
+    },
+    /// The field solver failed.
+    #[error("field solver: {0}")]
+    Field(#[from] buffycoat_field::FieldError),
     /// Writing the JSON summary failed.
     #[error("cannot write summary {}: {source}", path.display())]
     Summary {
@@ -148,6 +160,14 @@ pub fn build_system(scn: &LoadedScenario, par: &Parallel) -> Result<Sedimentatio
 
 /// Runs a loaded scenario to completion, writing HDF5 (and the JSON summary if asked).
 pub fn run(scn: &LoadedScenario, opts: &RunOptions) -> Result<RunSummary, RunError> {
+    if scn.resolved.hindered.is_some() {
+        return crate::field_run::run_hindered(scn, opts);
+    }
+    run_particles(scn, opts)
+}
+
+/// Runs a particle (overdamped or inertial) scenario.
+pub fn run_particles(scn: &LoadedScenario, opts: &RunOptions) -> Result<RunSummary, RunError> {
     let start = Instant::now();
     let res = &scn.resolved;
     let par = Parallel::new(opts.threads, DEFAULT_CHUNK_LEN)?;
@@ -214,6 +234,7 @@ pub fn run(scn: &LoadedScenario, opts: &RunOptions) -> Result<RunSummary, RunErr
         dt_s: sys.dt(),
         max_particle_reynolds: totals.max_reynolds,
         species,
+        layers: None,
     };
     if let Some(path) = &opts.summary {
         write_json_atomic(path, &summary).map_err(|source| RunError::Summary {

@@ -63,6 +63,16 @@ pub struct SpeciesSummary {
     pub per_ul: Option<f64>,
     /// real cells represented by the tracers (blood compositions): per_ul × sample volume
     pub cells_represented: Option<f64>,
+    /// initial volume fraction (hindered model)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volume_fraction: Option<f64>,
+    /// fraction of the species' cells in [plasma, buffy coat, red cells] from the field
+    /// (hindered model)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layer_fractions: Option<[f64; 3]>,
+    /// the same from the tracer cells' final positions (hindered model)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tracer_layer_fractions: Option<[f64; 3]>,
 }
 
 impl SpeciesSummary {
@@ -78,6 +88,9 @@ impl SpeciesSummary {
             max_radius_m: c.max_radius,
             per_ul,
             cells_represented: per_ul.map(|p| p * sample_volume_ul),
+            volume_fraction: None,
+            layer_fractions: None,
+            tracer_layer_fractions: None,
         }
     }
 }
@@ -96,7 +109,72 @@ impl Serialize for SpeciesTable {
     }
 }
 
-/// The summary of a particle run.
+/// A list of (name, value) pairs serialised as a JSON object in order.
+#[derive(Debug, Clone, Default)]
+pub struct NamedValues(pub Vec<(String, f64)>);
+
+impl Serialize for NamedValues {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (name, v) in &self.0 {
+            map.serialize_entry(name, v)?;
+        }
+        map.end()
+    }
+}
+
+/// One layer of a hindered run at the end.
+#[derive(Debug, Clone, Serialize)]
+pub struct LayerSummary {
+    /// inner boundary (m)
+    pub inner_radius_m: f64,
+    /// outer boundary (m)
+    pub outer_radius_m: f64,
+    /// mean red-cell volume fraction in the layer
+    pub hematocrit: f64,
+    /// fraction of each species' cells in this layer
+    #[serde(serialize_with = "serialize_pairs")]
+    pub species: Vec<(String, f64)>,
+    /// cells per µL of each species in the layer (plasma only: its purity)
+    #[serde(
+        serialize_with = "serialize_pairs",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub per_ul: Vec<(String, f64)>,
+}
+
+fn serialize_pairs<S: Serializer>(pairs: &[(String, f64)], s: S) -> Result<S::Ok, S::Error> {
+    let mut map = s.serialize_map(Some(pairs.len()))?;
+    for (name, v) in pairs {
+        map.serialize_entry(name, v)?;
+    }
+    map.end()
+}
+
+/// The layers of a hindered run at the end (`SUMMARY.json` key `"layers"`).
+#[derive(Debug, Clone, Serialize)]
+pub struct LayersSummary {
+    /// plasma layer
+    pub plasma: LayerSummary,
+    /// buffy coat
+    pub buffy_coat: LayerSummary,
+    /// packed red cells
+    pub red_cells: LayerSummary,
+    /// mean red-cell volume fraction of the red-cell layer (as the field solver reports it)
+    pub red_layer_hematocrit: f64,
+    /// hindrance law
+    pub hindrance: String,
+    /// radial finite volumes
+    pub radial_cells: usize,
+    /// field time steps taken
+    pub field_steps: u64,
+    /// largest relative drift of any class volume (conservation check)
+    pub max_volume_drift: f64,
+    /// red cells per sedimenting aggregate (1 = single cells)
+    pub red_cell_aggregate_cells: f64,
+}
+
+/// The summary of a run.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunSummary {
     /// program identification
@@ -127,6 +205,9 @@ pub struct RunSummary {
     pub max_particle_reynolds: f64,
     /// per-species outcome
     pub species: SpeciesTable,
+    /// layers (hindered model)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layers: Option<LayersSummary>,
 }
 
 impl RunSummary {
@@ -168,6 +249,41 @@ impl RunSummary {
                 s.min_radius_m,
                 s.max_radius_m
             ));
+        }
+        if let Some(l) = &self.layers {
+            out.push_str(&format!(
+                "layers ({}, {} radial cells, {} steps, max volume drift {:.1e}):\n",
+                l.hindrance, l.radial_cells, l.field_steps, l.max_volume_drift
+            ));
+            out.push_str(&format!(
+                "{:<12} {:>10} {:>10} {:>8}",
+                "layer", "from [m]", "to [m]", "Hct"
+            ));
+            for (name, _) in &l.plasma.species {
+                out.push_str(&format!(" {:>11}", name));
+            }
+            out.push('\n');
+            for (label, layer) in [
+                ("plasma", &l.plasma),
+                ("buffy coat", &l.buffy_coat),
+                ("red cells", &l.red_cells),
+            ] {
+                out.push_str(&format!(
+                    "{:<12} {:>10.5} {:>10.5} {:>8.3}",
+                    label, layer.inner_radius_m, layer.outer_radius_m, layer.hematocrit
+                ));
+                for (_, f) in &layer.species {
+                    out.push_str(&format!(" {:>10.2}%", 100.0 * f));
+                }
+                out.push('\n');
+            }
+            if !l.plasma.per_ul.is_empty() {
+                out.push_str("plasma purity [cells/µL]:");
+                for (name, c) in &l.plasma.per_ul {
+                    out.push_str(&format!(" {name} {c:.3e}"));
+                }
+                out.push('\n');
+            }
         }
         out.push_str(&format!("output: {}\n", self.output.display()));
         out

@@ -4,7 +4,9 @@ use buffycoat_physics::validation::Check;
 
 /// Every validation check of every solver, in a stable order.
 pub fn all_checks() -> Vec<Check> {
-    buffycoat_sediment::validation::validation_checks()
+    let mut checks = buffycoat_sediment::validation::validation_checks();
+    checks.extend(buffycoat_field::validation_checks());
+    checks
 }
 
 /// The validation table as text.

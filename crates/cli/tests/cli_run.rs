@@ -178,3 +178,71 @@ fn help_is_available_everywhere() {
         );
     }
 }
+
+/// The whole-blood preset (at reduced resolution to keep the suite fast): red cells pack
+/// towards φ_max, the plasma is essentially free of red cells, mononuclear cells collect in the
+/// buffy coat; the field output has its layout; volumes are conserved.
+#[test]
+fn whole_blood_preset_forms_layers() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("wb.h5");
+    let summary = dir.path().join("wb.json");
+    let scenario =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/scenarios/whole_blood_tube.toml");
+    let o = bin()
+        .arg("run")
+        .arg(&scenario)
+        .args(["--quiet", "--set", "grid.radial_cells=100", "-o"])
+        .arg(&out)
+        .arg("--summary")
+        .arg(&summary)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    let layers = &json["layers"];
+    let f = |layer: &str, species: &str| layers[layer]["species"][species].as_f64().unwrap();
+    // Red layer packs towards φ_max = 0.9 (mean hematocrit of the layer).
+    let hct = layers["red_cells"]["hematocrit"].as_f64().unwrap();
+    assert!(
+        hct > 0.85 && hct <= 0.9 + 1e-9,
+        "red-layer hematocrit {hct}"
+    );
+    // Plasma essentially free of red cells: < 1 per µL (inlet ≈ 4.8e6 per µL).
+    let rbc_plasma = layers["plasma"]["per_ul"]["rbc"].as_f64().unwrap();
+    assert!(rbc_plasma < 1.0, "{rbc_plasma} red cells per µL in plasma");
+    assert!(f("red_cells", "rbc") > 0.999);
+    // Mononuclear cells: the buffy coat (a few % of the volume) holds a large share of them.
+    for mnc in ["lymphocyte", "monocyte"] {
+        assert!(
+            f("buffy_coat", mnc) > 0.4,
+            "{mnc}: {}",
+            f("buffy_coat", mnc)
+        );
+        assert!(f("plasma", mnc) < 0.05, "{mnc} in plasma");
+    }
+    let buffy = &layers["buffy_coat"];
+    let thickness =
+        buffy["outer_radius_m"].as_f64().unwrap() - buffy["inner_radius_m"].as_f64().unwrap();
+    assert!(
+        thickness > 0.0 && thickness < 0.005,
+        "buffy coat {thickness} m"
+    );
+    assert!(layers["max_volume_drift"].as_f64().unwrap() < 1e-12);
+    // Field layout.
+    let r = buffycoat_h5::Reader::open(&out).unwrap();
+    let (_, shape) = r.read_f64("/fields/volume_fraction/value").unwrap();
+    let (radius, rshape) = r.read_f64("/fields/radius_m").unwrap();
+    assert_eq!(rshape, vec![100]);
+    assert_eq!(shape[1], 100);
+    assert_eq!(shape[0], 61);
+    let names = r
+        .read_attr_strings("/fields/volume_fraction", "names")
+        .unwrap();
+    assert_eq!(names.len(), shape[2]);
+    assert!(radius.windows(2).all(|w| w[1] > w[0]));
+    assert_eq!(r.read_attr_string("/fields/radius_m", "unit").unwrap(), "m");
+    let (_, ishape) = r.read_f64("/observables/interface_radius/value").unwrap();
+    assert_eq!(ishape, vec![61, 2]);
+}

@@ -23,6 +23,11 @@ pub struct Class {
     pub shape_factor: f64,
     /// initial (uniform) volume fraction φ₀ ≥ 0
     pub volume_fraction: f64,
+    /// Cells per sedimenting unit N ≥ 1 (red-cell aggregates, rouleaux): the class settles as
+    /// sphere-equivalent aggregates of N cells, hydrodynamic diameter d·N^(1/3), so its mobility
+    /// d²/χ is multiplied by N^(2/3); number concentrations still count single cells. 1 = no
+    /// aggregation.
+    pub aggregate_cells: f64,
 }
 
 impl Class {
@@ -42,7 +47,14 @@ impl Class {
             density,
             shape_factor,
             volume_fraction,
+            aggregate_cells: 1.0,
         }
+    }
+
+    /// Hydrodynamic mobility d_h²/χ (m²) with d_h = d·N^(1/3) the aggregate diameter: the factor
+    /// of the MLB velocity that depends on the class's size and shape.
+    pub fn mobility(&self) -> f64 {
+        self.diameter * self.diameter * self.aggregate_cells.powf(2.0 / 3.0) / self.shape_factor
     }
 
     /// Volume of one cell of the class, πd³/6 (m³): number concentration = φ / cell volume.
@@ -50,10 +62,11 @@ impl Class {
         sphere_volume(self.diameter)
     }
 
-    /// Dilute sedimentation coefficient s = d²(ρ − ρ_f)/(18μχ) (s) in `fluid`.
+    /// Dilute sedimentation coefficient s = d_h²(ρ − ρ_f)/(18μχ) (s) in `fluid`, with the
+    /// hydrodynamic (aggregate) diameter d_h = d·N^(1/3).
     pub fn sedimentation_coefficient(&self, fluid: &Fluid) -> f64 {
         sedimentation_coefficient(
-            self.diameter,
+            self.diameter * self.aggregate_cells.cbrt(),
             self.density,
             fluid.density,
             fluid.viscosity,
@@ -75,6 +88,13 @@ impl Class {
                 &format!("{l}: density (kg/m^3)"),
                 self.density,
                 "> 0",
+            ));
+        }
+        if !(self.aggregate_cells.is_finite() && self.aggregate_cells >= 1.0) {
+            return Err(invalid(
+                &format!("{l}: cells per aggregate"),
+                self.aggregate_cells,
+                ">= 1",
             ));
         }
         if !(self.shape_factor.is_finite() && self.shape_factor >= 1.0) {
@@ -335,6 +355,7 @@ pub fn classes_from_distribution(
                 )
             };
             classes.push(Class {
+                aggregate_cells: 1.0,
                 species: species.name.clone(),
                 label,
                 diameter: sphere_equivalent_diameter(volume),

@@ -92,10 +92,7 @@ impl HinderedField {
             grid.accel_radius.clone_from(radius);
         }
         let rho_f = config.fluid.density;
-        let mobility: Vec<f64> = classes
-            .iter()
-            .map(|c| c.diameter * c.diameter / c.shape_factor)
-            .collect();
+        let mobility: Vec<f64> = classes.iter().map(Class::mobility).collect();
         let excess: Vec<f64> = classes.iter().map(|c| c.density - rho_f).collect();
         let threshold: Vec<f64> = classes
             .iter()

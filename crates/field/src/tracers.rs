@@ -40,6 +40,9 @@ pub struct TracerCell {
     pub density: f64,
     /// dynamic shape factor χ ≥ 1
     pub shape_factor: f64,
+    /// cells per sedimenting aggregate N ≥ 1 (1 = a single cell), see
+    /// [`crate::Class::aggregate_cells`]
+    pub aggregate_cells: f64,
     /// initial radial position (m), in [r_min, r_max]
     pub radial: f64,
     /// fixed transverse coordinate y (m), carried for output only
@@ -90,7 +93,10 @@ impl Tracers {
             status: vec![FREE; cells.len()],
             mobility: cells
                 .iter()
-                .map(|c| c.diameter * c.diameter / c.shape_factor)
+                .map(|c| {
+                    c.diameter * c.diameter * c.aggregate_cells.max(1.0).powf(2.0 / 3.0)
+                        / c.shape_factor
+                })
                 .collect(),
         }
     }

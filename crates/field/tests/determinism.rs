@@ -11,6 +11,7 @@ fn tracers() -> Tracers {
         .map(|k| {
             let x = (k as f64 * 0.618_033_988_749_895).fract();
             TracerCell {
+                aggregate_cells: 1.0,
                 species: (k % 3) as u16,
                 diameter: 5e-6 + 5e-6 * x,
                 density: 1060.0 + 40.0 * (k as f64 * 0.414_213_562).fract(),

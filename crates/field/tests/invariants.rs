@@ -176,6 +176,7 @@ fn rejects_bad_input_and_time_mismatch() {
     ));
     assert!(HinderedField::new(blood_tube(100, 3000.0), vec![], Tracers::none()).is_err());
     let outside = Tracers::from_cells(&[TracerCell {
+        aggregate_cells: 1.0,
         species: 0,
         diameter: 8e-6,
         density: 1070.0,

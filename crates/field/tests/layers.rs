@@ -14,6 +14,7 @@ use common::*;
 
 fn tracer(species: u16, d: f64, rho: f64, r: f64) -> TracerCell {
     TracerCell {
+        aggregate_cells: 1.0,
         species,
         diameter: d,
         density: rho,

@@ -102,6 +102,64 @@ pub struct ScenarioFile {
     /// `[output]`
     #[serde(default)]
     pub output: OutputSection,
+    /// `[hindrance]` (model.kind = "hindered")
+    pub hindrance: Option<HindranceSection>,
+    /// `[grid]` (model.kind = "hindered")
+    pub grid: Option<GridSection>,
+    /// `[layers]` interface thresholds (model.kind = "hindered")
+    pub layers: Option<LayersSection>,
+}
+
+/// Hindrance laws.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HindranceKind {
+    /// Richardson–Zaki, V = (1 − φ)^(n−2)
+    #[default]
+    RichardsonZaki,
+    /// Hawksley–Vand
+    HawksleyVand,
+}
+
+/// `[hindrance]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HindranceSection {
+    /// law
+    #[serde(default)]
+    pub law: HindranceKind,
+    /// Richardson–Zaki exponent n
+    pub exponent: Option<f64>,
+    /// maximum packing φ_max
+    pub max_packing: Option<f64>,
+    /// red cells sediment as aggregates (rouleaux) of this many cells (≥ 1)
+    pub red_cell_aggregate_cells: Option<f64>,
+    /// or: the aggregate size that reproduces this 1-g erythrocyte sedimentation rate (mm/h)
+    pub esr_mm_h: Option<f64>,
+}
+
+/// `[grid]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GridSection {
+    /// finite volumes across the container (radially)
+    pub radial_cells: Option<i64>,
+    /// density/size classes per species
+    pub classes_per_species: Option<i64>,
+    /// CFL number
+    pub cfl: Option<f64>,
+    /// classes below this fraction of their initial mean in a cell leave its wave-speed bound
+    pub inactive_fraction: Option<f64>,
+}
+
+/// `[layers]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LayersSection {
+    /// plasma → buffy coat: non-platelet cell volume fraction threshold
+    pub plasma_threshold: Option<f64>,
+    /// buffy coat → red cells: fraction of the initial mean red-cell volume fraction
+    pub red_cell_threshold: Option<f64>,
 }
 
 /// `[run]`
@@ -203,6 +261,8 @@ pub enum ModelKind {
     Overdamped,
     /// with inertia
     Inertial,
+    /// hindered, polydisperse settling (volume-fraction fields + tracers)
+    Hindered,
 }
 
 /// `[model]`
@@ -276,6 +336,8 @@ pub struct SpeciesEntry {
     pub shape_factor: Option<f64>,
     /// tracer cells
     pub count: Option<i64>,
+    /// initial uniform volume fraction (hindered model)
+    pub volume_fraction: Option<f64>,
 }
 
 /// `[blood]`: a whole-blood composition; each species present gets tracer cells.
@@ -342,7 +404,37 @@ pub struct RunSpecies {
     pub count: usize,
     /// real cells per µL represented (blood compositions only)
     pub per_ul: Option<f64>,
+    /// initial volume fraction (hindered model)
+    pub volume_fraction: Option<f64>,
 }
+
+/// Settings of the hindered (field) model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HinderedSettings {
+    /// hindrance law with maximum packing
+    pub law: buffycoat_physics::hindrance::HindranceLaw,
+    /// finite volumes
+    pub radial_cells: usize,
+    /// classes per species
+    pub classes_per_species: usize,
+    /// CFL number
+    pub cfl: f64,
+    /// see `buffycoat_field::Numerics::inactive_fraction`
+    pub inactive_fraction: f64,
+    /// plasma → buffy-coat threshold (non-platelet cell volume fraction)
+    pub plasma_threshold: f64,
+    /// buffy-coat → red-cell threshold (fraction of the initial mean red-cell fraction)
+    pub red_cell_threshold: f64,
+    /// red cells per sedimenting aggregate (1 = none)
+    pub red_cell_aggregate_cells: f64,
+    /// the ESR (m/s) the aggregate size was derived from, if given that way
+    pub esr: Option<f64>,
+}
+
+/// Default radial cells of the hindered model.
+pub const DEFAULT_RADIAL_CELLS: usize = 400;
+/// Default classes per species.
+pub const DEFAULT_CLASSES_PER_SPECIES: usize = 2;
 
 /// A checked scenario in SI units.
 #[derive(Debug, Clone)]
@@ -373,6 +465,8 @@ pub struct Resolved {
     pub particle_every: usize,
     /// write velocities
     pub velocities: bool,
+    /// the hindered model's settings (`model = "hindered"`)
+    pub hindered: Option<HinderedSettings>,
 }
 
 /// A problem with a key of the scenario (the file name is added by the caller).
@@ -504,7 +598,7 @@ impl ScenarioFile {
         };
         let mut tolerances = Tolerances::default();
         let model = match self.model.kind {
-            ModelKind::Overdamped => {
+            ModelKind::Overdamped | ModelKind::Hindered => {
                 if self.model.rtol.is_some() {
                     return Err(key_err("model.rtol", "applies only to kind = \"inertial\""));
                 }
@@ -517,12 +611,42 @@ impl ScenarioFile {
                 ParticleModel::Inertial
             }
         };
+        let hindered_model = self.model.kind == ModelKind::Hindered;
+        let hindered = if hindered_model {
+            Some(self.hindered_settings()?)
+        } else {
+            for (present, key) in [
+                (self.hindrance.is_some(), "hindrance"),
+                (self.grid.is_some(), "grid"),
+                (self.layers.is_some(), "layers"),
+            ] {
+                if present {
+                    return Err(key_err(
+                        key,
+                        "applies only to model.kind = \"hindered\"; remove it or set the model",
+                    ));
+                }
+            }
+            None
+        };
         let mut species = Vec::new();
         for (i, entry) in self.species.iter().enumerate() {
-            species.push(resolve_species(entry, i, library)?);
+            species.push(resolve_species(entry, i, library, hindered_model)?);
         }
         if let Some(blood) = &self.blood {
-            species.extend(resolve_blood(blood, library)?);
+            species.extend(resolve_blood(blood, library, hindered_model)?);
+        }
+        if let Some(h) = &hindered {
+            let total: f64 = species.iter().filter_map(|s| s.volume_fraction).sum();
+            let phi_max = h.law.max_packing();
+            if total >= phi_max {
+                return Err(key_err(
+                    "species",
+                    format!(
+                        "the initial volume fractions sum to {total:.4}; allowed below hindrance.max_packing = {phi_max}"
+                    ),
+                ));
+            }
         }
         if species.is_empty() {
             return Err(key_err(
@@ -572,6 +696,123 @@ impl ScenarioFile {
             species,
             particle_every: particle_every as usize,
             velocities: self.output.velocities,
+            hindered,
+        })
+    }
+
+    fn hindered_settings(&self) -> Result<HinderedSettings, KeyError> {
+        use buffycoat_physics::hindrance::HindranceLaw;
+        let h = self.hindrance.clone().unwrap_or_default();
+        let max_packing = h
+            .max_packing
+            .map(|v| in_range("hindrance.max_packing", v, 0.5, 0.99, false, ""))
+            .transpose()?
+            .unwrap_or(0.9);
+        let law = match h.law {
+            HindranceKind::RichardsonZaki => {
+                let n = h
+                    .exponent
+                    .map(|v| in_range("hindrance.exponent", v, 2.0, 10.0, false, ""))
+                    .transpose()?
+                    .unwrap_or(buffycoat_physics::hindrance::RICHARDSON_ZAKI_LOW_RE_EXPONENT);
+                HindranceLaw::richardson_zaki(n, max_packing)
+            }
+            HindranceKind::HawksleyVand => {
+                if h.exponent.is_some() {
+                    return Err(key_err(
+                        "hindrance.exponent",
+                        "applies only to law = \"richardson_zaki\"",
+                    ));
+                }
+                HindranceLaw::hawksley_vand(max_packing)
+            }
+        }
+        .map_err(|e| key_err("hindrance", e.to_string()))?;
+        let g = self.grid.clone().unwrap_or_default();
+        let radial_cells = match g.radial_cells {
+            None => DEFAULT_RADIAL_CELLS,
+            Some(n) if (4..=1_000_000).contains(&n) => n as usize,
+            Some(n) => {
+                return Err(key_err(
+                    "grid.radial_cells",
+                    format!("{n} is out of range: allowed [4, 1000000]"),
+                ));
+            }
+        };
+        let classes_per_species = match g.classes_per_species {
+            None => DEFAULT_CLASSES_PER_SPECIES,
+            Some(n) if (1..=16).contains(&n) => n as usize,
+            Some(n) => {
+                return Err(key_err(
+                    "grid.classes_per_species",
+                    format!("{n} is out of range: allowed [1, 16]"),
+                ));
+            }
+        };
+        let cfl = g
+            .cfl
+            .map(|v| in_range("grid.cfl", v, 0.0, 1.0, true, ""))
+            .transpose()?
+            .unwrap_or(0.5);
+        let inactive_fraction = g
+            .inactive_fraction
+            .map(|v| in_range("grid.inactive_fraction", v, 0.0, 0.1, false, ""))
+            .transpose()?
+            .unwrap_or(0.0);
+        let l = self.layers.clone().unwrap_or_default();
+        let plasma_threshold = l
+            .plasma_threshold
+            .map(|v| in_range("layers.plasma_threshold", v, 0.0, 0.5, true, ""))
+            .transpose()?
+            .unwrap_or(0.01);
+        let red_cell_threshold = l
+            .red_cell_threshold
+            .map(|v| in_range("layers.red_cell_threshold", v, 0.0, 1.0, true, ""))
+            .transpose()?
+            .unwrap_or(0.5);
+        let (red_cell_aggregate_cells, esr) = match (h.red_cell_aggregate_cells, h.esr_mm_h) {
+            (Some(_), Some(_)) => {
+                return Err(key_err(
+                    "hindrance",
+                    "give red_cell_aggregate_cells or esr_mm_h, not both",
+                ));
+            }
+            (Some(n), None) => (
+                in_range(
+                    "hindrance.red_cell_aggregate_cells",
+                    n,
+                    1.0,
+                    1e6,
+                    false,
+                    "cells",
+                )?,
+                None,
+            ),
+            (None, Some(esr)) => {
+                let esr = in_range("hindrance.esr_mm_h", esr, 0.0, 200.0, true, "mm/h")?;
+                (f64::NAN, Some(esr * 1e-3 / 3600.0))
+            }
+            (None, None) => (1.0, None),
+        };
+        if !matches!(
+            self.geometry.kind,
+            GeometryKind::Tube | GeometryKind::Sector
+        ) {
+            return Err(key_err(
+                "geometry.kind",
+                "the hindered model runs in a tube or a sector",
+            ));
+        }
+        Ok(HinderedSettings {
+            law,
+            radial_cells,
+            classes_per_species,
+            cfl,
+            inactive_fraction,
+            plasma_threshold,
+            red_cell_threshold,
+            red_cell_aggregate_cells,
+            esr,
         })
     }
 
@@ -757,6 +998,7 @@ fn resolve_species(
     entry: &SpeciesEntry,
     i: usize,
     library: &SpeciesLibrary,
+    hindered: bool,
 ) -> Result<RunSpecies, KeyError> {
     let prefix = format!("species.{i}");
     let name = entry.name.trim();
@@ -766,7 +1008,39 @@ fn resolve_species(
             format!("{:?}: must be non-empty without whitespace", entry.name),
         ));
     }
-    let count = resolve_count(&format!("{prefix}.count"), entry.count)?;
+    let count_key = format!("{prefix}.count");
+    let (count, volume_fraction) = if hindered {
+        let phi = entry.volume_fraction.ok_or_else(|| {
+            key_err(format!("{prefix}.volume_fraction"), "missing: the hindered model needs each species' initial volume fraction (or use [blood])")
+        })?;
+        let phi = in_range(
+            &format!("{prefix}.volume_fraction"),
+            phi,
+            0.0,
+            0.99,
+            false,
+            "",
+        )?;
+        let count = match entry.count {
+            None => 0,
+            Some(c) if c < 0 || c as u64 > MAX_CELLS => {
+                return Err(key_err(
+                    count_key,
+                    format!("{c} is out of range: allowed 0 ≤ count ≤ {MAX_CELLS} tracer cells"),
+                ));
+            }
+            Some(c) => c as usize,
+        };
+        (count, Some(phi))
+    } else {
+        if entry.volume_fraction.is_some() {
+            return Err(key_err(
+                format!("{prefix}.volume_fraction"),
+                "applies only to model.kind = \"hindered\" (particle models use `count`)",
+            ));
+        }
+        (resolve_count(&count_key, entry.count)?, None)
+    };
     let quantity =
         |q: &Option<RawQuantity>, k: &QuantityKey| -> Result<Option<Distribution>, KeyError> {
             q.as_ref()
@@ -821,10 +1095,15 @@ fn resolve_species(
         species,
         count,
         per_ul: None,
+        volume_fraction,
     })
 }
 
-fn resolve_blood(b: &BloodSection, library: &SpeciesLibrary) -> Result<Vec<RunSpecies>, KeyError> {
+fn resolve_blood(
+    b: &BloodSection,
+    library: &SpeciesLibrary,
+    hindered: bool,
+) -> Result<Vec<RunSpecies>, KeyError> {
     let defaults = BloodComposition::normal_adult();
     let blast_species = match b.blast_species.as_deref() {
         None => defaults.blast_species,
@@ -860,9 +1139,11 @@ fn resolve_blood(b: &BloodSection, library: &SpeciesLibrary) -> Result<Vec<RunSp
     let concentrations = composition
         .concentrations(library)
         .map_err(|e| key_err("blood", e.to_string()))?;
-    let count = match b.tracers_per_species {
-        None => 1000,
-        c => resolve_count("blood.tracers_per_species", c)?,
+    let count = match (b.tracers_per_species, hindered) {
+        (None, false) => 1000,
+        (None, true) => 200,
+        (Some(c), true) if (0..=MAX_CELLS as i64).contains(&c) => c as usize,
+        (c, _) => resolve_count("blood.tracers_per_species", c)?,
     };
     concentrations
         .iter()
@@ -874,6 +1155,7 @@ fn resolve_blood(b: &BloodSection, library: &SpeciesLibrary) -> Result<Vec<RunSp
                 species: species.clone(),
                 count,
                 per_ul: Some(units::per_m3_to_per_ul(c.per_m3)),
+                volume_fraction: hindered.then_some(c.volume_fraction),
             })
         })
         .collect()
