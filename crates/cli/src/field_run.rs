@@ -151,17 +151,16 @@ struct FieldOutput {
     roles: LayerRoles,
     thresholds: LayerThresholds,
     particle_every: usize,
-    last_report: Option<LayerReport>,
 }
 
 impl FieldOutput {
     fn create(
-        opts: &RunOptions,
+        path: &std::path::Path,
         scn: &LoadedScenario,
         field: &HinderedField,
         settings: &HinderedSettings,
     ) -> Result<Self, H5Error> {
-        let writer = Writer::create(&opts.output)?;
+        let writer = Writer::create(path)?;
         writer.h5md_header("buffycoat developers", "buffycoat", crate::VERSION)?;
         crate::output::write_parameters(&writer, scn)?;
         let nr = field.radial_cells();
@@ -270,7 +269,6 @@ impl FieldOutput {
             species,
             geometry: scn.resolved.geometry,
             particle_every: scn.resolved.particle_every,
-            last_report: None,
         })
     }
 
@@ -317,7 +315,6 @@ impl FieldOutput {
             .append(self.layer_fraction, step, frame.time, buf)?;
         self.writer
             .append(self.plasma_concentration, step, frame.time, conc)?;
-        self.last_report = Some(report);
         Ok(())
     }
 }
@@ -352,10 +349,16 @@ pub fn run_hindered(scn: &LoadedScenario, opts: &RunOptions) -> Result<RunSummar
             }
         })?;
     let schedule = Schedule::new(res.duration, res.output_interval)?;
-    let mut output = FieldOutput::create(opts, scn, &field, settings)?;
+    let mut output = match &opts.output {
+        Some(path) => Some(FieldOutput::create(path, scn, &field, settings)?),
+        None => None,
+    };
     let bar = progress_bar(schedule.intervals() as u64, opts.progress);
     let report = {
-        let mut write = |f: &Frame<'_, HinderedField>| output.observe(f).map_err(RunError::from);
+        let mut write = |f: &Frame<'_, HinderedField>| match output.as_mut() {
+            Some(o) => o.observe(f).map_err(RunError::from),
+            None => Ok(()),
+        };
         let mut show = |f: &Frame<'_, HinderedField>| {
             bar.set_position(f.index as u64);
             bar.set_message(format!("t = {:.4} s", f.time));
@@ -367,28 +370,31 @@ pub fn run_hindered(scn: &LoadedScenario, opts: &RunOptions) -> Result<RunSummar
             .run(&mut field, &par)?
     };
     bar.finish_and_clear();
-    let layers = output
-        .last_report
-        .take()
-        .expect("the executor delivers the last frame");
+    let roles = LayerRoles::by_species(field.classes(), RBC, PLATELET);
+    let layers = field.layers_with(&roles, &thresholds(settings));
     let tracer_layers = field.tracer_layers(&layers);
-    let status: Vec<i32> = field
-        .tracers()
-        .status
-        .iter()
-        .zip(&tracer_layers)
-        .map(|(&s, l)| i32::from(s) | ((l.index() as i32) << 4))
-        .collect();
-    let n = status.len();
-    output
-        .writer
-        .dataset_i32("/particles/cells/final_status", &[n], status, None)?;
-    output.writer.attr_string(
-        "/particles/cells/final_status",
-        "legend",
-        "bits 0-3: 0 free, 1 pelleted; bits 4-5: final layer 0 plasma, 1 buffy coat, 2 red cells",
-    )?;
-    let output_path = output.writer.finish()?;
+    let output_path = match output {
+        Some(output) => {
+            let status: Vec<i32> = field
+                .tracers()
+                .status
+                .iter()
+                .zip(&tracer_layers)
+                .map(|(&s, l)| i32::from(s) | ((l.index() as i32) << 4))
+                .collect();
+            let n = status.len();
+            output
+                .writer
+                .dataset_i32("/particles/cells/final_status", &[n], status, None)?;
+            output.writer.attr_string(
+                "/particles/cells/final_status",
+                "legend",
+                "bits 0-3: 0 free, 1 pelleted; bits 4-5: final layer 0 plasma, 1 buffy coat, 2 red cells",
+            )?;
+            Some(output.writer.finish()?)
+        }
+        None => None,
+    };
     let summary = hindered_summary(
         scn,
         &field,
@@ -419,7 +425,7 @@ fn hindered_summary(
     par: &Parallel,
     start: Instant,
     advance: f64,
-    output: std::path::PathBuf,
+    output: Option<std::path::PathBuf>,
 ) -> RunSummary {
     let res = &scn.resolved;
     let classes = field.classes();

@@ -70,7 +70,7 @@ fn cmd_run(
         anyhow::bail!("--threads must be at least 1");
     }
     let opts = RunOptions {
-        output: output.unwrap_or_else(|| default_output(&scenario)),
+        output: Some(output.unwrap_or_else(|| default_output(&scenario))),
         summary,
         threads,
         progress: !quiet,

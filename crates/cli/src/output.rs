@@ -173,7 +173,8 @@ impl H5mdOutput {
             self.species_count,
             &mut self.census,
         );
-        let series: [(SeriesId, fn(&SpeciesCensus) -> f64); 3] = [
+        type Statistic = fn(&SpeciesCensus) -> f64;
+        let series: [(SeriesId, Statistic); 3] = [
             (self.pelleted, SpeciesCensus::pelleted_fraction),
             (self.floated, SpeciesCensus::floated_fraction),
             (self.mean_radius, |c| c.mean_radius),

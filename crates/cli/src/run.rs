@@ -21,8 +21,8 @@ use std::time::Instant;
 /// How to run.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
-    /// HDF5 output file
-    pub output: PathBuf,
+    /// HDF5 output file (`None`: compute and summarise only, as sweep points do)
+    pub output: Option<PathBuf>,
     /// JSON summary file
     pub summary: Option<PathBuf>,
     /// worker threads (`None`: all cores)
@@ -175,10 +175,16 @@ pub fn run_particles(scn: &LoadedScenario, opts: &RunOptions) -> Result<RunSumma
     let names: Vec<String> = res.species.iter().map(|s| s.species.name.clone()).collect();
     let schedule = Schedule::new(res.duration, res.output_interval)?;
     // Everything is checked; only now does a file appear (under a temporary name).
-    let mut output = H5mdOutput::create(&opts.output, scn, &sys, &names)?;
+    let mut output = match &opts.output {
+        Some(path) => Some(H5mdOutput::create(path, scn, &sys, &names)?),
+        None => None,
+    };
     let bar = progress_bar(schedule.intervals() as u64, opts.progress);
     let report = {
-        let mut write = |f: &Frame<'_, Sedimentation>| output.observe(f).map_err(RunError::from);
+        let mut write = |f: &Frame<'_, Sedimentation>| match output.as_mut() {
+            Some(o) => o.observe(f).map_err(RunError::from),
+            None => Ok(()),
+        };
         let mut show = |f: &Frame<'_, Sedimentation>| {
             bar.set_position(f.index as u64);
             bar.set_message(format!("t = {:.4} s", f.time));
@@ -190,7 +196,7 @@ pub fn run_particles(scn: &LoadedScenario, opts: &RunOptions) -> Result<RunSumma
             .run(&mut sys, &par)?
     };
     bar.finish_and_clear();
-    let output_path = output.finish(&sys)?;
+    let output_path = output.map(|o| o.finish(&sys)).transpose()?;
     let mut counts = Vec::new();
     census(sys.cells(), &res.geometry, names.len(), &mut counts);
     let sample_volume_ul = res.geometry.volume() / MICROLITRE;

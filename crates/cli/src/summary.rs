@@ -181,8 +181,8 @@ pub struct RunSummary {
     pub program: Program,
     /// scenario file
     pub scenario: PathBuf,
-    /// HDF5 output
-    pub output: PathBuf,
+    /// HDF5 output (`null` when none was written)
+    pub output: Option<PathBuf>,
     /// RNG seed
     pub seed: u64,
     /// worker threads
@@ -285,7 +285,9 @@ impl RunSummary {
                 out.push('\n');
             }
         }
-        out.push_str(&format!("output: {}\n", self.output.display()));
+        if let Some(path) = &self.output {
+            out.push_str(&format!("output: {}\n", path.display()));
+        }
         out
     }
 }

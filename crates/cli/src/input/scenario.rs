@@ -1074,16 +1074,11 @@ fn resolve_species(
     let species = Species {
         name: name.to_owned(),
         display_name: base.map_or_else(|| name.to_owned(), |b| b.display_name.clone()),
-        density: density.unwrap_or_else(|| {
-            base.expect("library species when density missing")
-                .density
-                .clone()
-        }),
-        size: diameter.map(SizeDistribution::Diameter).unwrap_or_else(|| {
-            base.expect("library species when diameter missing")
-                .size
-                .clone()
-        }),
+        density: density
+            .unwrap_or_else(|| base.expect("library species when density missing").density),
+        size: diameter
+            .map(SizeDistribution::Diameter)
+            .unwrap_or_else(|| base.expect("library species when diameter missing").size),
         shape_factor,
         normal_per_ul: base.and_then(|b| b.normal_per_ul),
         source: base.map_or_else(|| "custom (scenario file)".to_owned(), |b| b.source.clone()),
