@@ -46,6 +46,230 @@ enum Command {
         #[arg(long)]
         sources: bool,
     },
+    /// Draw PNG and SVG plots of an output file (run, hindered run, channel, sweep, procedure).
+    Plot {
+        /// An HDF5 file written by buffycoat (run, sweep or merge).
+        file: PathBuf,
+        /// Directory for the plots [default: <file name>_plots next to the file].
+        #[arg(short, long, value_name = "DIR")]
+        output: Option<PathBuf>,
+        /// Sweeps: plot only these metrics (repeatable), e.g. --metric collection_efficiency.lymphocyte.
+        #[arg(long = "metric", value_name = "NAME")]
+        metrics: Vec<String>,
+        /// Sweeps: outline the operating window where all conditions hold, e.g.
+        /// "collection_efficiency.lymphocyte>=0.5,ports.collect.hematocrit<=0.05".
+        #[arg(long, value_name = "CONDITIONS")]
+        window: Option<String>,
+    },
+    /// Run a scenario over a grid of parameter values (in parallel, resumable, shardable).
+    #[command(long_about = SWEEP_ABOUT)]
+    Sweep(SweepArgs),
+    /// Combine the shard files of a sweep (`sweep --shard I/N`) into one sweep file.
+    #[command(long_about = MERGE_ABOUT)]
+    Merge(MergeArgs),
+}
+
+const SWEEP_ABOUT: &str = "\
+Run a scenario over a grid of parameter values.
+
+Each --vary KEY=SPEC names a numeric scenario key by dotted path (as --set does) and its values:
+  start:stop:count        inclusive, equally spaced      rotor.rpm=1000:3000:5
+  start:stop:count:log    inclusive, geometric           run.duration_s=1:100:3:log
+  a,b,c                   a list                          species.0.count=100,1000
+Several --vary form the full grid. Points are numbered row-major, the LAST --vary varying
+fastest. Point p is exactly `buffycoat run SCENARIO --set KEY=value ... --set run.seed=S` with
+S derived from the scenario seed and p (stored in /sweep/seed). Points run in parallel, one
+thread each; results do not depend on --threads.
+
+A failing point is recorded (status 1 and its message) and the sweep goes on. The output is
+rewritten whole and atomically at least every second, so it is always a complete file: after
+Ctrl-C, SIGTERM or a crash, run the same command with --resume to run only the missing points.
+--shard I/N runs the points with p mod N = I; `buffycoat merge` combines the shard files.
+
+Exit status: 0 all points ok; 1 error; 3 some points failed; 130 interrupted (resumable).";
+
+const MERGE_ABOUT: &str = "\
+Combine the shard files of a sweep (`buffycoat sweep ... --shard I/N`) into one sweep file.
+
+The parts must come from the same scenario text and grid, and every point must have been run
+(ok or failed) in exactly one part; otherwise merge names the differing part or the missing and
+duplicated points and writes nothing.
+
+Exit status: 0 merged, all points ok; 1 error; 3 merged, but some points failed.";
+
+/// `buffycoat sweep` arguments.
+#[derive(Debug, clap::Args)]
+struct SweepArgs {
+    /// Scenario file (TOML).
+    scenario: PathBuf,
+    /// A key and its values: KEY=start:stop:count, KEY=start:stop:count:log or KEY=a,b,c
+    /// (repeatable; the last one varies fastest).
+    #[arg(long = "vary", value_name = "KEY=SPEC", required = true)]
+    vary: Vec<String>,
+    /// Sweep file (HDF5).
+    #[arg(short, long, value_name = "SWEEP.h5")]
+    output: PathBuf,
+    /// Also write a CSV table, one row per point.
+    #[arg(long, value_name = "SWEEP.csv")]
+    csv: Option<PathBuf>,
+    /// Points run at once [default: all cores]. Results do not depend on it.
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+    /// Continue an existing sweep file: run only the points not yet ok.
+    #[arg(long)]
+    resume: bool,
+    /// Run only the points with index p mod N = I (0 ≤ I < N); merge the parts with `merge`.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<String>,
+    /// No progress bar.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+/// `buffycoat merge` arguments.
+#[derive(Debug, clap::Args)]
+struct MergeArgs {
+    /// Shard files written by `buffycoat sweep --shard I/N`.
+    #[arg(required = true, value_name = "PART.h5")]
+    parts: Vec<PathBuf>,
+    /// Merged sweep file (HDF5).
+    #[arg(short, long, value_name = "SWEEP.h5")]
+    output: PathBuf,
+    /// Also write a CSV table, one row per point.
+    #[arg(long, value_name = "SWEEP.csv")]
+    csv: Option<PathBuf>,
+}
+
+/// Exit status of a sweep or merge whose result has failed points.
+const EXIT_POINTS_FAILED: u8 = 3;
+/// Exit status of an interrupted sweep (128 + SIGINT).
+const EXIT_INTERRUPTED: u8 = 130;
+
+fn cmd_sweep(args: SweepArgs) -> Result<ExitCode> {
+    use buffycoat::sweep::{self, Axis, CancelToken, Grid, Shard, SweepOptions, SweepPlan};
+    let axes = args
+        .vary
+        .iter()
+        .map(|v| Axis::parse(v))
+        .collect::<Result<Vec<_>, _>>()?;
+    let grid = Grid::new(axes)?;
+    let shard = match &args.shard {
+        Some(s) => Shard::parse(s)?,
+        None => Shard::WHOLE,
+    };
+    if args.threads == Some(0) {
+        anyhow::bail!("--threads must be at least 1");
+    }
+    let library = library::default_library().context("the bundled species library is invalid")?;
+    let plan = SweepPlan::new(&args.scenario, grid, shard, library)?;
+    let prepared = plan.prepare(&args.output, args.resume)?;
+    if let Some(w) = &prepared.warning {
+        eprintln!("warning: {w}");
+    }
+    let mut data = prepared.data;
+    let in_shard = (0..data.points.len())
+        .filter(|&p| shard.contains(p))
+        .count();
+    let done = (0..data.points.len())
+        .filter(|&p| shard.contains(p) && data.points[p].status == sweep::PointStatus::Ok)
+        .count();
+    let shard_text = if shard.count > 1 {
+        format!(" (shard {shard}: {in_shard} points)")
+    } else {
+        String::new()
+    };
+    if prepared.resumed {
+        eprintln!(
+            "resuming {}: {done} of {in_shard} points done, running {}",
+            args.output.display(),
+            in_shard - done
+        );
+    }
+    println!(
+        "sweep: {} points{shard_text}, grid {}",
+        data.points.len(),
+        plan.grid
+            .axes
+            .iter()
+            .map(|a| format!("{} [{}]", a.key, a.values.len()))
+            .collect::<Vec<_>>()
+            .join(" × ")
+    );
+    let cancel = CancelToken::new();
+    let handler_token = cancel.clone();
+    ctrlc::set_handler(move || {
+        // Third interrupt: stop at once (the file on disk is the last checkpoint).
+        if handler_token.cancel() >= 3 {
+            std::process::exit(i32::from(EXIT_INTERRUPTED));
+        }
+    })
+    .context("cannot install the Ctrl-C/SIGTERM handler")?;
+    let opts = SweepOptions {
+        output: args.output.clone(),
+        csv: args.csv.clone(),
+        threads: args.threads,
+        progress: !args.quiet,
+        checkpoint_interval: sweep::CHECKPOINT_INTERVAL,
+    };
+    let outcome = sweep::run_sweep(std::sync::Arc::new(plan), &mut data, &opts, &cancel)?;
+    let c = outcome.counts;
+    println!(
+        "{} points ran in {:.2} s: {} ok, {} failed, {} not run{}",
+        outcome.ran,
+        outcome.elapsed_s,
+        c.ok,
+        c.failed,
+        c.not_run,
+        if shard.count > 1 {
+            format!(" ({} in other shards)", c.not_run - outcome.pending)
+        } else {
+            String::new()
+        }
+    );
+    println!("output: {}", args.output.display());
+    if let Some(csv) = &args.csv {
+        println!("csv: {}", csv.display());
+    }
+    if let Some(table) = data.failure_table() {
+        eprint!("{table}");
+    }
+    if outcome.interrupted {
+        eprintln!(
+            "interrupted with {} point(s) not run; continue with the same command and --resume",
+            outcome.pending
+        );
+        return Ok(ExitCode::from(EXIT_INTERRUPTED));
+    }
+    Ok(if c.failed > 0 {
+        ExitCode::from(EXIT_POINTS_FAILED)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn cmd_merge(args: MergeArgs) -> Result<ExitCode> {
+    let merged = buffycoat::sweep::merge_parts(&args.parts)?;
+    merged.write_h5(&args.output)?;
+    if let Some(csv) = &args.csv {
+        merged.write_csv(csv)?;
+    }
+    let c = merged.counts();
+    println!(
+        "merged {} parts: {} points, {} ok, {} failed",
+        args.parts.len(),
+        merged.points.len(),
+        c.ok,
+        c.failed
+    );
+    println!("output: {}", args.output.display());
+    if let Some(csv) = &args.csv {
+        println!("csv: {}", csv.display());
+    }
+    if let Some(table) = merged.failure_table() {
+        eprint!("{table}");
+        return Ok(ExitCode::from(EXIT_POINTS_FAILED));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn default_output(scenario: &Path) -> PathBuf {
@@ -127,6 +351,30 @@ fn cmd_species(sources: bool) -> Result<()> {
     Ok(())
 }
 
+fn cmd_plot(
+    file: PathBuf,
+    output: Option<PathBuf>,
+    metrics: Vec<String>,
+    window: Option<String>,
+) -> Result<()> {
+    let dir = output.unwrap_or_else(|| {
+        let stem = file
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "buffycoat".into());
+        file.with_file_name(format!("{stem}_plots"))
+    });
+    let written = buffycoat_plot::plot_file(
+        &file,
+        &dir,
+        &buffycoat_plot::PlotOptions { metrics, window },
+    )?;
+    for path in written {
+        println!("{}", path.display());
+    }
+    Ok(())
+}
+
 /// Volume spread in fL for display.
 trait VolumeSpread {
     fn size_volume_sd_fl(&self) -> f64;
@@ -174,6 +422,20 @@ fn main() -> ExitCode {
         } => cmd_run(scenario, output, summary, set, threads, quiet).map(|()| true),
         Command::Validate => cmd_validate(),
         Command::Species { sources } => cmd_species(sources).map(|()| true),
+        Command::Plot {
+            file,
+            output,
+            metrics,
+            window,
+        } => cmd_plot(file, output, metrics, window).map(|()| true),
+        Command::Sweep(args) => match cmd_sweep(args) {
+            Ok(code) => return code,
+            Err(e) => Err(e),
+        },
+        Command::Merge(args) => match cmd_merge(args) {
+            Ok(code) => return code,
+            Err(e) => Err(e),
+        },
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -245,4 +245,25 @@ fn whole_blood_preset_forms_layers() {
     assert_eq!(r.read_attr_string("/fields/radius_m", "unit").unwrap(), "m");
     let (_, ishape) = r.read_f64("/observables/interface_radius/value").unwrap();
     assert_eq!(ishape, vec![61, 2]);
+    drop(r);
+    // `buffycoat plot` draws the layers.
+    let plots = dir.path().join("plots");
+    let o = bin()
+        .arg("plot")
+        .arg(&out)
+        .arg("-o")
+        .arg(&plots)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for name in ["volume_fraction_profiles", "interfaces", "hematocrit_map"] {
+        for ext in ["png", "svg"] {
+            let f = plots.join(format!("{name}.{ext}"));
+            assert!(
+                std::fs::metadata(&f).unwrap().len() > 2000,
+                "{}",
+                f.display()
+            );
+        }
+    }
 }
