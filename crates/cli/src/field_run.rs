@@ -546,6 +546,7 @@ fn hindered_summary(
             max_volume_drift: field.max_volume_drift(),
             red_cell_aggregate_cells: red_cell_aggregate_cells(res, settings),
         }),
+        channel: None,
     }
 }
 

@@ -11,8 +11,10 @@ pub mod input;
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Git commit the binary was built from (`unknown` outside a checkout; `-dirty` if modified).
 pub const GIT_COMMIT: &str = env!("BUFFYCOAT_GIT_COMMIT");
+pub mod channel_run;
 pub mod field_run;
 pub mod output;
 pub mod run;
 pub mod summary;
+pub mod sweep;
 pub mod validate;

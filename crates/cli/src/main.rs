@@ -115,7 +115,9 @@ struct SweepArgs {
     /// Points run at once [default: all cores]. Results do not depend on it.
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
-    /// Continue an existing sweep file: run only the points not yet ok.
+    /// Continue the sweep in the output file: run only its points that are not ok (not run or
+    /// failed). The file must be the same sweep (scenario text, --vary, --shard); if it does not
+    /// exist yet, the sweep starts.
     #[arg(long)]
     resume: bool,
     /// Run only the points with index p mod N = I (0 ≤ I < N); merge the parts with `merge`.

@@ -65,6 +65,18 @@ pub enum RunError {
     /// The field solver failed.
     #[error("field solver: {0}")]
     Field(#[from] buffycoat_field::FieldError),
+    /// The channel solver rejected its set-up.
+    #[error("{}: {source}", scenario.display())]
+    ChannelSetup {
+        /// scenario file
+        scenario: PathBuf,
+        /// the channel solver's error
+        #[source]
+        source: buffycoat_channel::ChannelError,
+    },
+    /// The channel solver failed.
+    #[error("channel solver: {0}")]
+    Channel(#[from] buffycoat_channel::ChannelError),
     /// Writing the JSON summary failed.
     #[error("cannot write summary {}: {source}", path.display())]
     Summary {
@@ -160,6 +172,9 @@ pub fn build_system(scn: &LoadedScenario, par: &Parallel) -> Result<Sedimentatio
 
 /// Runs a loaded scenario to completion, writing HDF5 (and the JSON summary if asked).
 pub fn run(scn: &LoadedScenario, opts: &RunOptions) -> Result<RunSummary, RunError> {
+    if scn.resolved.channel.is_some() {
+        return crate::channel_run::run_channel(scn, opts);
+    }
     if scn.resolved.hindered.is_some() {
         return crate::field_run::run_hindered(scn, opts);
     }
@@ -241,6 +256,7 @@ pub fn run_particles(scn: &LoadedScenario, opts: &RunOptions) -> Result<RunSumma
         max_particle_reynolds: totals.max_reynolds,
         species,
         layers: None,
+        channel: None,
     };
     if let Some(path) = &opts.summary {
         write_json_atomic(path, &summary).map_err(|source| RunError::Summary {

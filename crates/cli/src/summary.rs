@@ -73,6 +73,10 @@ pub struct SpeciesSummary {
     /// the same from the tracer cells' final positions (hindered model)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tracer_layer_fractions: Option<[f64; 3]>,
+    /// share of the species' tracer cells leaving through [plasma, collect, red-cell port]
+    /// (channel)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tracer_port_fractions: Option<[f64; 3]>,
 }
 
 impl SpeciesSummary {
@@ -91,6 +95,7 @@ impl SpeciesSummary {
             volume_fraction: None,
             layer_fractions: None,
             tracer_layer_fractions: None,
+            tracer_port_fractions: None,
         }
     }
 }
@@ -208,6 +213,97 @@ pub struct RunSummary {
     /// layers (hindered model)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub layers: Option<LayersSummary>,
+    /// ports, collection efficiency, purity (channel); flattened into the top level
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<ChannelSummary>,
+}
+
+/// One port of a channel (`SUMMARY.json` `"ports": {"<port>": …}`).
+#[derive(Debug, Clone)]
+pub struct PortSummary {
+    /// port flow (mL/min)
+    pub flow_ml_min: f64,
+    /// red-cell volume fraction of the port stream
+    pub hematocrit: f64,
+    /// per species: (share of its inflow leaving here, cells per µL in the port stream)
+    pub species: Vec<(String, (f64, f64))>,
+}
+
+impl Serialize for PortSummary {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Entry {
+            fraction: f64,
+            per_ul: f64,
+        }
+        struct Species<'a>(&'a [(String, (f64, f64))]);
+        impl Serialize for Species<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut map = s.serialize_map(Some(self.0.len()))?;
+                for (name, (fraction, per_ul)) in self.0 {
+                    map.serialize_entry(
+                        name,
+                        &Entry {
+                            fraction: *fraction,
+                            per_ul: *per_ul,
+                        },
+                    )?;
+                }
+                map.end()
+            }
+        }
+        let mut map = s.serialize_map(Some(3))?;
+        map.serialize_entry("flow_ml_min", &self.flow_ml_min)?;
+        map.serialize_entry("hematocrit", &self.hematocrit)?;
+        map.serialize_entry("species", &Species(&self.species))?;
+        map.end()
+    }
+}
+
+/// Product purity by number.
+#[derive(Debug, Clone, Serialize)]
+pub struct Purity {
+    /// share of each species among all collected cells (red cells and platelets included)
+    pub all_cells: NamedValues,
+    /// share of each species among the collected white (nucleated) cells
+    pub white_cells: NamedValues,
+}
+
+/// The channel's results (keys at the top level of `SUMMARY.json`).
+#[derive(Debug, Clone, Serialize)]
+pub struct ChannelSummary {
+    /// `"ports": {"plasma": …, "collect": …, "red_cells": …}`
+    #[serde(serialize_with = "serialize_ports")]
+    pub ports: Vec<(String, PortSummary)>,
+    /// `"collection_efficiency": {"<species>": collect fraction}`
+    pub collection_efficiency: NamedValues,
+    /// product purity
+    pub purity: Purity,
+    /// fraction of the inflowing platelets in the product
+    pub platelet_loss: f64,
+    /// number-weighted collection efficiency of lymphocytes and monocytes together
+    pub mononuclear_collection_efficiency: f64,
+    /// hematocrit of the channel inflow (after anticoagulant)
+    pub inlet_hematocrit: f64,
+    /// mean residence time L/w̄ (s)
+    pub residence_time_s: f64,
+    /// outlet radii of the plasma/collect and collect/red-cell cuts (m)
+    pub port_split_radius_m: [f64; 2],
+    /// "steady" or "transient"
+    pub solver: String,
+    /// largest |Σ_ports fraction − 1| over species (steady: round-off)
+    pub balance_residual: f64,
+}
+
+fn serialize_ports<S: Serializer>(
+    ports: &[(String, PortSummary)],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    let mut map = s.serialize_map(Some(ports.len()))?;
+    for (name, p) in ports {
+        map.serialize_entry(name, p)?;
+    }
+    map.end()
 }
 
 impl RunSummary {
@@ -284,6 +380,49 @@ impl RunSummary {
                 }
                 out.push('\n');
             }
+        }
+        if let Some(c) = &self.channel {
+            out.push_str(&format!(
+                "channel ({}): residence time {:.1} s, inlet hematocrit {:.3}, species balance residual {:.1e}\n",
+                c.solver, c.residence_time_s, c.inlet_hematocrit, c.balance_residual
+            ));
+            out.push_str(&format!("{:<12} {:>10} {:>7}", "port", "mL/min", "Hct"));
+            for (name, _) in &c.collection_efficiency.0 {
+                out.push_str(&format!(" {:>11}", name));
+            }
+            out.push('\n');
+            for (name, p) in &c.ports {
+                out.push_str(&format!(
+                    "{:<12} {:>10.3} {:>7.3}",
+                    name, p.flow_ml_min, p.hematocrit
+                ));
+                for (_, (f, _)) in &p.species {
+                    out.push_str(&format!(" {:>10.2}%", 100.0 * f));
+                }
+                out.push('\n');
+            }
+            out.push_str("collection efficiency:");
+            for (name, v) in &c.collection_efficiency.0 {
+                out.push_str(&format!(" {name} {:.1}%", 100.0 * v));
+            }
+            out.push_str(&format!(
+                "\nmononuclear cells (lymphocytes + monocytes): {:.1}%\n",
+                100.0 * c.mononuclear_collection_efficiency
+            ));
+            out.push_str("product purity, white cells:");
+            for (name, v) in &c.purity.white_cells.0 {
+                if *v > 0.0 {
+                    out.push_str(&format!(" {name} {:.1}%", 100.0 * v));
+                }
+            }
+            out.push_str("\nproduct purity, all cells:");
+            for (name, v) in &c.purity.all_cells.0 {
+                out.push_str(&format!(" {name} {:.2}%", 100.0 * v));
+            }
+            out.push_str(&format!(
+                "\nplatelet loss: {:.1}%\n",
+                100.0 * c.platelet_loss
+            ));
         }
         if let Some(path) = &self.output {
             out.push_str(&format!("output: {}\n", path.display()));

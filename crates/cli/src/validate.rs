@@ -6,6 +6,17 @@ use buffycoat_physics::validation::Check;
 pub fn all_checks() -> Vec<Check> {
     let mut checks = buffycoat_sediment::validation::validation_checks();
     checks.extend(buffycoat_field::validation_checks());
+    match buffycoat_channel::validation_checks(&buffycoat_stepper::Parallel::serial()) {
+        Ok(c) => checks.extend(c),
+        Err(e) => checks.push(Check::new(
+            "channel: sigma theory",
+            "solver",
+            0.0,
+            f64::NAN,
+            0.0,
+            format!("the channel solver failed: {e}"),
+        )),
+    }
     checks
 }
 

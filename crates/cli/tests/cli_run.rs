@@ -267,3 +267,154 @@ fn whole_blood_preset_forms_layers() {
         }
     }
 }
+
+/// The leukapheresis channel preset: the SUMMARY.json contract of ports and collection
+/// efficiency, species balance, mononuclear enrichment in the product, the HDF5 channel field
+/// and per-port results, and the plots.
+#[test]
+fn leukapheresis_channel_preset_reports_ports() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("ch.h5");
+    let summary = dir.path().join("ch.json");
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../data/scenarios/leukapheresis_channel.toml");
+    let o = bin()
+        .arg("run")
+        .arg(&scenario)
+        .args(["--quiet", "-o"])
+        .arg(&out)
+        .arg("--summary")
+        .arg(&summary)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("collection efficiency") && stdout.contains("purity"),
+        "{stdout}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    let species = ["rbc", "platelet", "lymphocyte", "monocyte", "neutrophil"];
+    let mut flows = 0.0;
+    for port in ["plasma", "collect", "red_cells"] {
+        let p = &json["ports"][port];
+        flows += p["flow_ml_min"].as_f64().unwrap();
+        assert!(p["hematocrit"].as_f64().is_some());
+        for s in species {
+            assert!(p["species"][s]["fraction"].as_f64().is_some(), "{port} {s}");
+            assert!(p["species"][s]["per_ul"].as_f64().is_some(), "{port} {s}");
+        }
+    }
+    // Port flows add up to the channel inflow: 50 mL/min × 13/12.
+    assert!((flows - 50.0 * 13.0 / 12.0).abs() < 1e-9, "{flows}");
+    for s in species {
+        let total: f64 = ["plasma", "collect", "red_cells"]
+            .iter()
+            .map(|p| json["ports"][p]["species"][s]["fraction"].as_f64().unwrap())
+            .sum();
+        assert!((total - 1.0).abs() < 1e-10, "{s}: {total}");
+        let ce = json["collection_efficiency"][s].as_f64().unwrap();
+        assert_eq!(
+            ce,
+            json["ports"]["collect"]["species"][s]["fraction"]
+                .as_f64()
+                .unwrap()
+        );
+    }
+    // Mononuclear cells are enriched in the product relative to the inlet; red cells are not.
+    let inlet_per_ul = |s: &str| json["species"][s]["per_ul"].as_f64().unwrap() * 12.0 / 13.0;
+    for mnc in ["lymphocyte", "monocyte"] {
+        let product = json["ports"]["collect"]["species"][mnc]["per_ul"]
+            .as_f64()
+            .unwrap();
+        assert!(
+            product > 5.0 * inlet_per_ul(mnc),
+            "{mnc}: {product} vs {}",
+            inlet_per_ul(mnc)
+        );
+    }
+    assert!(json["platelet_loss"].as_f64().is_some());
+    assert!(
+        json["purity"]["white_cells"]["lymphocyte"]
+            .as_f64()
+            .unwrap()
+            > 0.5
+    );
+    let r = buffycoat_h5::Reader::open(&out).unwrap();
+    let (_, shape) = r.read_f64("/fields/channel/volume_fraction").unwrap();
+    assert_eq!(&shape[..2], &[201, 100]);
+    let (h, hshape) = r.read_f64("/fields/channel/hematocrit").unwrap();
+    assert_eq!(hshape, vec![201, 100]);
+    assert!(h.iter().all(|v| (0.0..=0.95 + 1e-9).contains(v)));
+    let (f, _) = r.read_f64("/observables/ports/collect/fraction").unwrap();
+    assert_eq!(f.len(), 5);
+    assert!(r.exists("/observables/grade_efficiency/lymphocyte/probability"));
+    drop(r);
+    let plots = dir.path().join("plots");
+    let o = bin()
+        .arg("plot")
+        .arg(&out)
+        .arg("-o")
+        .arg(&plots)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for name in ["channel_hematocrit", "grade_efficiency"] {
+        assert!(plots.join(format!("{name}.png")).exists(), "{name}");
+    }
+}
+
+/// The channel's transient mode approaches the steady state (collect fractions within 2 % after
+/// five residence times from a cell-free prime); coarse grid to stay fast.
+#[test]
+fn channel_transient_approaches_steady_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../data/scenarios/leukapheresis_channel.toml");
+    let coarse = [
+        "--set",
+        "grid.radial_cells=40",
+        "--set",
+        "grid.along_cells=40",
+        "--set",
+        "blood.tracers_per_species=10",
+    ];
+    let run = |extra: &[&str], name: &str| -> serde_json::Value {
+        let summary = dir.path().join(format!("{name}.json"));
+        let o = bin()
+            .arg("run")
+            .arg(&scenario)
+            .args(["--quiet", "-o"])
+            .arg(dir.path().join(format!("{name}.h5")))
+            .arg("--summary")
+            .arg(&summary)
+            .args(coarse)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap()
+    };
+    let steady = run(&[], "steady");
+    let transient = run(
+        &[
+            "--set",
+            "channel.solver=transient",
+            "--set",
+            "run.duration_s=560",
+            "--set",
+            "run.output_interval_s=40",
+        ],
+        "transient",
+    );
+    assert_eq!(transient["solver"], "transient");
+    for s in ["rbc", "lymphocyte", "monocyte"] {
+        let a = steady["collection_efficiency"][s].as_f64().unwrap();
+        let b = transient["collection_efficiency"][s].as_f64().unwrap();
+        assert!(
+            (a - b).abs() < 0.02 * a.max(0.01),
+            "{s}: steady {a} vs transient {b}"
+        );
+    }
+}

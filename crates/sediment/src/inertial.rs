@@ -259,7 +259,10 @@ mod tests {
             let r = phi_functions_real(x);
             let c = phi_functions(Complex64::new(x, 0.0));
             for k in 0..3 {
-                assert!((r[k] - c[k].re).abs() < 1e-14 * c[k].re.abs().max(1.0), "{x} φ{k}");
+                assert!(
+                    (r[k] - c[k].re).abs() < 1e-14 * c[k].re.abs().max(1.0),
+                    "{x} φ{k}"
+                );
             }
         }
         // Recurrence φ_{k}(x) = x φ_{k+1}(x) + 1/k! holds everywhere.

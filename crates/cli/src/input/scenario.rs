@@ -108,6 +108,127 @@ pub struct ScenarioFile {
     pub grid: Option<GridSection>,
     /// `[layers]` interface thresholds (model.kind = "hindered")
     pub layers: Option<LayersSection>,
+    /// `[inlet]` (channel)
+    pub inlet: Option<InletSection>,
+    /// `[ports]` (channel)
+    pub ports: Option<PortsSection>,
+    /// `[flow]` (channel)
+    pub flow: Option<FlowSection>,
+    /// `[channel]` solver settings (channel)
+    pub channel: Option<ChannelSection>,
+}
+
+/// `[inlet]`: the channel's inflow.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InletSection {
+    /// whole-blood flow (mL/min), anticoagulant added on top
+    pub flow_ml_min: f64,
+    /// inlet:AC ratio (AC flow = flow / ratio)
+    pub ac_ratio: f64,
+}
+
+/// `[ports]`: the pumps drawing off the layers; red cells take the remainder.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortsSection {
+    /// plasma pump (mL/min)
+    pub plasma_ml_min: f64,
+    /// collect pump (mL/min)
+    pub collect_ml_min: f64,
+}
+
+/// Along-channel velocity profiles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProfileKind {
+    /// uniform velocity
+    Plug,
+    /// plane Poiseuille across the depth
+    #[default]
+    Laminar,
+}
+
+/// `[flow]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlowSection {
+    /// velocity profile across the channel
+    #[serde(default)]
+    pub profile: ProfileKind,
+}
+
+/// Channel solvers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelSolver {
+    /// the steady state (march along the channel)
+    #[default]
+    Steady,
+    /// start-up in time
+    Transient,
+}
+
+/// Steady march methods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MarchMethod {
+    /// backward Euler, first order, fast (default)
+    #[default]
+    Implicit,
+    /// the high-resolution explicit field solver
+    Explicit,
+}
+
+/// Initial fill of a transient channel run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FillKind {
+    /// primed with cell-free fluid
+    #[default]
+    CellFree,
+    /// full of unseparated inlet blood
+    InletBlood,
+}
+
+/// `[channel]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelSection {
+    /// steady or transient
+    #[serde(default)]
+    pub solver: ChannelSolver,
+    /// steady march method
+    #[serde(default)]
+    pub method: MarchMethod,
+    /// transient initial fill
+    #[serde(default)]
+    pub initial_fill: FillKind,
+    /// diameter bins of the grade-efficiency curves
+    pub grade_bins: Option<i64>,
+}
+
+/// Checked settings of a channel run (SI).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChannelSettings {
+    /// walls, height, length
+    pub geometry: buffycoat_channel::ChannelGeometry,
+    /// inlet, anticoagulant and port flows
+    pub flows: buffycoat_channel::ChannelFlows,
+    /// velocity profile
+    pub profile: buffycoat_channel::FlowProfile,
+    /// constant rotor speed (rpm)
+    pub rpm: f64,
+    /// stations along the channel
+    pub along_cells: usize,
+    /// steady or transient
+    pub solver: ChannelSolver,
+    /// steady method
+    pub method: MarchMethod,
+    /// transient initial fill
+    pub initial_fill: FillKind,
+    /// grade-efficiency diameter bins
+    pub grade_bins: usize,
 }
 
 /// Hindrance laws.
@@ -144,6 +265,8 @@ pub struct HindranceSection {
 pub struct GridSection {
     /// finite volumes across the container (radially)
     pub radial_cells: Option<i64>,
+    /// stations along the channel (channel)
+    pub along_cells: Option<i64>,
     /// density/size classes per species
     pub classes_per_species: Option<i64>,
     /// CFL number
@@ -166,10 +289,10 @@ pub struct LayersSection {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RunSection {
-    /// simulated duration (s)
-    pub duration_s: f64,
-    /// time between output frames (s)
-    pub output_interval_s: f64,
+    /// simulated duration (s); required except for steady channel runs
+    pub duration_s: Option<f64>,
+    /// time between output frames (s); required except for steady channel runs
+    pub output_interval_s: Option<f64>,
     /// RNG seed
     #[serde(default)]
     pub seed: u64,
@@ -209,6 +332,8 @@ pub enum GeometryKind {
     Tube,
     /// sector cell
     Sector,
+    /// continuous-flow channel
+    Channel,
 }
 
 /// `[geometry]`: one flat table; which keys apply depends on `kind`.
@@ -225,8 +350,14 @@ pub struct GeometrySection {
     pub radius_m: Option<f64>,
     /// sector opening angle (degrees)
     pub angle_deg: Option<f64>,
-    /// sector height (m)
+    /// sector or channel height (m)
     pub height_m: Option<f64>,
+    /// channel inner wall radius (m)
+    pub r_inner_m: Option<f64>,
+    /// channel outer wall radius (m)
+    pub r_outer_m: Option<f64>,
+    /// channel length along the circumference (m)
+    pub length_m: Option<f64>,
 }
 
 /// Fluid presets.
@@ -269,9 +400,8 @@ pub enum ModelKind {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelSection {
-    /// model kind
-    #[serde(default)]
-    pub kind: ModelKind,
+    /// model kind (default: overdamped; hindered for a channel)
+    pub kind: Option<ModelKind>,
     /// relative tolerance of the inertial model
     pub rtol: Option<f64>,
 }
@@ -433,6 +563,13 @@ pub struct HinderedSettings {
 
 /// Default radial cells of the hindered model.
 pub const DEFAULT_RADIAL_CELLS: usize = 400;
+/// Default radial cells across a channel.
+pub const DEFAULT_CHANNEL_RADIAL_CELLS: usize = 100;
+/// Default stations along a channel.
+pub const DEFAULT_ALONG_CELLS: usize = 200;
+/// Default diameter bins of the grade-efficiency curves.
+pub const DEFAULT_GRADE_BINS: usize = 12;
+
 /// Default classes per species.
 pub const DEFAULT_CLASSES_PER_SPECIES: usize = 2;
 
@@ -467,6 +604,8 @@ pub struct Resolved {
     pub velocities: bool,
     /// the hindered model's settings (`model = "hindered"`)
     pub hindered: Option<HinderedSettings>,
+    /// the channel's settings (`geometry.kind = "channel"`)
+    pub channel: Option<ChannelSettings>,
 }
 
 /// A problem with a key of the scenario (the file name is added by the caller).
@@ -547,22 +686,50 @@ impl ScenarioFile {
             ));
         }
         let run = &self.run;
-        let duration = in_range(
-            "run.duration_s",
-            run.duration_s,
-            0.0,
-            MAX_DURATION_S,
-            true,
-            "s",
-        )?;
-        let output_interval = in_range(
-            "run.output_interval_s",
-            run.output_interval_s,
-            0.0,
-            duration,
-            true,
-            "s (at most run.duration_s)",
-        )?;
+        let is_channel = self.geometry.kind == GeometryKind::Channel;
+        let steady_channel = is_channel
+            && self
+                .channel
+                .as_ref()
+                .is_none_or(|c| c.solver == ChannelSolver::Steady);
+        if steady_channel
+            && (self.rotor.ramp_s.is_some()
+                || self.rotor.brake_s.is_some()
+                || self.rotor.profile.is_some())
+        {
+            return Err(key_err(
+                "rotor",
+                "the steady channel needs a constant rpm (no profile, ramp_s or brake_s); use [channel] solver = \"transient\" for rpm changes",
+            ));
+        }
+        let (duration, output_interval) =
+            match (run.duration_s, run.output_interval_s, steady_channel) {
+                (None, None, true) => (1.0, 1.0),
+                (d, i, _) => {
+                    let d = d.ok_or_else(|| {
+                        key_err(
+                            "run.duration_s",
+                            "missing: the simulated time (s), (0, 1e7]",
+                        )
+                    })?;
+                    let duration = in_range("run.duration_s", d, 0.0, MAX_DURATION_S, true, "s")?;
+                    let i = i.ok_or_else(|| {
+                        key_err(
+                            "run.output_interval_s",
+                            "missing: the time between output frames (s)",
+                        )
+                    })?;
+                    let output_interval = in_range(
+                        "run.output_interval_s",
+                        i,
+                        0.0,
+                        duration,
+                        true,
+                        "s (at most run.duration_s)",
+                    )?;
+                    (duration, output_interval)
+                }
+            };
         if duration / output_interval > MAX_FRAMES {
             return Err(key_err(
                 "run.output_interval_s",
@@ -597,7 +764,19 @@ impl ScenarioFile {
             },
         };
         let mut tolerances = Tolerances::default();
-        let model = match self.model.kind {
+        let model_kind = match (self.model.kind, is_channel) {
+            (None, true) | (Some(ModelKind::Hindered), true) => ModelKind::Hindered,
+            (Some(k), true) => {
+                return Err(key_err(
+                    "model.kind",
+                    format!(
+                        "{k:?} does not apply to geometry kind = \"channel\": the channel uses the hindered model (\"hindered\")"
+                    ),
+                ));
+            }
+            (k, false) => k.unwrap_or_default(),
+        };
+        let model = match model_kind {
             ModelKind::Overdamped | ModelKind::Hindered => {
                 if self.model.rtol.is_some() {
                     return Err(key_err("model.rtol", "applies only to kind = \"inertial\""));
@@ -611,7 +790,7 @@ impl ScenarioFile {
                 ParticleModel::Inertial
             }
         };
-        let hindered_model = self.model.kind == ModelKind::Hindered;
+        let hindered_model = model_kind == ModelKind::Hindered;
         let hindered = if hindered_model {
             Some(self.hindered_settings()?)
         } else {
@@ -629,6 +808,7 @@ impl ScenarioFile {
             }
             None
         };
+        let channel = self.channel_settings(&rotor, self.grid.as_ref())?;
         let mut species = Vec::new();
         for (i, entry) in self.species.iter().enumerate() {
             species.push(resolve_species(entry, i, library, hindered_model)?);
@@ -697,7 +877,189 @@ impl ScenarioFile {
             particle_every: particle_every as usize,
             velocities: self.output.velocities,
             hindered,
+            channel,
         })
+    }
+
+    fn channel_geometry(&self) -> Result<buffycoat_channel::ChannelGeometry, KeyError> {
+        let g = &self.geometry;
+        let r_inner = in_range(
+            "geometry.r_inner_m",
+            require("geometry.r_inner_m", g.r_inner_m)?,
+            RADIUS_RANGE.0,
+            RADIUS_RANGE.1,
+            false,
+            "m",
+        )?;
+        let r_outer = require("geometry.r_outer_m", g.r_outer_m)?;
+        let max_outer = r_inner * (1.0 + buffycoat_channel::MAX_DEPTH_TO_RADIUS);
+        if !(r_outer.is_finite() && r_outer > r_inner && r_outer <= max_outer) {
+            return Err(key_err(
+                "geometry.r_outer_m",
+                format!(
+                    "{r_outer} is out of range: allowed r_inner_m < r_outer_m ≤ {max_outer:.4} m (a thin channel: depth ≤ {} × r_inner_m)",
+                    buffycoat_channel::MAX_DEPTH_TO_RADIUS
+                ),
+            ));
+        }
+        let height = in_range(
+            "geometry.height_m",
+            require("geometry.height_m", g.height_m)?,
+            0.0,
+            1.0,
+            true,
+            "m",
+        )?;
+        let length = in_range(
+            "geometry.length_m",
+            require("geometry.length_m", g.length_m)?,
+            0.0,
+            100.0,
+            true,
+            "m",
+        )?;
+        let geometry = buffycoat_channel::ChannelGeometry {
+            r_inner,
+            r_outer,
+            height,
+            length,
+        };
+        geometry
+            .validate()
+            .map_err(|e| key_err("geometry", e.to_string()))?;
+        Ok(geometry)
+    }
+
+    fn channel_settings(
+        &self,
+        rotor: &RotorProfile,
+        grid: Option<&GridSection>,
+    ) -> Result<Option<ChannelSettings>, KeyError> {
+        if self.geometry.kind != GeometryKind::Channel {
+            for (present, key) in [
+                (self.inlet.is_some(), "inlet"),
+                (self.ports.is_some(), "ports"),
+                (self.flow.is_some(), "flow"),
+                (self.channel.is_some(), "channel"),
+                (
+                    grid.is_some_and(|g| g.along_cells.is_some()),
+                    "grid.along_cells",
+                ),
+            ] {
+                if present {
+                    return Err(key_err(
+                        key,
+                        "applies only to geometry kind = \"channel\"; remove it",
+                    ));
+                }
+            }
+            return Ok(None);
+        }
+        if self.blood.as_ref().is_some_and(|b| b.ac_ratio.is_some()) {
+            return Err(key_err(
+                "blood.ac_ratio",
+                "a channel takes the anticoagulant ratio from inlet.ac_ratio; remove blood.ac_ratio",
+            ));
+        }
+        let geometry = self.channel_geometry()?;
+        let inlet = self.inlet.as_ref().ok_or_else(|| {
+            key_err(
+                "inlet",
+                "missing: a channel needs [inlet] flow_ml_min and ac_ratio",
+            )
+        })?;
+        let ports = self.ports.as_ref().ok_or_else(|| {
+            key_err(
+                "ports",
+                "missing: a channel needs [ports] plasma_ml_min and collect_ml_min",
+            )
+        })?;
+        let flow = in_range(
+            "inlet.flow_ml_min",
+            inlet.flow_ml_min,
+            0.0,
+            buffycoat_channel::MAX_INLET_ML_MIN,
+            true,
+            "mL/min",
+        )?;
+        let ac_ratio = in_range("inlet.ac_ratio", inlet.ac_ratio, 2.0, 50.0, false, "")?;
+        let inflow = flow * (1.0 + 1.0 / ac_ratio);
+        let plasma = in_range(
+            "ports.plasma_ml_min",
+            ports.plasma_ml_min,
+            0.0,
+            inflow,
+            false,
+            &format!("mL/min (at most the channel inflow {inflow:.4} mL/min)"),
+        )?;
+        let collect = in_range(
+            "ports.collect_ml_min",
+            ports.collect_ml_min,
+            0.0,
+            inflow,
+            false,
+            &format!("mL/min (at most the channel inflow {inflow:.4} mL/min)"),
+        )?;
+        if plasma + collect > inflow {
+            return Err(key_err(
+                "ports",
+                format!(
+                    "plasma_ml_min + collect_ml_min = {:.4} mL/min exceeds the channel inflow {inflow:.4} mL/min (inlet.flow_ml_min × (1 + 1/ac_ratio)): the red-cell port would need a negative flow",
+                    plasma + collect
+                ),
+            ));
+        }
+        let flows = buffycoat_channel::ChannelFlows {
+            blood_inlet: units::ml_per_min_to_m3_per_s(flow),
+            ac_ratio,
+            plasma: units::ml_per_min_to_m3_per_s(plasma),
+            collect: units::ml_per_min_to_m3_per_s(collect),
+        };
+        flows
+            .validate()
+            .map_err(|e| key_err("ports", e.to_string()))?;
+        let c = self.channel.clone().unwrap_or_default();
+        let constant = rotor.is_constant();
+        if c.solver == ChannelSolver::Steady && !constant {
+            return Err(key_err(
+                "rotor",
+                "the steady channel needs a constant rpm (no profile, ramp_s or brake_s); use [channel] solver = \"transient\" for rpm changes",
+            ));
+        }
+        let along_cells = match grid.and_then(|g| g.along_cells) {
+            None => DEFAULT_ALONG_CELLS,
+            Some(n) if (2..=100_000).contains(&n) => n as usize,
+            Some(n) => {
+                return Err(key_err(
+                    "grid.along_cells",
+                    format!("{n} is out of range: allowed [2, 100000]"),
+                ));
+            }
+        };
+        let grade_bins = match c.grade_bins {
+            None => DEFAULT_GRADE_BINS,
+            Some(n) if (1..=1000).contains(&n) => n as usize,
+            Some(n) => {
+                return Err(key_err(
+                    "channel.grade_bins",
+                    format!("{n} is out of range: allowed [1, 1000]"),
+                ));
+            }
+        };
+        Ok(Some(ChannelSettings {
+            geometry,
+            flows,
+            profile: match self.flow.clone().unwrap_or_default().profile {
+                ProfileKind::Plug => buffycoat_channel::FlowProfile::Plug,
+                ProfileKind::Laminar => buffycoat_channel::FlowProfile::Laminar,
+            },
+            rpm: units::rad_per_s_to_rpm(rotor.max_omega()),
+            along_cells,
+            solver: c.solver,
+            method: c.method,
+            initial_fill: c.initial_fill,
+            grade_bins,
+        }))
     }
 
     fn hindered_settings(&self) -> Result<HinderedSettings, KeyError> {
@@ -730,6 +1092,7 @@ impl ScenarioFile {
         .map_err(|e| key_err("hindrance", e.to_string()))?;
         let g = self.grid.clone().unwrap_or_default();
         let radial_cells = match g.radial_cells {
+            None if self.geometry.kind == GeometryKind::Channel => DEFAULT_CHANNEL_RADIAL_CELLS,
             None => DEFAULT_RADIAL_CELLS,
             Some(n) if (4..=1_000_000).contains(&n) => n as usize,
             Some(n) => {
@@ -796,7 +1159,7 @@ impl ScenarioFile {
         };
         if !matches!(
             self.geometry.kind,
-            GeometryKind::Tube | GeometryKind::Sector
+            GeometryKind::Tube | GeometryKind::Sector | GeometryKind::Channel
         ) {
             return Err(key_err(
                 "geometry.kind",
@@ -878,6 +1241,34 @@ impl ScenarioFile {
 
     fn geometry(&self) -> Result<Geometry, KeyError> {
         let g = &self.geometry;
+        if g.kind == GeometryKind::Channel {
+            for (key, present) in [
+                ("geometry.r_min_m", g.r_min_m.is_some()),
+                ("geometry.r_max_m", g.r_max_m.is_some()),
+                ("geometry.radius_m", g.radius_m.is_some()),
+                ("geometry.angle_deg", g.angle_deg.is_some()),
+            ] {
+                not_for_kind(key, present, "channel")?;
+            }
+            let c = self.channel_geometry()?;
+            // The particle container is unused for a channel; a box of the channel's depth
+            // stands in so that shared code (sample volume) has a geometry.
+            return Tube::new(c.r_inner, c.r_outer, 0.5 * c.height)
+                .map(Geometry::Tube)
+                .map_err(|e| key_err("geometry", e.to_string()));
+        }
+        for (key, present) in [
+            ("geometry.r_inner_m", g.r_inner_m.is_some()),
+            ("geometry.r_outer_m", g.r_outer_m.is_some()),
+            ("geometry.length_m", g.length_m.is_some()),
+        ] {
+            let kind = if g.kind == GeometryKind::Tube {
+                "tube"
+            } else {
+                "sector"
+            };
+            not_for_kind(key, present, kind)?;
+        }
         let r_min = in_range(
             "geometry.r_min_m",
             require("geometry.r_min_m", g.r_min_m)?,
@@ -920,6 +1311,7 @@ impl ScenarioFile {
                     .map(Geometry::Tube)
                     .map_err(to_err)
             }
+            GeometryKind::Channel => unreachable!("handled above"),
             GeometryKind::Sector => {
                 not_for_kind("geometry.radius_m", g.radius_m.is_some(), "sector")?;
                 let angle = in_range(

@@ -1,0 +1,197 @@
+//! MLB velocities per unit acceleration and their Jacobian, with the packing ramp of the
+//! implicit scheme.
+//!
+//! For classes i = 1…N (mobility k_i = d_i²/χ_i, density excess Δρ_i = ρ_i − ρ_f) at volume
+//! fractions φ (φ = Σφ_j):
+//!
+//! - e = Σ Δρ_j φ_j = ρ_s − ρ_f, K = Σ k_j φ_j, M = Σ k_j Δρ_j φ_j, S = M − eK
+//!   (= Σ_j φ_j d_j²(ρ_j − ρ_s)/χ_j);
+//! - w_i = k_i(Δρ_i − e) − S, so that the MLB velocity is u_i = a c(φ) w_i with
+//!   c(φ) = V_ε(φ)/(18μ) (Bürger, Concha, Fjelde & Karlsen, Powder Technol 113:30, 2000);
+//! - V_ε(φ) = V(φ) · min(1, (φ_max − φ)/ε)⁺, the law's velocity factor with a linear packing
+//!   ramp of width ε (see [`crate::ImplicitSettings::packing_ramp`]);
+//! - ∂w_i/∂φ_m = Δρ_m(K − k_i − k_m) + e k_m and
+//!   ∂v_i/∂φ_m = c′(φ) w_i + c(φ) ∂w_i/∂φ_m for v_i = c w_i (per unit acceleration).
+
+use buffycoat_field::Class;
+use buffycoat_physics::fluid::Fluid;
+use buffycoat_physics::hindrance::HindranceLaw;
+
+/// Class constants and the closure, shared read-only by all solves.
+#[derive(Debug, Clone)]
+pub(crate) struct Kinetics {
+    /// number of classes N
+    pub n: usize,
+    /// k_i = d_i²/χ_i (m²)
+    pub mobility: Vec<f64>,
+    /// Δρ_i = ρ_i − ρ_f (kg/m³)
+    pub excess: Vec<f64>,
+    /// 1/(18 μ) (1/(Pa·s))
+    pub inv_18mu: f64,
+    /// the hindrance law
+    pub law: HindranceLaw,
+    /// φ_max
+    pub phi_max: f64,
+    /// ramp width ε
+    pub ramp: f64,
+}
+
+/// The mixture quantities of one state (see the module documentation).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Mixture {
+    /// c = V_ε/(18μ)
+    pub factor: f64,
+    /// c′ = V_ε′/(18μ)
+    pub factor_derivative: f64,
+    /// e = ρ_s − ρ_f
+    pub excess: f64,
+    /// K = Σ k_j φ_j
+    pub mobility: f64,
+    /// S = M − eK
+    pub mean: f64,
+}
+
+impl Kinetics {
+    pub fn new(classes: &[Class], fluid: &Fluid, law: HindranceLaw, ramp: f64) -> Self {
+        Self {
+            n: classes.len(),
+            mobility: classes.iter().map(Class::mobility).collect(),
+            excess: classes.iter().map(|c| c.density - fluid.density).collect(),
+            inv_18mu: 1.0 / (18.0 * fluid.viscosity),
+            law,
+            phi_max: law.max_packing(),
+            ramp,
+        }
+    }
+
+    /// V_ε(φ) and dV_ε/dφ.
+    #[inline]
+    pub fn velocity_factor(&self, total: f64) -> (f64, f64) {
+        let (v, dv) = self.law.velocity_factor_and_derivative(total);
+        let room = (self.phi_max - total) / self.ramp;
+        if room >= 1.0 {
+            (v, dv)
+        } else if room > 0.0 {
+            (v * room, dv * room - v / self.ramp)
+        } else {
+            (0.0, 0.0)
+        }
+    }
+
+    /// The mixture of state `phi` (N values).
+    #[inline]
+    pub fn mixture(&self, phi: &[f64]) -> Mixture {
+        let (mut tot, mut e, mut k, mut m) = (0.0, 0.0, 0.0, 0.0);
+        for ((&p, &dx), &kk) in phi.iter().zip(&self.excess).zip(&self.mobility) {
+            tot += p;
+            e += dx * p;
+            k += kk * p;
+            m += kk * dx * p;
+        }
+        let (v, dv) = self.velocity_factor(tot);
+        Mixture {
+            factor: self.inv_18mu * v,
+            factor_derivative: self.inv_18mu * dv,
+            excess: e,
+            mobility: k,
+            mean: m - e * k,
+        }
+    }
+
+    /// Velocities per unit acceleration v_i = c w_i of state `phi` into `v` (N), and the
+    /// Jacobian ∂v_i/∂φ_m into `dv` (row-major N × N) when given.
+    #[inline]
+    pub fn velocities(&self, phi: &[f64], v: &mut [f64], dv: Option<&mut [f64]>) {
+        let mix = self.mixture(phi);
+        let n = self.n;
+        for ((vi, &k), &dx) in v.iter_mut().zip(&self.mobility).zip(&self.excess).take(n) {
+            *vi = mix.factor * (k * (dx - mix.excess) - mix.mean);
+        }
+        if let Some(dv) = dv {
+            for i in 0..n {
+                let ki = self.mobility[i];
+                let w = ki * (self.excess[i] - mix.excess) - mix.mean;
+                let base = mix.factor_derivative * w;
+                let kdiff = mix.mobility - ki;
+                let row = &mut dv[i * n..(i + 1) * n];
+                for (m, slot) in row.iter_mut().enumerate() {
+                    let km = self.mobility[m];
+                    let dw = self.excess[m] * (kdiff - km) + mix.excess * km;
+                    *slot = base + mix.factor * dw;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use buffycoat_physics::hindrance::{MlbClass, mlb_velocities};
+
+    fn classes() -> Vec<Class> {
+        vec![
+            Class::new("rbc", 5.5e-6, 1095.0, 1.09, 0.4),
+            Class::new("lymphocyte", 7.8e-6, 1075.0, 1.0, 0.001),
+            Class::new("platelet", 2.4e-6, 1070.0, 1.04, 0.002),
+        ]
+    }
+
+    #[test]
+    fn velocities_match_physics_and_jacobian_matches_differences() {
+        let fluid = Fluid::plasma_37c();
+        let law = HindranceLaw::hawksley_vand(0.95).unwrap();
+        let c = classes();
+        let kin = Kinetics::new(&c, &fluid, law, 0.01);
+        let mlb: Vec<MlbClass> = c
+            .iter()
+            .map(|c| MlbClass {
+                diameter: c.diameter,
+                density: c.density,
+                shape_factor: c.shape_factor,
+            })
+            .collect();
+        for phi in [
+            [0.4, 0.001, 0.002],
+            [0.8, 0.05, 0.01],
+            [0.935, 0.005, 0.001],
+        ] {
+            let mut v = [0.0; 3];
+            let mut dv = [0.0; 9];
+            kin.velocities(&phi, &mut v, Some(&mut dv));
+            let mut u = [0.0; 3];
+            mlb_velocities(
+                &law,
+                1.0,
+                fluid.density,
+                fluid.viscosity,
+                &mlb,
+                &phi,
+                &mut u,
+            );
+            let total: f64 = phi.iter().sum();
+            let ramp = ((0.95 - total) / 0.01).clamp(0.0, 1.0);
+            for i in 0..3 {
+                assert!((v[i] - ramp * u[i]).abs() <= 1e-13 * u[i].abs(), "{phi:?}");
+            }
+            for m in 0..3 {
+                let h = 1e-7;
+                let (mut p, mut q) = (phi, phi);
+                p[m] += h;
+                q[m] -= h;
+                let (mut vp, mut vq) = ([0.0; 3], [0.0; 3]);
+                kin.velocities(&p, &mut vp, None);
+                kin.velocities(&q, &mut vq, None);
+                for i in 0..3 {
+                    let fd = (vp[i] - vq[i]) / (2.0 * h);
+                    let scale = dv[i * 3 + m].abs().max(1e-3 * v[i].abs() / 0.01);
+                    assert!(
+                        (fd - dv[i * 3 + m]).abs() <= 1e-5 * scale,
+                        "{phi:?} i={i} m={m}: {fd} vs {}",
+                        dv[i * 3 + m]
+                    );
+                }
+            }
+        }
+    }
+}

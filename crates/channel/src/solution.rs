@@ -1,0 +1,525 @@
+//! The steady solution: the 2-D field, port fractions per class and per species, port
+//! concentrations and hematocrit, collection efficiency, purity and platelet loss.
+
+use buffycoat_field::Class;
+use buffycoat_physics::species::{PLATELET, RBC};
+use buffycoat_physics::units::per_m3_to_per_ul;
+
+use crate::channel::Channel;
+use crate::column::NewtonStats;
+use crate::config::{ChannelFlows, SteadyMethod};
+use crate::error::ChannelError;
+use crate::grid::{ChannelGrid, Port};
+use crate::kinetics::Kinetics;
+
+/// Which species are red cells and platelets; every other species counts as a nucleated white
+/// cell (lymphocytes, monocytes, neutrophils, blasts, CD34⁺ cells, …).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CellRoles {
+    /// species names of the red cells (port hematocrit is their volume fraction)
+    pub red_cells: Vec<String>,
+    /// species names of the platelets (platelet loss is their collect fraction)
+    pub platelets: Vec<String>,
+}
+
+impl CellRoles {
+    /// The library names: red cells `"rbc"`, platelets `"platelet"`.
+    pub fn standard() -> Self {
+        Self {
+            red_cells: vec![RBC.to_owned()],
+            platelets: vec![PLATELET.to_owned()],
+        }
+    }
+
+    /// True if `species` is neither a red cell nor a platelet.
+    pub fn is_white(&self, species: &str) -> bool {
+        !self.red_cells.iter().any(|s| s == species) && !self.platelets.iter().any(|s| s == species)
+    }
+}
+
+/// One species at one port.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PortSpecies {
+    /// share of the species' inflow (by number) leaving through this port; the three ports
+    /// add up to 1
+    pub fraction: f64,
+    /// number concentration in the port stream (cells/µL); 0 for a port without flow
+    pub per_ul: f64,
+}
+
+/// One port of the steady solution.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PortReport {
+    /// the port
+    pub port: Port,
+    /// its flow (m³/s)
+    pub flow: f64,
+    /// volume fraction of red cells in the port stream (0 for a port without flow)
+    pub hematocrit: f64,
+    /// per species, in [`SpeciesReport::species`] order
+    pub species: Vec<PortSpecies>,
+}
+
+/// Port results per species (number-weighted over the classes of each species).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpeciesReport {
+    /// species names, in order of first appearance among the classes
+    pub species: Vec<String>,
+    /// number concentration of each species in the patient's blood (cells/µL)
+    pub blood_per_ul: Vec<f64>,
+    /// number concentration in the channel inflow, blood × r/(r + 1) (cells/µL)
+    pub inlet_per_ul: Vec<f64>,
+    /// hematocrit of the channel inflow
+    pub inlet_hematocrit: f64,
+    /// plasma, collect, red-cell port
+    pub ports: [PortReport; 3],
+    /// collection efficiency of each species = its collect fraction (cells in the product /
+    /// cells that entered the channel)
+    pub collection_efficiency: Vec<f64>,
+    /// share of each species among **all** collected cells, by number (red cells and
+    /// platelets included)
+    pub purity_all_cells: Vec<f64>,
+    /// share of each species among the collected **white** (nucleated) cells, by number
+    /// (0 for red cells and platelets; all 0 if no white cell is collected)
+    pub purity_white_cells: Vec<f64>,
+    /// platelet loss: fraction of the inflowing platelets (all platelet species) that go to
+    /// the collect port
+    pub platelet_loss: f64,
+    /// species balance |Σ_ports fraction − 1| per species
+    pub balance_residual: Vec<f64>,
+}
+
+impl SpeciesReport {
+    /// Index of species `name`.
+    pub fn index(&self, name: &str) -> Option<usize> {
+        self.species.iter().position(|s| s == name)
+    }
+
+    /// Number-weighted collection efficiency of a group of species (e.g. the mononuclear
+    /// cells `["lymphocyte", "monocyte"]`); species not present are ignored; 0 if none is.
+    pub fn group_collection_efficiency(&self, names: &[&str]) -> f64 {
+        let (mut collected, mut total) = (0.0, 0.0);
+        for name in names {
+            if let Some(k) = self.index(name) {
+                collected += self.collection_efficiency[k] * self.inlet_per_ul[k];
+                total += self.inlet_per_ul[k];
+            }
+        }
+        if total > 0.0 { collected / total } else { 0.0 }
+    }
+}
+
+/// Statistics of a steady solve.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct SteadyStats {
+    /// Newton statistics of the implicit march
+    pub newton: NewtonStats,
+    /// time steps of the explicit march
+    pub explicit_steps: u64,
+}
+
+/// The steady state of the channel: the field φ_i(s_k, ξ_j) at the along_cells + 1 stations
+/// and the port results.
+#[derive(Debug, Clone)]
+pub struct ChannelSolution {
+    grid: ChannelGrid,
+    classes: Vec<Class>,
+    inlet: Vec<f64>,
+    flows: ChannelFlows,
+    omega: f64,
+    method: SteadyMethod,
+    field: Vec<f64>,
+    class_ports: Vec<[f64; 3]>,
+    stats: SteadyStats,
+    pub(crate) kin: Kinetics,
+    pub(crate) fluid_density: f64,
+}
+
+impl ChannelSolution {
+    pub(crate) fn new(
+        channel: &Channel,
+        field: Vec<f64>,
+        method: SteadyMethod,
+        newton: NewtonStats,
+        explicit_steps: u64,
+    ) -> Self {
+        let n = channel.classes.len();
+        let stride = channel.grid.radial_cells() * n;
+        let k = channel.grid.along_cells();
+        let class_ports = class_port_fractions(&channel.grid, &channel.inlet, &field[k * stride..]);
+        Self {
+            grid: channel.grid.clone(),
+            classes: channel.classes.clone(),
+            inlet: channel.inlet.clone(),
+            flows: channel.config.flows,
+            omega: channel.config.omega(),
+            method,
+            field,
+            class_ports,
+            stats: SteadyStats {
+                newton,
+                explicit_steps,
+            },
+            kin: channel.kin.clone(),
+            fluid_density: channel.config.fluid.density,
+        }
+    }
+
+    /// The grid (ξ faces and centres, r faces and centres, stations, port cuts).
+    pub fn grid(&self) -> &ChannelGrid {
+        &self.grid
+    }
+
+    /// The classes (blood volume fractions).
+    pub fn classes(&self) -> &[Class] {
+        &self.classes
+    }
+
+    /// Inlet volume fractions φ_in,i.
+    pub fn inlet_fractions(&self) -> &[f64] {
+        &self.inlet
+    }
+
+    /// The pump flows.
+    pub fn flows(&self) -> ChannelFlows {
+        self.flows
+    }
+
+    /// Port flows [plasma, collect, red cells] (m³/s).
+    pub fn port_flows(&self) -> [f64; 3] {
+        self.flows.port_flows()
+    }
+
+    /// Channel inflow Q (m³/s).
+    pub fn channel_inflow(&self) -> f64 {
+        self.flows.channel_inflow()
+    }
+
+    /// The same steady field split with other port flows `plasma` and `collect` (m³/s).
+    ///
+    /// In this model the port flows only decide where the outflow is cut (ξ_p = δQ_p/Q,
+    /// ξ_c = δ(Q_p + Q_c)/Q): the field depends on the channel inflow Q, not on how it is
+    /// split, because the along-channel velocity is imposed and the ports sit at the end.
+    /// (In a real channel the port flows also shape the flow near the ports.) So a change of
+    /// the plasma or collect pump needs no new solve.
+    ///
+    /// # Errors
+    /// [`ChannelError`] for negative flows or plasma + collect above the inflow.
+    pub fn with_port_flows(&self, plasma: f64, collect: f64) -> Result<Self, ChannelError> {
+        let flows = ChannelFlows {
+            plasma,
+            collect,
+            ..self.flows
+        };
+        flows.validate()?;
+        let mut out = self.clone();
+        out.flows = flows;
+        let q = flows.channel_inflow();
+        let depth = out.grid.depth;
+        let cut_p = (depth * plasma / q).clamp(0.0, depth);
+        out.grid.cuts = [cut_p, (depth * (plasma + collect) / q).clamp(cut_p, depth)];
+        let k = out.grid.along_cells();
+        out.class_ports = class_port_fractions(&out.grid, &out.inlet, out.station(k));
+        Ok(out)
+    }
+
+    /// The plasma flow (m³/s) that, with the collect flow `collect` (m³/s), sends the largest
+    /// number of cells of the classes `classes` into the collect port: the set-point an
+    /// interface controller would choose (e.g. `classes` = the mononuclear-cell classes).
+    ///
+    /// The collected number Σ_i ∫_band φ_i/V_i dξ is piecewise linear in the band position,
+    /// so the maximum is found exactly among the positions where a band edge meets a cell
+    /// face (the innermost of equal maxima).
+    ///
+    /// # Errors
+    /// [`ChannelError`] for a negative collect flow or one above the inflow.
+    pub fn interface_plasma_flow(
+        &self,
+        classes: &[usize],
+        collect: f64,
+    ) -> Result<f64, ChannelError> {
+        ChannelFlows {
+            plasma: 0.0,
+            collect,
+            ..self.flows
+        }
+        .validate()?;
+        let q = self.flows.channel_inflow();
+        let g = &self.grid;
+        let n = self.classes.len();
+        let j_cells = g.radial_cells();
+        let exit = self.station(g.along_cells());
+        let number: Vec<f64> = (0..j_cells)
+            .map(|j| {
+                classes
+                    .iter()
+                    .map(|&i| exit[j * n + i] / self.classes[i].cell_volume())
+                    .sum()
+            })
+            .collect();
+        let width = g.depth * collect / q;
+        let top = (g.depth - width).max(0.0);
+        let mut best = (f64::NEG_INFINITY, 0.0);
+        for f in 0..=j_cells {
+            for a in [g.xi_faces[f], g.xi_faces[f] - width] {
+                if !(0.0..=top).contains(&a) {
+                    continue;
+                }
+                let value = g.band_integral(&number, a, a + width);
+                if value > best.0 || (value == best.0 && a < best.1) {
+                    best = (value, a);
+                }
+            }
+        }
+        Ok(best.1 * q / g.depth)
+    }
+
+    /// Angular velocity ω (rad/s).
+    pub fn omega(&self) -> f64 {
+        self.omega
+    }
+
+    /// The method that produced the solution.
+    pub fn method(&self) -> SteadyMethod {
+        self.method
+    }
+
+    /// Solver statistics.
+    pub fn stats(&self) -> SteadyStats {
+        self.stats
+    }
+
+    /// The field, φ\[k\]\[j\]\[i\] flattened as `(k·J + j)·N + i` (station k = 0 … K, ξ-cell j,
+    /// class i).
+    pub fn field(&self) -> &[f64] {
+        &self.field
+    }
+
+    /// φ_i at station `k`, ξ-cell `j`.
+    pub fn volume_fraction(&self, k: usize, j: usize, i: usize) -> f64 {
+        let n = self.classes.len();
+        self.field[(k * self.grid.radial_cells() + j) * n + i]
+    }
+
+    /// The profile of station `k` (J × N, cell-major).
+    pub fn station(&self, k: usize) -> &[f64] {
+        let stride = self.grid.radial_cells() * self.classes.len();
+        &self.field[k * stride..(k + 1) * stride]
+    }
+
+    /// Port fractions of every class, `[plasma, collect, red_cells]` (volume = number, one
+    /// cell size per class).
+    pub fn class_port_fractions(&self) -> &[[f64; 3]] {
+        &self.class_ports
+    }
+
+    /// Sum over the classes in `classes` of φ_i, at every station and cell: a
+    /// [(K + 1) × J] field (e.g. the hematocrit with the red-cell classes).
+    pub fn summed_field(&self, classes: &[usize]) -> Vec<f64> {
+        let n = self.classes.len();
+        self.field
+            .chunks_exact(n)
+            .map(|cell| classes.iter().map(|&i| cell[i]).sum())
+            .collect()
+    }
+
+    /// Indices of the classes of the species in `names`.
+    pub fn classes_of(&self, names: &[String]) -> Vec<usize> {
+        self.classes
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| names.contains(&c.species))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// Port results per species.
+    ///
+    /// # Errors
+    /// [`ChannelError::Inconsistent`] if `roles` names no species of the classes for red
+    /// cells (hematocrit would be meaningless); unknown platelet names are allowed (no
+    /// platelets: loss 0).
+    pub fn species_report(&self, roles: &CellRoles) -> Result<SpeciesReport, ChannelError> {
+        species_report(
+            &self.classes,
+            &self.inlet,
+            self.flows.dilution(),
+            &self.class_ports,
+            self.flows.port_flows(),
+            self.flows.channel_inflow(),
+            roles,
+        )
+    }
+
+    /// The ξ-profile of the mixture quantities at every station for the tracers:
+    /// [(K + 1) × J × 3] = (c = V/(18μ), e = ρ_s − ρ_f, S).
+    pub(crate) fn mixture_field(&self) -> Vec<f64> {
+        let n = self.classes.len();
+        let mut out = Vec::with_capacity(self.field.len() / n * 3);
+        for cell in self.field.chunks_exact(n) {
+            let m = self.kin.mixture(cell);
+            out.extend_from_slice(&[m.factor, m.excess, m.mean]);
+        }
+        out
+    }
+}
+
+/// Per-species port results from per-class port fractions (shared with the transient).
+pub(crate) fn species_report(
+    classes: &[Class],
+    inlet: &[f64],
+    dilution: f64,
+    class_ports: &[[f64; 3]],
+    port_flows: [f64; 3],
+    inflow: f64,
+    roles: &CellRoles,
+) -> Result<SpeciesReport, ChannelError> {
+    let mut species: Vec<String> = Vec::new();
+    for c in classes {
+        if !species.contains(&c.species) {
+            species.push(c.species.clone());
+        }
+    }
+    if !roles
+        .red_cells
+        .iter()
+        .any(|r| classes.iter().any(|c| &c.species == r))
+    {
+        return Err(ChannelError::Inconsistent(format!(
+            "none of the red-cell species {:?} is among the classes' species {species:?}",
+            roles.red_cells
+        )));
+    }
+    let ns = species.len();
+    let of = |c: &Class| species.iter().position(|s| *s == c.species).unwrap_or(0);
+    // Number concentrations (1/m³) in the inflow per class and per species.
+    let number: Vec<f64> = classes
+        .iter()
+        .zip(inlet)
+        .map(|(c, &p)| p / c.cell_volume())
+        .collect();
+    let mut inlet_number = vec![0.0; ns];
+    let mut port_number = vec![[0.0f64; 3]; ns];
+    let mut red_volume = [0.0f64; 3];
+    let mut inlet_hct = 0.0;
+    for (i, c) in classes.iter().enumerate() {
+        let s = of(c);
+        inlet_number[s] += number[i];
+        let red = roles.red_cells.contains(&c.species);
+        if red {
+            inlet_hct += inlet[i];
+        }
+        for port in 0..3 {
+            port_number[s][port] += number[i] * class_ports[i][port];
+            if red {
+                red_volume[port] += inlet[i] * class_ports[i][port];
+            }
+        }
+    }
+    let fraction = |s: usize, port: usize| {
+        if inlet_number[s] > 0.0 {
+            port_number[s][port] / inlet_number[s]
+        } else {
+            0.0
+        }
+    };
+    let ports: [PortReport; 3] = std::array::from_fn(|port| {
+        let flow = port_flows[port];
+        // concentration in the stream = inflow Q × (share of inflow) / port flow
+        let ratio = if flow > 0.0 { inflow / flow } else { 0.0 };
+        PortReport {
+            port: Port::ALL[port],
+            flow,
+            hematocrit: red_volume[port] * ratio,
+            species: (0..ns)
+                .map(|s| PortSpecies {
+                    fraction: fraction(s, port),
+                    per_ul: per_m3_to_per_ul(port_number[s][port] * ratio),
+                })
+                .collect(),
+        }
+    });
+    let collection_efficiency: Vec<f64> = (0..ns).map(|s| fraction(s, 1)).collect();
+    let collected: Vec<f64> = (0..ns).map(|s| port_number[s][1]).collect();
+    let all: f64 = collected.iter().sum();
+    let white: f64 = (0..ns)
+        .filter(|&s| roles.is_white(&species[s]))
+        .map(|s| collected[s])
+        .sum();
+    let purity_all_cells = collected
+        .iter()
+        .map(|&c| if all > 0.0 { c / all } else { 0.0 })
+        .collect();
+    let purity_white_cells = (0..ns)
+        .map(|s| {
+            if white > 0.0 && roles.is_white(&species[s]) {
+                collected[s] / white
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let (mut plt_in, mut plt_collect) = (0.0, 0.0);
+    for s in 0..ns {
+        if roles.platelets.contains(&species[s]) {
+            plt_in += inlet_number[s];
+            plt_collect += port_number[s][1];
+        }
+    }
+    let balance_residual = (0..ns)
+        .map(|s| {
+            if inlet_number[s] > 0.0 {
+                ((0..3).map(|p| fraction(s, p)).sum::<f64>() - 1.0).abs()
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    Ok(SpeciesReport {
+        blood_per_ul: inlet_number
+            .iter()
+            .map(|&x| per_m3_to_per_ul(x / dilution))
+            .collect(),
+        inlet_per_ul: inlet_number.iter().map(|&x| per_m3_to_per_ul(x)).collect(),
+        inlet_hematocrit: inlet_hct,
+        species,
+        ports,
+        collection_efficiency,
+        purity_all_cells,
+        purity_white_cells,
+        platelet_loss: if plt_in > 0.0 {
+            plt_collect / plt_in
+        } else {
+            0.0
+        },
+        balance_residual,
+    })
+}
+
+/// Port fractions ∫_band φ_i dξ / (φ_in,i δ) of every class for the exit profile `exit`
+/// (J × N), `[plasma, collect, red_cells]`; classes with a zero inlet fraction get 0.
+pub(crate) fn class_port_fractions(
+    grid: &ChannelGrid,
+    inlet: &[f64],
+    exit: &[f64],
+) -> Vec<[f64; 3]> {
+    let n = inlet.len();
+    let j_cells = grid.radial_cells();
+    let mut profile = vec![0.0; j_cells];
+    (0..n)
+        .map(|i| {
+            for (j, slot) in profile.iter_mut().enumerate() {
+                *slot = exit[j * n + i];
+            }
+            let mut out = [0.0; 3];
+            let denom = inlet[i] * grid.depth;
+            if denom > 0.0 {
+                for port in Port::ALL {
+                    let (a, b) = grid.port_band(port);
+                    out[port.index()] = grid.band_integral(&profile, a, b) / denom;
+                }
+            }
+            out
+        })
+        .collect()
+}
