@@ -152,8 +152,11 @@ impl ChannelSolution {
             }
         }
         let mix = self.mixture_field();
+        let grid = self.grid();
+        let r_centres: Vec<f64> = grid.xi_centres.iter().map(|&xi| grid.radius(xi)).collect();
         let env = Env {
             mix: &mix,
+            r_centres: &r_centres,
             grid: self.grid(),
             w2: self.omega() * self.omega(),
             fluid_density: self.fluid_density,
@@ -185,6 +188,9 @@ impl ChannelSolution {
 struct Env<'a> {
     /// [(K + 1) × J × 3] mixture (c, e, S)
     mix: &'a [f64],
+    /// r(ξ) at the ξ-cell centres, interpolated with the mixture (r(ξ) is smooth, so the
+    /// linear interpolation error O(Δξ²) is far below the mixture's)
+    r_centres: &'a [f64],
     grid: &'a crate::grid::ChannelGrid,
     w2: f64,
     fluid_density: f64,
@@ -225,7 +231,12 @@ impl Env<'_> {
             a + wt * (b - a)
         };
         let (c, e, s) = (interp(0), interp(1), interp(2));
-        self.w2 * g.radius(xi) * c * (k * (dx - e) - s)
+        let r = if j_cells == 1 {
+            self.r_centres[0]
+        } else {
+            self.r_centres[j0] + wx * (self.r_centres[j0 + 1] - self.r_centres[j0])
+        };
+        self.w2 * r * c * (k * (dx - e) - s)
     }
 
     fn integrate(&self, t: &ChannelTracer, substeps: usize) -> TracerFate {

@@ -174,20 +174,50 @@ pub fn run_channel(scn: &LoadedScenario, opts: &RunOptions) -> Result<RunSummary
     let channel = Channel::new(channel_config(res, settings, ch), classes).map_err(setup)?;
     let names: Vec<String> = res.species.iter().map(|s| s.species.name.clone()).collect();
     let tick = Instant::now();
-    let (report, field, stations, transient, tracer_data) = match ch.solver {
+    let (report, field, stations, transient, tracer_data, cuts_xi) = match ch.solver {
         ChannelSolver::Steady => {
-            let sol = channel.solve_steady(&par)?;
+            let mut sol = channel.solve_steady(&par)?;
+            if let Some(targets) = &ch.interface_target {
+                // The interface controller: the plasma flow that collects the most target cells
+                // (default targets: every white-cell species present).
+                let names: Vec<String> = if targets.is_empty() {
+                    res.species
+                        .iter()
+                        .map(|s| s.species.name.clone())
+                        .filter(|n| n != RBC && n != PLATELET)
+                        .collect()
+                } else {
+                    for t in targets {
+                        if !res.species.iter().any(|s| &s.species.name == t) {
+                            return Err(setup(ChannelError::Inconsistent(format!(
+                                "ports.interface_target: species `{t}` is not in the run (species: {})",
+                                res.species
+                                    .iter()
+                                    .map(|s| s.species.name.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ))));
+                        }
+                    }
+                    targets.clone()
+                };
+                let idx = sol.classes_of(&names);
+                let plasma = sol.interface_plasma_flow(&idx, ch.flows.collect)?;
+                sol = sol.with_port_flows(plasma, ch.flows.collect)?;
+            }
             let report = sol.species_report(&roles())?;
             let t = tracers(res, red_cell_aggregate_cells(res, settings));
             let fates = sol.track(&t, &TracerSettings::default(), &par)?;
             let g = grades(&t, &fates, names.len(), ch.grade_bins)?;
             let stations = sol.grid().s_stations.clone();
+            let cuts_xi = sol.grid().cuts;
             (
                 report,
                 sol.field().to_vec(),
                 stations,
                 None,
                 Some((t, fates, g)),
+                cuts_xi,
             )
         }
         ChannelSolver::Transient => {
@@ -214,14 +244,15 @@ pub fn run_channel(scn: &LoadedScenario, opts: &RunOptions) -> Result<RunSummary
                 centres,
                 Some((sol.times.clone(), reports)),
                 None,
+                channel.grid().cuts,
             )
         }
     };
     let advance = tick.elapsed().as_secs_f64();
     let grid = channel.grid();
     let cuts = [
-        radius_of_xi(&grid.xi_faces, &grid.r_faces, grid.cuts[0]),
-        radius_of_xi(&grid.xi_faces, &grid.r_faces, grid.cuts[1]),
+        radius_of_xi(&grid.xi_faces, &grid.r_faces, cuts_xi[0]),
+        radius_of_xi(&grid.xi_faces, &grid.r_faces, cuts_xi[1]),
     ];
     let output_path = match &opts.output {
         Some(path) => Some(write_output(
@@ -601,6 +632,7 @@ fn channel_summary(
             inlet_hematocrit: report.inlet_hematocrit,
             residence_time_s: config.residence_time(),
             port_split_radius_m: cuts,
+            interface_control: ch.interface_target.is_some(),
             solver: match ch.solver {
                 ChannelSolver::Steady => "steady".into(),
                 ChannelSolver::Transient => "transient".into(),

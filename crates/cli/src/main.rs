@@ -123,6 +123,10 @@ struct SweepArgs {
     /// Run only the points with index p mod N = I (0 ≤ I < N); merge the parts with `merge`.
     #[arg(long, value_name = "I/N")]
     shard: Option<String>,
+    /// Override a scenario key for every point, e.g. --set ports.interface_control=false
+    /// (repeatable). The sweep stores the scenario with these applied.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
     /// No progress bar.
     #[arg(short, long)]
     quiet: bool,
@@ -163,7 +167,14 @@ fn cmd_sweep(args: SweepArgs) -> Result<ExitCode> {
         anyhow::bail!("--threads must be at least 1");
     }
     let library = library::default_library().context("the bundled species library is invalid")?;
-    let plan = SweepPlan::new(&args.scenario, grid, shard, library)?;
+    let plan = if args.set.is_empty() {
+        SweepPlan::new(&args.scenario, grid, shard, library)?
+    } else {
+        // Fixed overrides become part of the sweep's scenario: check them as `run` would, then
+        // store the overridden scenario (so resume and merge compare what actually ran).
+        let loaded = input::load(&args.scenario, &args.set, &library)?;
+        SweepPlan::from_text(&args.scenario, loaded.effective_text, grid, shard, library)?
+    };
     let prepared = plan.prepare(&args.output, args.resume)?;
     if let Some(w) = &prepared.warning {
         eprintln!("warning: {w}");

@@ -291,6 +291,8 @@ pub struct ChannelSummary {
     pub port_split_radius_m: [f64; 2],
     /// "steady" or "transient"
     pub solver: String,
+    /// the plasma pump was set by the interface controller
+    pub interface_control: bool,
     /// largest |Σ_ports fraction − 1| over species (steady: round-off)
     pub balance_residual: f64,
 }

@@ -132,10 +132,15 @@ pub struct InletSection {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PortsSection {
-    /// plasma pump (mL/min)
-    pub plasma_ml_min: f64,
+    /// plasma pump (mL/min); with `interface_control` the controller replaces it
+    pub plasma_ml_min: Option<f64>,
     /// collect pump (mL/min)
     pub collect_ml_min: f64,
+    /// set the plasma pump like an interface controller: the plasma flow that puts the most
+    /// target cells into the collect port
+    pub interface_control: Option<bool>,
+    /// species the interface controller collects (default: every white-cell species present)
+    pub interface_target: Option<Vec<String>>,
 }
 
 /// Along-channel velocity profiles.
@@ -229,6 +234,8 @@ pub struct ChannelSettings {
     pub initial_fill: FillKind,
     /// grade-efficiency diameter bins
     pub grade_bins: usize,
+    /// species whose collection the interface controller maximises (`None`: plasma flow fixed)
+    pub interface_target: Option<Vec<String>>,
 }
 
 /// Hindrance laws.
@@ -984,22 +991,38 @@ impl ScenarioFile {
         )?;
         let ac_ratio = in_range("inlet.ac_ratio", inlet.ac_ratio, 2.0, 50.0, false, "")?;
         let inflow = flow * (1.0 + 1.0 / ac_ratio);
-        let plasma = in_range(
-            "ports.plasma_ml_min",
-            ports.plasma_ml_min,
-            0.0,
-            inflow,
-            false,
-            &format!("mL/min (at most the channel inflow {inflow:.4} mL/min)"),
-        )?;
+        let control = ports.interface_control.unwrap_or(false);
+        let within = format!("mL/min (at most the channel inflow {inflow:.4} mL/min)");
         let collect = in_range(
             "ports.collect_ml_min",
             ports.collect_ml_min,
             0.0,
             inflow,
             false,
-            &format!("mL/min (at most the channel inflow {inflow:.4} mL/min)"),
+            &within,
         )?;
+        let plasma = match (ports.plasma_ml_min, control) {
+            // The controller replaces a fixed plasma flow (so `--set ports.interface_control=true`
+            // works on a scenario that has one); it must still be a valid flow.
+            (Some(p), true) => {
+                in_range("ports.plasma_ml_min", p, 0.0, inflow, false, &within)?;
+                0.0
+            }
+            (None, true) => 0.0,
+            (None, false) => {
+                return Err(key_err(
+                    "ports.plasma_ml_min",
+                    "missing: the plasma pump flow (mL/min), or set ports.interface_control = true",
+                ));
+            }
+            (Some(p), false) => in_range("ports.plasma_ml_min", p, 0.0, inflow, false, &within)?,
+        };
+        if ports.interface_target.is_some() && !control {
+            return Err(key_err(
+                "ports.interface_target",
+                "applies only with ports.interface_control = true",
+            ));
+        }
         if plasma + collect > inflow {
             return Err(key_err(
                 "ports",
@@ -1009,6 +1032,7 @@ impl ScenarioFile {
                 ),
             ));
         }
+        let interface_target = control.then(|| ports.interface_target.clone().unwrap_or_default());
         let flows = buffycoat_channel::ChannelFlows {
             blood_inlet: units::ml_per_min_to_m3_per_s(flow),
             ac_ratio,
@@ -1019,6 +1043,12 @@ impl ScenarioFile {
             .validate()
             .map_err(|e| key_err("ports", e.to_string()))?;
         let c = self.channel.clone().unwrap_or_default();
+        if control && c.solver == ChannelSolver::Transient {
+            return Err(key_err(
+                "ports.interface_control",
+                "applies to the steady channel only; give ports.plasma_ml_min for a transient run",
+            ));
+        }
         let constant = rotor.is_constant();
         if c.solver == ChannelSolver::Steady && !constant {
             return Err(key_err(
@@ -1059,6 +1089,7 @@ impl ScenarioFile {
             method: c.method,
             initial_fill: c.initial_fill,
             grade_bins,
+            interface_target,
         }))
     }
 
