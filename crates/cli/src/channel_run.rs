@@ -639,5 +639,6 @@ fn channel_summary(
             },
             balance_residual: report.balance_residual.iter().copied().fold(0.0, f64::max),
         }),
+        procedure: None,
     }
 }

@@ -547,6 +547,7 @@ fn hindered_summary(
             red_cell_aggregate_cells: red_cell_aggregate_cells(res, settings),
         }),
         channel: None,
+        procedure: None,
     }
 }
 

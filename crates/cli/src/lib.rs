@@ -14,6 +14,7 @@ pub const GIT_COMMIT: &str = env!("BUFFYCOAT_GIT_COMMIT");
 pub mod channel_run;
 pub mod field_run;
 pub mod output;
+pub mod procedure_run;
 pub mod run;
 pub mod summary;
 pub mod sweep;

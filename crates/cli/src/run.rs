@@ -77,6 +77,14 @@ pub enum RunError {
     /// The channel solver failed.
     #[error("channel solver: {0}")]
     Channel(#[from] buffycoat_channel::ChannelError),
+    /// The procedure failed (invalid settings or a channel solve that failed).
+    #[error("{}: procedure: {message}", scenario.display())]
+    Procedure {
+        /// scenario file
+        scenario: PathBuf,
+        /// what went wrong
+        message: String,
+    },
     /// Writing the JSON summary failed.
     #[error("cannot write summary {}: {source}", path.display())]
     Summary {
@@ -172,6 +180,9 @@ pub fn build_system(scn: &LoadedScenario, par: &Parallel) -> Result<Sedimentatio
 
 /// Runs a loaded scenario to completion, writing HDF5 (and the JSON summary if asked).
 pub fn run(scn: &LoadedScenario, opts: &RunOptions) -> Result<RunSummary, RunError> {
+    if scn.resolved.procedure.is_some() {
+        return crate::procedure_run::run_procedure(scn, opts);
+    }
     if scn.resolved.channel.is_some() {
         return crate::channel_run::run_channel(scn, opts);
     }
@@ -257,6 +268,7 @@ pub fn run_particles(scn: &LoadedScenario, opts: &RunOptions) -> Result<RunSumma
         species,
         layers: None,
         channel: None,
+        procedure: None,
     };
     if let Some(path) = &opts.summary {
         write_json_atomic(path, &summary).map_err(|source| RunError::Summary {

@@ -216,6 +216,75 @@ pub struct RunSummary {
     /// ports, collection efficiency, purity (channel); flattened into the top level
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub channel: Option<ChannelSummary>,
+    /// the end-of-procedure figures (procedure runs)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub procedure: Option<ProcedureSummary>,
+}
+
+/// When a citrate-rate threshold was first exceeded.
+#[derive(Debug, Clone, Serialize)]
+pub struct ThresholdCrossing {
+    /// the threshold (mg/kg/min)
+    pub threshold_mg_kg_min: f64,
+    /// minutes into the procedure (`null`: never)
+    pub crossed_at_min: Option<f64>,
+}
+
+/// End-of-procedure figures (`SUMMARY.json` key `"procedure"`).
+#[derive(Debug, Clone, Serialize)]
+pub struct ProcedureSummary {
+    /// why it stopped: blood_volumes, time_limit or product_target:<species>
+    pub stop_reason: String,
+    /// duration (min)
+    pub duration_min: f64,
+    /// whole blood processed (mL)
+    pub processed_volume_ml: f64,
+    /// the patient's total blood volume (Nadler) (mL)
+    pub total_blood_volume_ml: f64,
+    /// processed volume / total blood volume
+    pub blood_volumes_processed: f64,
+    /// body weight (kg)
+    pub weight_kg: f64,
+    /// patient concentrations before (cells/µL)
+    pub patient_pre_per_ul: NamedValues,
+    /// and after
+    pub patient_post_per_ul: NamedValues,
+    /// 1 − post/pre per species
+    pub patient_reduction: NamedValues,
+    /// white cells (all species but red cells and platelets) before (cells/µL)
+    pub white_count_pre_per_ul: f64,
+    /// and after
+    pub white_count_post_per_ul: f64,
+    /// 1 − post/pre of the white count
+    pub white_count_reduction: f64,
+    /// patient hematocrit before
+    pub hematocrit_pre: f64,
+    /// and after
+    pub hematocrit_post: f64,
+    /// product volume (mL)
+    pub product_volume_ml: f64,
+    /// product hematocrit
+    pub product_hematocrit: f64,
+    /// cells in the product per species
+    pub product_cells: NamedValues,
+    /// cells in the product per kg body weight
+    pub product_cells_per_kg: NamedValues,
+    /// CD34+ cells per kg in the product (if the patient has CD34+ cells)
+    pub cd34_per_kg: Option<f64>,
+    /// CE1 per species (Neyrinck 2015)
+    pub ce1: NamedValues,
+    /// CE2 per species (Neyrinck 2015)
+    pub ce2: NamedValues,
+    /// fraction of the patient's circulating platelets removed
+    pub platelet_loss: f64,
+    /// citrate returned to the patient (mg/kg/min)
+    pub citrate_rate_mg_kg_min: f64,
+    /// cumulative citrate (mg/kg)
+    pub citrate_dose_mg_kg: f64,
+    /// hypocalcaemia-risk thresholds and when they were crossed
+    pub citrate_thresholds: Vec<ThresholdCrossing>,
+    /// channel solves
+    pub separator_evaluations: usize,
 }
 
 /// One port of a channel (`SUMMARY.json` `"ports": {"<port>": …}`).
@@ -425,6 +494,65 @@ impl RunSummary {
                 "\nplatelet loss: {:.1}%\n",
                 100.0 * c.platelet_loss
             ));
+        }
+        if let Some(p) = &self.procedure {
+            out.push_str(&format!(
+                "procedure: stopped on {} after {:.1} min, {:.0} mL processed = {:.2} blood volumes (TBV {:.0} mL); {} channel solves\n",
+                p.stop_reason, p.duration_min, p.processed_volume_ml, p.blood_volumes_processed, p.total_blood_volume_ml, p.separator_evaluations
+            ));
+            out.push_str(&format!(
+                "white count {:.4e} → {:.4e} /µL ({:.1} % reduction); hematocrit {:.3} → {:.3}; platelet loss {:.1} %\n",
+                p.white_count_pre_per_ul,
+                p.white_count_post_per_ul,
+                100.0 * p.white_count_reduction,
+                p.hematocrit_pre,
+                p.hematocrit_post,
+                100.0 * p.platelet_loss
+            ));
+            out.push_str(&format!(
+                "{:<12} {:>12} {:>12} {:>10} {:>12} {:>12} {:>8} {:>8}\n",
+                "species",
+                "pre [/µL]",
+                "post [/µL]",
+                "reduction",
+                "product",
+                "per kg",
+                "CE2",
+                "CE1"
+            ));
+            for (k, (name, pre)) in p.patient_pre_per_ul.0.iter().enumerate() {
+                out.push_str(&format!(
+                    "{:<12} {:>12.4e} {:>12.4e} {:>9.1}% {:>12.4e} {:>12.4e} {:>7.1}% {:>7.1}%\n",
+                    name,
+                    pre,
+                    p.patient_post_per_ul.0[k].1,
+                    100.0 * p.patient_reduction.0[k].1,
+                    p.product_cells.0[k].1,
+                    p.product_cells_per_kg.0[k].1,
+                    100.0 * p.ce2.0[k].1,
+                    100.0 * p.ce1.0[k].1
+                ));
+            }
+            out.push_str(&format!(
+                "product: {:.1} mL, hematocrit {:.3}; citrate {:.2} mg/kg/min, {:.0} mg/kg in all",
+                p.product_volume_ml,
+                p.product_hematocrit,
+                p.citrate_rate_mg_kg_min,
+                p.citrate_dose_mg_kg
+            ));
+            for c in &p.citrate_thresholds {
+                match c.crossed_at_min {
+                    Some(t) => out.push_str(&format!(
+                        "; above {} mg/kg/min from {:.0} min",
+                        c.threshold_mg_kg_min, t
+                    )),
+                    None => out.push_str(&format!("; below {} mg/kg/min", c.threshold_mg_kg_min)),
+                }
+            }
+            out.push('\n');
+            if let Some(c) = p.cd34_per_kg {
+                out.push_str(&format!("CD34+ cells in the product: {c:.3e} per kg\n"));
+            }
         }
         if let Some(path) = &self.output {
             out.push_str(&format!("output: {}\n", path.display()));

@@ -418,3 +418,110 @@ fn channel_transient_approaches_steady_state() {
         );
     }
 }
+
+/// Every procedure preset runs in seconds and prints the procedure summary; the SUMMARY.json
+/// `procedure` key, the `/procedure` datasets and the plots are there; leukocytoreduction
+/// lowers the white count; the PBSC harvest collects CD34+ cells.
+#[test]
+fn procedure_presets_run() {
+    let dir = tempfile::tempdir().unwrap();
+    for preset in [
+        "aml_leukoreduction",
+        "cml_leukoreduction",
+        "all_leukoreduction",
+        "mnc_cart",
+        "pbsc_harvest",
+    ] {
+        let scenario = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(format!("../../data/scenarios/procedure_{preset}.toml"));
+        let out = dir.path().join(format!("{preset}.h5"));
+        let summary = dir.path().join(format!("{preset}.json"));
+        let started = std::time::Instant::now();
+        let o = bin()
+            .arg("run")
+            .arg(&scenario)
+            .args(["--quiet", "-o"])
+            .arg(&out)
+            .arg("--summary")
+            .arg(&summary)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{preset}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "{preset} took {:?}",
+            started.elapsed()
+        );
+        let stdout = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            stdout.contains("procedure: stopped on") && stdout.contains("CE2"),
+            "{stdout}"
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+        let p = &json["procedure"];
+        assert!(p["processed_volume_ml"].as_f64().unwrap() > 0.0);
+        assert!(
+            p["white_count_reduction"].as_f64().unwrap() > 0.0,
+            "{preset}"
+        );
+        assert!(p["citrate_dose_mg_kg"].as_f64().unwrap() > 0.0);
+        if preset.ends_with("leukoreduction") {
+            assert!(
+                p["white_count_reduction"].as_f64().unwrap() > 0.1,
+                "{preset}: {}",
+                p["white_count_reduction"]
+            );
+        }
+        if preset == "pbsc_harvest" {
+            assert!(p["cd34_per_kg"].as_f64().unwrap() > 1e6);
+        }
+        let r = buffycoat_h5::Reader::open(&out).unwrap();
+        let (t, _) = r.read_f64("/procedure/time_s").unwrap();
+        let (counts, shape) = r.read_f64("/procedure/patient_per_ul").unwrap();
+        assert_eq!(shape[0], t.len());
+        assert!(counts.iter().all(|c| c.is_finite() && *c >= 0.0));
+        drop(r);
+        if preset == "aml_leukoreduction" {
+            let plots = dir.path().join("plots");
+            let o = bin()
+                .arg("plot")
+                .arg(&out)
+                .arg("-o")
+                .arg(&plots)
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            for name in ["patient_counts", "product_yield", "citrate"] {
+                assert!(plots.join(format!("{name}.png")).exists(), "{name}");
+            }
+        }
+    }
+}
+
+/// Sweeps work on procedure keys too.
+#[test]
+fn sweep_over_procedure_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../data/scenarios/procedure_aml_leukoreduction.toml");
+    let out = dir.path().join("sweep.h5");
+    let o = bin()
+        .arg("sweep")
+        .arg(&scenario)
+        .args(["--vary", "procedure.blood_volumes=1,2", "--quiet", "-o"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = buffycoat_h5::Reader::open(&out).unwrap();
+    let (reduction, _) = r
+        .read_f64("/sweep/metrics/procedure.white_count_reduction")
+        .unwrap();
+    assert_eq!(reduction.len(), 2);
+    assert!(reduction[1] > reduction[0], "{reduction:?}");
+}

@@ -116,6 +116,109 @@ pub struct ScenarioFile {
     pub flow: Option<FlowSection>,
     /// `[channel]` solver settings (channel)
     pub channel: Option<ChannelSection>,
+    /// `[patient]` (procedure)
+    pub patient: Option<PatientSection>,
+    /// `[procedure]` (procedure)
+    pub procedure: Option<ProcedureSection>,
+}
+
+/// Patient sex for Nadler's blood volume.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SexKind {
+    /// male
+    Male,
+    /// female
+    Female,
+}
+
+/// First-order mobilisation of one species from an extravascular pool.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MobilizationEntry {
+    /// release rate (1/min)
+    pub rate_per_min: f64,
+    /// pool size relative to the initial circulating count
+    pub pool_factor: f64,
+}
+
+/// `[patient]`: body size and blood count (undiluted).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatientSection {
+    /// "male" or "female"
+    pub sex: SexKind,
+    /// height (m)
+    pub height_m: f64,
+    /// weight (kg)
+    pub weight_kg: f64,
+    /// hematocrit, or give rbc_per_ul
+    pub hematocrit: Option<f64>,
+    /// red cells per µL
+    pub rbc_per_ul: Option<f64>,
+    /// white cells per µL (excluding blasts and CD34+ cells)
+    pub wbc_per_ul: Option<f64>,
+    /// white-cell differential
+    pub differential: Option<BTreeMap<String, f64>>,
+    /// platelets per µL
+    pub platelets_per_ul: Option<f64>,
+    /// blasts per µL
+    pub blasts_per_ul: Option<f64>,
+    /// "myeloblast" or "lymphoblast"
+    pub blast_species: Option<String>,
+    /// CD34+ cells per µL
+    pub cd34_per_ul: Option<f64>,
+    /// optional mobilisation per species, e.g. { cd34 = { rate_per_min = 0.01, pool_factor = 1 } }
+    pub mobilization: Option<BTreeMap<String, MobilizationEntry>>,
+    /// tracer cells per species for the channel's grade curves (default 0 in procedures)
+    pub tracers_per_species: Option<i64>,
+}
+
+impl PatientSection {
+    /// The blood count as a `[blood]` section (undiluted: the channel adds the anticoagulant).
+    pub fn as_blood(&self) -> BloodSection {
+        BloodSection {
+            hematocrit: self.hematocrit,
+            rbc_per_ul: self.rbc_per_ul,
+            wbc_per_ul: self.wbc_per_ul,
+            differential: self.differential.clone(),
+            platelets_per_ul: self.platelets_per_ul,
+            blasts_per_ul: self.blasts_per_ul,
+            blast_species: self.blast_species.clone(),
+            cd34_per_ul: self.cd34_per_ul,
+            ac_ratio: None,
+            tracers_per_species: Some(self.tracers_per_species.unwrap_or(0)),
+        }
+    }
+}
+
+/// `[procedure]`: stop rules and numerics.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProcedureSection {
+    /// stop after processing this many total blood volumes
+    pub blood_volumes: Option<f64>,
+    /// stop after this time (min)
+    pub time_limit_min: Option<f64>,
+    /// stop when the product holds this many CD34+ cells per kg body weight
+    pub target_cd34_per_kg: Option<f64>,
+    /// stop when the product holds this many lymphocytes
+    pub target_lymphocytes: Option<f64>,
+    /// longest step and output interval (min), default 1
+    pub step_min: Option<f64>,
+    /// relative inlet drift that triggers a new channel solve, default 0.02
+    pub recompute_tolerance: Option<f64>,
+    /// citrate of the anticoagulant (mg/mL), default ACD-A 21.67
+    pub citrate_mg_ml: Option<f64>,
+}
+
+/// Checked procedure settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProcedureSettings {
+    /// the patient (concentrations per species of the run, undiluted)
+    pub patient: buffycoat_procedure::Patient,
+    /// stop rules, flows, numerics
+    pub procedure: buffycoat_procedure::Procedure,
 }
 
 /// `[inlet]`: the channel's inflow.
@@ -613,6 +716,8 @@ pub struct Resolved {
     pub hindered: Option<HinderedSettings>,
     /// the channel's settings (`geometry.kind = "channel"`)
     pub channel: Option<ChannelSettings>,
+    /// the procedure (`[patient]` and `[procedure]`)
+    pub procedure: Option<ProcedureSettings>,
 }
 
 /// A problem with a key of the scenario (the file name is added by the caller).
@@ -823,6 +928,20 @@ impl ScenarioFile {
         if let Some(blood) = &self.blood {
             species.extend(resolve_blood(blood, library, hindered_model)?);
         }
+        if let Some(patient) = &self.patient {
+            if self.blood.is_some() || !self.species.is_empty() {
+                return Err(key_err(
+                    "patient",
+                    "a procedure takes the blood from [patient]; remove [blood] and [[species]]",
+                ));
+            }
+            species.extend(
+                resolve_blood(&patient.as_blood(), library, true).map_err(|e| KeyError {
+                    key: e.key.replacen("blood", "patient", 1),
+                    message: e.message,
+                })?,
+            );
+        }
         if let Some(h) = &hindered {
             let total: f64 = species.iter().filter_map(|s| s.volume_fraction).sum();
             let phi_max = h.law.max_packing();
@@ -869,6 +988,7 @@ impl ScenarioFile {
                 format!("{particle_every} is out of range: allowed ≥ 1"),
             ));
         }
+        let procedure = self.procedure_settings(&species, channel.as_ref())?;
         Ok(Resolved {
             duration,
             output_interval,
@@ -884,8 +1004,190 @@ impl ScenarioFile {
             particle_every: particle_every as usize,
             velocities: self.output.velocities,
             hindered,
+            procedure,
             channel,
         })
+    }
+
+    fn procedure_settings(
+        &self,
+        species: &[RunSpecies],
+        channel: Option<&ChannelSettings>,
+    ) -> Result<Option<ProcedureSettings>, KeyError> {
+        let (patient, procedure) = match (&self.patient, &self.procedure) {
+            (None, None) => return Ok(None),
+            (Some(_), None) => {
+                return Err(key_err(
+                    "procedure",
+                    "missing: a [patient] needs a [procedure] with a stop rule",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(key_err(
+                    "patient",
+                    "missing: a [procedure] needs a [patient]",
+                ));
+            }
+            (Some(p), Some(q)) => (p, q),
+        };
+        let channel = channel.ok_or_else(|| {
+            key_err(
+                "geometry.kind",
+                "a procedure runs the continuous-flow channel: set kind = \"channel\"",
+            )
+        })?;
+        if channel.solver != ChannelSolver::Steady {
+            return Err(key_err(
+                "channel.solver",
+                "a procedure uses the steady channel",
+            ));
+        }
+        let sex = match patient.sex {
+            SexKind::Male => buffycoat_procedure::Sex::Male,
+            SexKind::Female => buffycoat_procedure::Sex::Female,
+        };
+        let height = in_range("patient.height_m", patient.height_m, 0.3, 2.5, true, "m")?;
+        let weight = in_range(
+            "patient.weight_kg",
+            patient.weight_kg,
+            1.0,
+            400.0,
+            true,
+            "kg",
+        )?;
+        let per_m3: Vec<f64> = species
+            .iter()
+            .map(|s| units::per_ul_to_per_m3(s.per_ul.unwrap_or(0.0)))
+            .collect();
+        let cell_volume: Vec<f64> = species.iter().map(|s| s.species.mean_volume()).collect();
+        let patient_model =
+            buffycoat_procedure::Patient::new(sex, height, weight, per_m3, cell_volume)
+                .map_err(|e| key_err("patient", e.to_string()))?;
+        let index = |name: &str| species.iter().position(|s| s.species.name == name);
+        let mut mobilization = vec![None; species.len()];
+        for (name, m) in patient.mobilization.iter().flatten() {
+            let k = index(name).ok_or_else(|| {
+                key_err(
+                    format!("patient.mobilization.{name}"),
+                    "this species is not in the patient's blood (count 0 or unknown)",
+                )
+            })?;
+            let rate = in_range(
+                &format!("patient.mobilization.{name}.rate_per_min"),
+                m.rate_per_min,
+                0.0,
+                10.0,
+                false,
+                "per min",
+            )?;
+            let pool = in_range(
+                &format!("patient.mobilization.{name}.pool_factor"),
+                m.pool_factor,
+                0.0,
+                1000.0,
+                false,
+                "",
+            )?;
+            mobilization[k] = Some(buffycoat_procedure::simulation::Mobilization {
+                rate: rate / 60.0,
+                pool_factor: pool,
+            });
+        }
+        let q = procedure;
+        let mut targets = Vec::new();
+        if let Some(t) = q.target_cd34_per_kg {
+            let t = in_range(
+                "procedure.target_cd34_per_kg",
+                t,
+                0.0,
+                1e12,
+                true,
+                "cells/kg",
+            )?;
+            let k = index(buffycoat_physics::species::CD34).ok_or_else(|| {
+                key_err(
+                    "procedure.target_cd34_per_kg",
+                    "the patient has no CD34+ cells: set patient.cd34_per_ul",
+                )
+            })?;
+            targets.push((k, t * weight));
+        }
+        if let Some(t) = q.target_lymphocytes {
+            let t = in_range("procedure.target_lymphocytes", t, 0.0, 1e15, true, "cells")?;
+            let k = index(buffycoat_physics::species::LYMPHOCYTE).ok_or_else(|| {
+                key_err(
+                    "procedure.target_lymphocytes",
+                    "the patient has no lymphocytes",
+                )
+            })?;
+            targets.push((k, t));
+        }
+        let stop = buffycoat_procedure::StopRules {
+            blood_volumes: q
+                .blood_volumes
+                .map(|v| {
+                    in_range(
+                        "procedure.blood_volumes",
+                        v,
+                        0.0,
+                        10.0,
+                        true,
+                        "total blood volumes",
+                    )
+                })
+                .transpose()?,
+            time_limit: q
+                .time_limit_min
+                .map(|v| {
+                    in_range("procedure.time_limit_min", v, 0.0, 1440.0, true, "min")
+                        .map(|m| m * 60.0)
+                })
+                .transpose()?,
+            product_targets: targets,
+        };
+        if stop.blood_volumes.is_none()
+            && stop.time_limit.is_none()
+            && stop.product_targets.is_empty()
+        {
+            return Err(key_err(
+                "procedure",
+                "no stop rule: give blood_volumes, time_limit_min, target_cd34_per_kg or target_lymphocytes",
+            ));
+        }
+        let step = q
+            .step_min
+            .map(|v| in_range("procedure.step_min", v, 0.0, 60.0, true, "min"))
+            .transpose()?
+            .unwrap_or(1.0)
+            * 60.0;
+        let recompute_tolerance = q
+            .recompute_tolerance
+            .map(|v| in_range("procedure.recompute_tolerance", v, 0.0, 0.5, true, ""))
+            .transpose()?
+            .unwrap_or(0.02);
+        let citrate = q
+            .citrate_mg_ml
+            .map(|v| in_range("procedure.citrate_mg_ml", v, 0.0, 100.0, false, "mg/mL"))
+            .transpose()?
+            .unwrap_or(buffycoat_procedure::citrate::ACD_A_CITRATE_KG_M3);
+        let procedure = buffycoat_procedure::Procedure {
+            blood_flow: channel.flows.blood_inlet,
+            ac_ratio: channel.flows.ac_ratio,
+            collect_flow: channel.flows.collect,
+            citrate,
+            mobilization,
+            stop,
+            step,
+            recompute_tolerance,
+            red_cell_species: index(buffycoat_physics::species::RBC).into_iter().collect(),
+        };
+        procedure
+            .validate(species.len())
+            .map_err(|e| key_err("procedure", e.to_string()))?;
+        Ok(Some(ProcedureSettings {
+            patient: patient_model,
+            procedure,
+        }))
     }
 
     fn channel_geometry(&self) -> Result<buffycoat_channel::ChannelGeometry, KeyError> {
