@@ -20,17 +20,31 @@ pub fn all_checks() -> Vec<Check> {
     checks
 }
 
-/// The validation table as text.
+/// Pads `text` to `width` characters (not bytes: the table has Greek letters and arrows).
+fn pad(text: &str, width: usize) -> String {
+    let n = text.chars().count();
+    format!("{text}{}", " ".repeat(width.saturating_sub(n)))
+}
+
+/// The validation table as text: case, quantity, expected, got, relative error, tolerance,
+/// pass — columns sized to their contents.
 pub fn table(checks: &[Check]) -> String {
+    let case_w = checks.iter().map(|c| c.case.chars().count()).max().unwrap_or(4).max(4);
+    let quantity_w = checks.iter().map(|c| c.quantity.chars().count()).max().unwrap_or(8).max(8);
     let mut out = format!(
-        "{:<48} {:<32} {:>14} {:>14} {:>10} {:>9}  {}\n",
-        "case", "quantity", "expected", "got", "rel. err", "tol.", "pass"
+        "{} {} {:>15} {:>15} {:>9} {:>8}  pass\n",
+        pad("case", case_w),
+        pad("quantity", quantity_w),
+        "expected",
+        "got",
+        "rel. err",
+        "tol."
     );
     for c in checks {
         out.push_str(&format!(
-            "{:<48} {:<32} {:>14.8e} {:>14.8e} {:>10.2e} {:>9.1e}  {}\n",
-            c.case,
-            c.quantity,
+            "{} {} {:>15.8e} {:>15.8e} {:>9.2e} {:>8.1e}  {}\n",
+            pad(&c.case, case_w),
+            pad(&c.quantity, quantity_w),
             c.expected,
             c.got,
             c.relative_error(),
