@@ -29,8 +29,18 @@ fn pad(text: &str, width: usize) -> String {
 /// The validation table as text: case, quantity, expected, got, relative error, tolerance,
 /// pass — columns sized to their contents.
 pub fn table(checks: &[Check]) -> String {
-    let case_w = checks.iter().map(|c| c.case.chars().count()).max().unwrap_or(4).max(4);
-    let quantity_w = checks.iter().map(|c| c.quantity.chars().count()).max().unwrap_or(8).max(8);
+    let case_w = checks
+        .iter()
+        .map(|c| c.case.chars().count())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let quantity_w = checks
+        .iter()
+        .map(|c| c.quantity.chars().count())
+        .max()
+        .unwrap_or(8)
+        .max(8);
     let mut out = format!(
         "{} {} {:>15} {:>15} {:>9} {:>8}  pass\n",
         pad("case", case_w),
