@@ -309,11 +309,11 @@ impl Container for Sector {
         let r2 = p[0] * p[0] + p[1] * p[1];
         let (bottom, top) = (self.r_max - a, self.r_min + a);
         let [(n0x, n0y), (n1x, n1y)] = self.wall_normals();
-        r2 < bottom * bottom
-            && r2 > top * top
-            && p[2].abs() <= 0.5 * self.height - a
-            && n0x * p[0] + n0y * p[1] + a <= 0.0
-            && n1x * p[0] + n1y * p[1] + a <= 0.0
+        (r2 < bottom * bottom)
+            & (r2 > top * top)
+            & (p[2].abs() <= 0.5 * self.height - a)
+            & (n0x * p[0] + n0y * p[1] + a <= 0.0)
+            & (n1x * p[0] + n1y * p[1] + a <= 0.0)
     }
     #[inline]
     fn confine(&self, p: &mut [f64; 3], v: Option<&mut [f64; 3]>, a: f64) -> u8 {

@@ -130,6 +130,41 @@ fn apply<C: Container>(walls: &C, c: &mut Chunk<'_>, i: usize, (mc, ms, mz): (f6
     c.z[i] = p[2];
 }
 
+/// `steps` constant-ω steps of every moving cell of the chunk with the cached multipliers: the
+/// hot loop. All arrays are resliced to the chunk length first so that the compiler can drop
+/// the bounds checks.
+#[inline(always)]
+fn cached_steps<C: Container>(walls: &C, steps: u64, c: &mut Chunk<'_>) {
+    let len = c.x.len();
+    let x = &mut c.x[..len];
+    let y = &mut c.y[..len];
+    let z = &mut c.z[..len];
+    let st = &mut c.status[..len];
+    let mul_cos = &c.mul_cos[..len];
+    let mul_sin = &c.mul_sin[..len];
+    let mul_z = &c.mul_z[..len];
+    let diameter = &c.diameter[..len];
+    for _ in 0..steps {
+        for i in 0..len {
+            if st[i] & status::FROZEN != 0 {
+                continue;
+            }
+            let (xi, yi) = (x[i], y[i]);
+            let (mc, ms) = (mul_cos[i], mul_sin[i]);
+            let mut p = [mc * xi - ms * yi, ms * xi + mc * yi, z[i] + mul_z[i]];
+            let a = 0.5 * diameter[i];
+            st[i] = if walls.inside(&p, a) {
+                status::FREE
+            } else {
+                walls.confine(&mut p, None, a)
+            };
+            x[i] = p[0];
+            y[i] = p[1];
+            z[i] = p[2];
+        }
+    }
+}
+
 /// Advances one chunk through all `pieces` (all steps of one output interval) while it is
 /// cache-resident. Returns the chunk's statistics.
 pub(crate) fn advance_chunk<C: Container>(
@@ -152,14 +187,7 @@ pub(crate) fn advance_chunk<C: Container>(
                     c.mul_z[i] = mz;
                 }
             }
-            for _ in 0..piece.n {
-                for i in 0..len {
-                    if c.status[i] & status::FROZEN == 0 {
-                        let m = (c.mul_cos[i], c.mul_sin[i], c.mul_z[i]);
-                        apply(walls, &mut c, i, m);
-                    }
-                }
-            }
+            cached_steps(walls, piece.n, &mut c);
         } else {
             for k in 0..piece.n {
                 let t = piece.t0 + k as f64 * piece.h;
