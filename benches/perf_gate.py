@@ -10,8 +10,9 @@ unlike wall-clock time on shared CI runners.
     python3 benches/perf_gate.py            # compare; exit 1 if any workload is > 3 % above
     python3 benches/perf_gate.py --approve  # measure and write a new baseline (on purpose!)
 
-The baseline records the toolchain (`rustc -V`) and valgrind version. If the toolchain differs
-the counts are not comparable: the gate says so, prints the table, and passes; re-approve after
+The baseline records the toolchain (`rustc -V`), the valgrind version and the CPU features that
+select glibc's math routines (FMA, AVX2). If the toolchain or those features differ, the counts
+are not comparable: the gate says so, prints the table, and passes; re-approve after
 checking the numbers. Faster-than-baseline workloads (> 3 % below) are reported so that the
 improvement can be locked in with --approve.
 """
@@ -56,11 +57,22 @@ def versions():
     return rustc, valgrind
 
 
+def cpu_features():
+    """The CPU features that change which glibc math routines run (ifunc selection: exp, sin,
+    pow have FMA/AVX2 variants), and hence the instruction counts."""
+    try:
+        flags = next(l for l in open("/proc/cpuinfo") if l.startswith("flags")).split()
+    except (OSError, StopIteration):
+        return "unknown"
+    return " ".join(f for f in ("fma", "avx2", "avx512f") if f in flags) or "baseline"
+
+
 def main():
     approve = "--approve" in sys.argv[1:]
     probe = build()
     workloads = run([probe, "list"]).stdout.split()
     rustc, valgrind = versions()
+    cpu = cpu_features()
     started = time.time()
     counts = {}
     checksums = {}
@@ -71,6 +83,7 @@ def main():
         data = {
             "toolchain": rustc,
             "valgrind": valgrind,
+            "cpu_features": cpu,
             "threshold": THRESHOLD,
             "approved": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
             "workloads": counts,
@@ -89,9 +102,10 @@ def main():
     with open(BASELINE) as f:
         base = json.load(f)
     threshold = base.get("threshold", THRESHOLD)
-    comparable = base.get("toolchain") == rustc
+    comparable = base.get("toolchain") == rustc and base.get("cpu_features", cpu) == cpu
     print(f"perf gate: instruction counts (valgrind cachegrind), threshold +{threshold:.0%}, {elapsed:.0f} s")
-    print(f"  baseline: {base.get('toolchain')} ({base.get('approved')}); now: {rustc}")
+    print(f"  baseline: {base.get('toolchain')}, CPU features [{base.get('cpu_features')}] ({base.get('approved')})")
+    print(f"  now:      {rustc}, CPU features [{cpu}]")
     print(f"  {'workload':<20} {'baseline':>15} {'now':>15} {'change':>9}  result")
     failed = []
     for w in workloads:
@@ -112,7 +126,7 @@ def main():
             verdict += f"; checksum changed ({base['checksums'][w]} -> {checksums[w]})"
         print(f"  {w:<20} {old:>15,} {now:>15,} {change:>+8.2%}  {verdict}")
     if failed and not comparable:
-        print("perf gate: the toolchain differs from the baseline's, so the counts are not comparable;"
+        print("perf gate: the toolchain or CPU features differ from the baseline's, so the counts are not comparable;"
               " not failing. Check the table and re-approve: python3 benches/perf_gate.py --approve")
         return 0
     if failed:
