@@ -1,0 +1,67 @@
+//! One steady-state solve of the leukapheresis channel preset's physics (implicit march, 8 blood
+//! classes, laminar flow, Hawksley–Vand) at the default 100 radial × 200 along-channel cells, one
+//! thread. Target (issue 4): ≤ 50 ms per solve. Throughput in cell-class updates
+//! (radial × along × classes) per second; the time per iteration is the time per solve.
+
+use buffycoat_benches::timing;
+use buffycoat_channel::{Channel, ChannelConfig, ChannelFlows, ChannelGeometry, FlowProfile};
+use buffycoat_field::{Class, HindranceLaw};
+use buffycoat_physics::fluid::Fluid;
+use buffycoat_stepper::Parallel;
+use criterion::{Criterion, Throughput};
+
+fn blood_classes() -> Vec<Class> {
+    vec![
+        Class::new("rbc", 5.3e-6, 1091.0, 1.09, 0.1125),
+        Class::new("rbc", 5.7e-6, 1093.0, 1.09, 0.1125),
+        Class::new("rbc", 5.3e-6, 1097.0, 1.09, 0.1125),
+        Class::new("rbc", 5.7e-6, 1099.0, 1.09, 0.1125),
+        Class::new("platelet", 2.4e-6, 1070.0, 1.04, 0.0019),
+        Class::new("lymphocyte", 7.8e-6, 1075.0, 1.0, 0.0006),
+        Class::new("monocyte", 10.0e-6, 1072.0, 1.0, 0.0002),
+        Class::new("neutrophil", 9.6e-6, 1085.0, 1.0, 0.0017),
+    ]
+}
+
+fn steady(c: &mut Criterion) {
+    let geometry = ChannelGeometry {
+        r_inner: 0.100,
+        r_outer: 0.102,
+        height: 0.080,
+        length: 0.625,
+    };
+    let flows = ChannelFlows {
+        blood_inlet: 50e-6 / 60.0,
+        ac_ratio: 12.0,
+        plasma: 26.5e-6 / 60.0,
+        collect: 1e-6 / 60.0,
+    };
+    let law = HindranceLaw::hawksley_vand(0.95).expect("law");
+    let config = ChannelConfig::new(
+        geometry,
+        flows,
+        FlowProfile::Laminar,
+        2400.0,
+        Fluid::plasma_37c(),
+        law,
+    );
+    let (radial, along) = (config.radial_cells, config.along_cells);
+    let channel = Channel::new(config, blood_classes()).expect("channel");
+    let par = Parallel::serial();
+    let mut group = c.benchmark_group("channel_steady");
+    group
+        .sample_size(20)
+        .warm_up_time(timing::seconds(1.0))
+        .measurement_time(timing::seconds(4.0))
+        .throughput(Throughput::Elements((radial * along * 8) as u64));
+    group.bench_function("preset_100x200_1thread", |b| {
+        b.iter(|| channel.solve_steady(&par).expect("steady"))
+    });
+    group.finish();
+}
+
+fn main() {
+    let mut criterion = Criterion::default().configure_from_args();
+    steady(&mut criterion);
+    criterion.final_summary();
+}
