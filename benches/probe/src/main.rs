@@ -138,7 +138,10 @@ fn channel_steady() -> f64 {
     checksum(solution.class_port_fractions().iter().map(|f| f[1]))
 }
 
-const WORKLOADS: [(&str, fn() -> f64); 4] = [
+/// A named probe workload returning a checksum of its result.
+type Workload = (&'static str, fn() -> f64);
+
+const WORKLOADS: [Workload; 4] = [
     ("overdamped_push", overdamped_push),
     ("inertial_push", inertial_push),
     ("field_step", field_step),

@@ -55,8 +55,10 @@ pub struct Numerics {
     /// time integrator
     pub integrator: TimeIntegrator,
     /// Radial cells per parallel chunk (fixed, independent of the thread count, so results
-    /// are bitwise identical for any number of threads). Default 256: a chunk's working set
-    /// (≈ 20 arrays × 256 cells × 8 classes × 8 B ≈ 330 KiB at 8 classes) stays in L2.
+    /// are bitwise identical for any number of threads, and of the chunk length too). Default
+    /// 256: a chunk's working set (≈ 10 per-class arrays × 262 cells × 8 classes × 8 B ≈
+    /// 170 KiB at 8 classes) stays in L2, and the first stage's 6 recomputed halo cells add
+    /// ~2 % (the throughput is flat between 64 and 512).
     pub cells_per_chunk: usize,
     /// A class whose volume fraction is below `inactive_fraction × (its initial mean
     /// fraction)` in a cell is left out of that cell's wave-speed bound. Such a class is
@@ -64,6 +66,15 @@ pub struct Numerics {
     /// and its transport is still kept non-negative by the positivity limiter. Default 0
     /// (exactly absent classes only); 10⁻⁸ lets fast classes that have left a region (e.g.
     /// white cells in the plasma) stop limiting the time step there.
+    ///
+    /// It is an approximation (a left-out class may move more than its CFL number allows; the
+    /// positivity limiter then caps its outflow at what the donor holds, i.e. it lags), and it
+    /// does little for aggregated red cells in whole blood: there the step is set at the bottom
+    /// of the buffy coat, where red-cell aggregates at volume fractions 10⁻³–10⁻¹ (not a trace)
+    /// would settle at centimetres per second through the dilute buffy coat but are held up by
+    /// the packed bed below. The preset at 200 cells takes 175 269 steps with 0, 160 853 with
+    /// 10⁻⁸ and 136 373 with 10⁻³ (−22 %), while the tail quantities move: plasma red cells per
+    /// µL −55 % and buffy-coat fractions of the white cells +3–5 % already at 10⁻⁸.
     pub inactive_fraction: f64,
 }
 

@@ -36,9 +36,17 @@
 //! acceleration, γ = max(A_f/V) Δr the sector's area/volume factor, ν = 0.5 by default
 //! ([`Numerics::cfl`]). The material speeds |u_i| enter because a wall (or an empty neighbour)
 //! does not balance a cell's outflow. Steps end on rotor knots and at the requested output
-//! times. Hindrance factors cost one `powf` (or `exp`) per face state and per bound state,
-//! independent of N. Values below 10⁻²⁰⁰ are flushed to 0 (keeps decaying tails out of the slow
-//! subnormal range; the volume so removed is < 10⁻²⁰⁰ per cell).
+//! times. Hindrance factors cost one logarithm and one exponential per face state and per bound
+//! state, independent of N: branch-free fdlibm polynomials that vectorise, within a few ulp of
+//! `powf`/`exp` (tested). Values below 10⁻²⁰⁰ are flushed to 0 (keeps decaying tails out of the
+//! slow subnormal range; the volume so removed is < 10⁻²⁰⁰ per cell).
+//!
+//! A step is two parallel passes over fixed chunks of cells (SSP-RK3: three): the first
+//! stage's reconstruction, wave speeds and raw fluxes, whose CFL rates fix Δt; then, per chunk,
+//! the limited first stage on the chunk and three halo cells on either side (recomputed from
+//! the first pass's data, bitwise as the neighbour computes them) followed by the second stage
+//! on the chunk's own cells, so no exchange between chunks is needed within the step. Tracers
+//! advance alongside the next step's first pass.
 //!
 //! Two conservative flux limiters, applied to every forward-Euler stage, make the invariant
 //! region exact whatever the wave-speed estimate (the cut-off makes V, and hence the flux,
@@ -59,7 +67,8 @@
 //! - φ_i ≥ 0 exactly and Σ_i φ_i ≤ φ_max + [`PACKING_TOLERANCE`];
 //! - one class: total variation does not grow and no new extrema appear (monotone profiles stay
 //!   monotone in a batch column);
-//! - results are bitwise identical for any thread count: fluxes depend only on local data,
+//! - results are bitwise identical for any thread count: fluxes depend only on local data (a
+//!   face on a chunk boundary is computed by both chunks with the same instructions),
 //!   chunks have a fixed length ([`Numerics::cells_per_chunk`]) and reductions fold in chunk
 //!   order ([`buffycoat_stepper::ChunkReducer`]);
 //! - no allocation in [`buffycoat_stepper::Propagate::advance`]: scratch is allocated by

@@ -9,6 +9,7 @@ use common::*;
 /// Cell-class updates per second (one update = one class in one cell advanced by one full
 /// SSP-RK2 step) at 1 000 and 10 000 cells × 8 classes, 1 and 2 threads, on the blood tube
 /// at 3000 rpm after the ramp. Timing-free assertions only (the numbers are printed).
+/// `FIELD_CHUNK=L` sets `Numerics::cells_per_chunk`.
 #[test]
 #[ignore = "timing run; prints throughput"]
 fn kernel_throughput() {
@@ -17,6 +18,12 @@ fn kernel_throughput() {
             let par = Parallel::new(Some(threads), 2048).unwrap();
             let mut config = blood_tube(cells, 3000.0);
             config.rotor = buffycoat_physics::rotor::RotorProfile::constant_rpm(3000.0).unwrap();
+            if let Some(chunk) = std::env::var("FIELD_CHUNK")
+                .ok()
+                .and_then(|v| v.parse().ok())
+            {
+                config.numerics.cells_per_chunk = chunk;
+            }
             let mut field = HinderedField::new(config, blood_classes(), Tracers::none()).unwrap();
             field.advance(0.0, 1.0, &par).unwrap();
             let s0 = field.step_count();
