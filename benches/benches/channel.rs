@@ -61,7 +61,7 @@ fn steady(c: &mut Criterion) {
 }
 
 fn main() {
-    let mut criterion = Criterion::default().configure_from_args();
+    let mut criterion = Criterion::default().without_plots().configure_from_args();
     steady(&mut criterion);
     criterion.final_summary();
 }

@@ -72,7 +72,7 @@ fn h5_write(c: &mut Criterion) {
 }
 
 fn main() {
-    let mut criterion = Criterion::default().configure_from_args();
+    let mut criterion = Criterion::default().without_plots().configure_from_args();
     h5_write(&mut criterion);
     criterion.final_summary();
 }

@@ -97,7 +97,7 @@ fn inertial(c: &mut Criterion) {
 }
 
 fn main() {
-    let mut criterion = Criterion::default().configure_from_args();
+    let mut criterion = Criterion::default().without_plots().configure_from_args();
     overdamped(&mut criterion);
     inertial(&mut criterion);
     criterion.final_summary();

@@ -55,7 +55,7 @@ fn stream(c: &mut Criterion) {
 }
 
 fn main() {
-    let mut criterion = Criterion::default().configure_from_args();
+    let mut criterion = Criterion::default().without_plots().configure_from_args();
     stream(&mut criterion);
     criterion.final_summary();
 }

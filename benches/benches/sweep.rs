@@ -58,7 +58,7 @@ fn sweep(c: &mut Criterion) {
 }
 
 fn main() {
-    let mut criterion = Criterion::default().configure_from_args();
+    let mut criterion = Criterion::default().without_plots().configure_from_args();
     sweep(&mut criterion);
     criterion.final_summary();
 }

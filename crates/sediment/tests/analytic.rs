@@ -43,6 +43,46 @@ fn overdamped_constant_omega_matches_exponential_law() {
     }
 }
 
+/// The reported largest particle Reynolds number is Re = ρ |s| √((ω²r)² + g²) d / μ of the
+/// fastest moving cell at the end of the run (the solver takes the maximum of the squared
+/// speed·diameter, then one square root): equal to the direct formula to a few ulp. Pins the
+/// squared-form Reynolds pass of the overdamped push.
+#[test]
+fn overdamped_reports_the_largest_particle_reynolds_number() {
+    let par = Parallel::serial();
+    let omega = rpm_to_rad_per_s(2400.0);
+    let mut forces = no_coriolis();
+    forces.gravity = Some(9.80665);
+    let cfg = config(
+        contract_tube(),
+        RotorProfile::constant_rpm(2400.0).unwrap(),
+        forces,
+        ParticleModel::Overdamped,
+        None,
+    );
+    let starts = [[0.105, 0.0, 0.0], [0.13, 0.0, 0.0], [0.12, 0.0, 0.0]];
+    let mut sys = system_at(cfg, &starts, &par);
+    trajectory(&mut sys, 2.0, 1.0, &par);
+    let cells = sys.cells();
+    let expected = (0..cells.len())
+        .map(|i| {
+            let r = cells.x[i].hypot(cells.y[i]);
+            RHO_F
+                * cells.sedimentation[i].abs()
+                * (omega * omega * r).hypot(9.80665)
+                * cells.diameter[i]
+                / MU
+        })
+        .fold(0.0, f64::max);
+    let reported = sys.totals().max_reynolds;
+    assert!(expected > 0.0);
+    let rel = (reported / expected - 1.0).abs();
+    assert!(
+        rel <= 8.0 * f64::EPSILON,
+        "{reported:e} vs {expected:e}: {rel:e}"
+    );
+}
+
 /// With Coriolis on, the overdamped cell spirals: r(t) = r₀ exp(sω²t/(1+k²)),
 /// θ(t) = −k sω²t/(1+k²), k = 2ωτ_p (exact solution of the force balance with Coriolis).
 #[test]
