@@ -46,7 +46,17 @@
 //! the limited first stage on the chunk and three halo cells on either side (recomputed from
 //! the first pass's data, bitwise as the neighbour computes them) followed by the second stage
 //! on the chunk's own cells, so no exchange between chunks is needed within the step. Tracers
-//! advance alongside the next step's first pass.
+//! advance alongside the next step's first pass. Only what the first pass leaves for the second
+//! (φⁿ, slopes and raw fluxes around the chunk) is kept per chunk; the kernel's much larger
+//! temporaries are one scratch per worker thread, so the working set stays in cache.
+//!
+//! The kernel's entry points are compiled three times on x86-64 — portable (SSE2), AVX2 and
+//! AVX-512F — and the widest one the CPU supports is picked at run time
+//! (`is_x86_feature_detected!`). No FMA is enabled and Rust never contracts `a * b + c`;
+//! elementwise IEEE operations round identically at any vector width and no reduction is
+//! reordered, so every path gives bitwise the same results (tested). This dispatch is the
+//! crate's only `unsafe` code (calling a `#[target_feature]` function), hence
+//! `#![deny(unsafe_code)]` with one scoped `allow`.
 //!
 //! Two conservative flux limiters, applied to every forward-Euler stage, make the invariant
 //! region exact whatever the wave-speed estimate (the cut-off makes V, and hence the flux,
@@ -71,7 +81,8 @@
 //!   face on a chunk boundary is computed by both chunks with the same instructions),
 //!   chunks have a fixed length ([`Numerics::cells_per_chunk`]) and reductions fold in chunk
 //!   order ([`buffycoat_stepper::ChunkReducer`]);
-//! - no allocation in [`buffycoat_stepper::Propagate::advance`]: scratch is allocated by
+//! - no allocation in [`buffycoat_stepper::Propagate::advance`]: scratch (per chunk for the
+//!   data carried between the passes, per hardware thread for the temporaries) is allocated by
 //!   [`HinderedField::new`].
 //!
 //! ## Parts
@@ -80,7 +91,7 @@
 //! - [`Tracers`]: one-way-coupled Lagrangian tracer cells;
 //! - [`layers`]: interfaces, hematocrit, plasma purity and layer fractions;
 //! - [`validation_checks`]: Anestis–Schneider and Kynch cases for `buffycoat validate`.
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 mod classes;
 mod config;

@@ -4,11 +4,12 @@
 use buffycoat_physics::rotor::RotorProfile;
 use buffycoat_stepper::{ChunkReducer, Parallel, Propagate};
 use rayon::prelude::*;
+use std::sync::{Mutex, PoisonError};
 
 use crate::classes::Class;
 use crate::config::{FieldConfig, TimeIntegrator};
 use crate::error::FieldError;
-use crate::kernel::{Grid, Kernel, Layout, LimiterCounts, Scratch};
+use crate::kernel::{Carry, Grid, Isa, Kernel, Layout, LimiterCounts, Scratch};
 use crate::tracers::{TracerEnv, Tracers, advance_tracers};
 
 /// Tolerance of the bound Σφ_i ≤ φ_max: the capacity cap keeps it exactly up to round-off of
@@ -46,7 +47,11 @@ pub struct HinderedField {
     slope: Vec<f64>,
     /// central-upwind weights of the first stage, per chunk [a⁺/Δa (L) | −a⁻/Δa (L) | a⁺a⁻/Δa (L)]
     face_w: Vec<f64>,
-    scratch: Vec<Scratch>,
+    /// per chunk: what its first stage leaves for its later stages
+    carry: Vec<Carry>,
+    /// kernel temporaries, one per hardware thread (slot = rayon thread index mod count; the
+    /// mutex is uncontended unless a pool has more threads than slots)
+    scratch: Vec<Mutex<Scratch>>,
     rate_reducer: ChunkReducer<f64>,
     count_reducer: ChunkReducer<LimiterCounts>,
     mix_old: Vec<f64>,
@@ -109,7 +114,10 @@ impl HinderedField {
         }
         let storage = layout.storage();
         let mut field = Self {
-            scratch: (0..layout.chunks).map(|_| Scratch::new(&layout)).collect(),
+            carry: (0..layout.chunks).map(|_| Carry::new(&layout)).collect(),
+            scratch: (0..scratch_slots(layout.chunks))
+                .map(|_| Mutex::new(Scratch::new(&layout)))
+                .collect(),
             rate_reducer: ChunkReducer::new(layout.chunks, 0.0),
             count_reducer: ChunkReducer::new(layout.chunks, LimiterCounts::default()),
             mix_old: vec![0.0; 3 * layout.chunk * layout.chunks],
@@ -132,6 +140,7 @@ impl HinderedField {
                 theta: config.numerics.limiter_theta,
                 phi_max: config.hindrance.max_packing(),
                 gravity: config.gravity,
+                isa: Isa::Avx512,
             },
             config,
             classes,
@@ -415,9 +424,10 @@ impl HinderedField {
         let (kernel, phi): (&Kernel, &[f64]) = (kernel, phi);
         mix_old
             .par_chunks_mut(3 * lay.chunk)
-            .zip(scratch.par_iter_mut())
             .enumerate()
-            .for_each(|(c, (mb, scr))| kernel.chunk_mixture(c, phi, mb, scr));
+            .for_each(|(c, mb)| {
+                with_scratch(scratch, None, |scr| kernel.chunk_mixture(c, phi, mb, scr));
+            });
     }
 
     /// [`Kernel::first_stage`] on every chunk of φⁿ; returns the largest CFL rate
@@ -431,6 +441,7 @@ impl HinderedField {
             flux,
             slope,
             face_w,
+            carry,
             scratch,
             rate_reducer,
             tracers,
@@ -441,6 +452,7 @@ impl HinderedField {
         let kernel: &Kernel = kernel;
         let lay = kernel.layout;
         let state: &[f64] = phi;
+        let scratch: &[Mutex<Scratch>] = scratch;
         let mut fluxes = || {
             let merge = |a: f64, b: f64| {
                 if a.is_nan() || b.is_nan() {
@@ -453,9 +465,13 @@ impl HinderedField {
                 flux.par_chunks_mut(lay.block())
                     .zip(slope.par_chunks_mut(lay.block()))
                     .zip(face_w.par_chunks_mut(3 * lay.chunk))
-                    .zip(scratch.par_iter_mut())
+                    .zip(carry.par_iter_mut())
                     .enumerate(),
-                |(c, (((fb, sb), wb), scr))| kernel.first_stage(c, state, w2, fb, sb, wb, scr),
+                |(c, (((fb, sb), wb), cy))| {
+                    with_scratch(scratch, Some(cy), |scr| {
+                        kernel.first_stage(c, state, w2, fb, sb, wb, scr)
+                    })
+                },
                 0.0,
                 merge,
             )
@@ -488,6 +504,7 @@ impl HinderedField {
             flux,
             slope,
             face_w,
+            carry,
             scratch,
             mix_new,
             count_reducer,
@@ -496,18 +513,21 @@ impl HinderedField {
         let lay = kernel.layout;
         let (phi, flux, slope, face_w): (&[f64], &[f64], &[f64], &[f64]) =
             (phi, flux, slope, face_w);
+        let scratch: &[Mutex<Scratch>] = scratch;
         let items = stage_b
             .par_chunks_mut(lay.block())
-            .zip(scratch.par_iter_mut())
+            .zip(carry.par_iter_mut())
             .zip(mix_new.par_chunks_mut(3 * lay.chunk))
             .enumerate();
         count_reducer.map_reduce(
             items,
-            |(c, ((blk, scr), mb))| {
+            |(c, ((blk, cy), mb))| {
                 let mix = if track_mix { Some(mb) } else { None };
-                kernel.later_stages(
-                    c, phi, flux, slope, face_w, dt, w2, alpha, beta, blk, mix, scr,
-                )
+                with_scratch(scratch, Some(cy), |scr| {
+                    kernel.later_stages(
+                        c, phi, flux, slope, face_w, dt, w2, alpha, beta, blk, mix, scr,
+                    )
+                })
             },
             LimiterCounts::default(),
             LimiterCounts::merge,
@@ -530,32 +550,64 @@ impl HinderedField {
         } = self;
         let lay = kernel.layout;
         let (phi, stage_b, face_w): (&[f64], &[f64], &[f64]) = (phi, stage_b, face_w);
+        let scratch: &[Mutex<Scratch>] = scratch;
         let items = stage_a
             .par_chunks_mut(lay.block())
-            .zip(scratch.par_iter_mut())
             .zip(mix_new.par_chunks_mut(3 * lay.chunk))
             .enumerate();
         count_reducer.map_reduce(
             items,
-            |(c, ((blk, scr), mb))| {
+            |(c, (blk, mb))| {
                 let mix = if track_mix { Some(mb) } else { None };
-                kernel.final_stage(
-                    c,
-                    phi,
-                    stage_b,
-                    face_w,
-                    dt,
-                    w2,
-                    1.0 / 3.0,
-                    2.0 / 3.0,
-                    blk,
-                    mix,
-                    scr,
-                )
+                with_scratch(scratch, None, |scr| {
+                    kernel.final_stage(
+                        c,
+                        phi,
+                        stage_b,
+                        face_w,
+                        dt,
+                        w2,
+                        1.0 / 3.0,
+                        2.0 / 3.0,
+                        blk,
+                        mix,
+                        scr,
+                    )
+                })
             },
             LimiterCounts::default(),
             LimiterCounts::merge,
         )
+    }
+}
+
+/// Scratch slots for `chunks` chunks: one per hardware thread of the machine, at most one per
+/// chunk. (Allocated once, by [`HinderedField::new`], whatever pool later runs the field: a
+/// pool with more threads than the machine has shares slots between threads, correctly but
+/// with some waiting.)
+fn scratch_slots(chunks: usize) -> usize {
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    threads.min(chunks).max(1)
+}
+
+/// Runs `f` with the scratch slot of the current rayon thread, with the chunk's `carry` (if
+/// any) exchanged in for the call ([`Scratch::exchange`]). Which slot a chunk gets does not
+/// matter: the kernel reads only scratch data it wrote in the same call or finds in the carry.
+fn with_scratch<R>(
+    scratch: &[Mutex<Scratch>],
+    carry: Option<&mut Carry>,
+    f: impl FnOnce(&mut Scratch) -> R,
+) -> R {
+    let slot = rayon::current_thread_index().unwrap_or(0) % scratch.len();
+    let mut s = scratch[slot].lock().unwrap_or_else(PoisonError::into_inner);
+    match carry {
+        Some(carry) => {
+            s.exchange(carry);
+            let r = f(&mut s);
+            s.exchange(carry);
+            r
+        }
+        None => f(&mut s),
     }
 }
 
@@ -663,6 +715,44 @@ mod tests {
             })
             .collect();
         HinderedField::new(config, classes, Tracers::from_cells(&tracers)).unwrap()
+    }
+
+    /// The entry points compiled for AVX-512F, AVX2 (where the CPU has them) and the portable
+    /// code give bitwise identical fields, tracers, step counts and limiter counts, for
+    /// SSP-RK2 and SSP-RK3, Richardson–Zaki and Hawksley–Vand, chunk lengths 5 and 37.
+    #[test]
+    fn instruction_sets_give_bitwise_identical_results() {
+        let par = Parallel::new(Some(2), 64).unwrap();
+        for integrator in [TimeIntegrator::SspRk2, TimeIntegrator::SspRk3] {
+            for hawksley in [false, true] {
+                for chunk in [5, 37] {
+                    let mut reference: Option<(Vec<u64>, u64, LimiterCounts)> = None;
+                    for isa in [Isa::Portable, Isa::Avx2, Isa::Avx512] {
+                        let mut f = field(37, chunk, integrator);
+                        if hawksley {
+                            f.kernel.law = HindranceLaw::hawksley_vand(0.9).unwrap();
+                            f.kernel.phi_max = f.kernel.law.max_packing();
+                        }
+                        f.kernel.isa = isa;
+                        f.advance(0.0, 0.7, &par).unwrap();
+                        f.advance(0.7, 30.0, &par).unwrap();
+                        let bits: Vec<u64> = (0..f.radial_cells())
+                            .flat_map(|c| (0..3).map(move |i| (c, i)))
+                            .map(|(c, i)| f.volume_fraction(i, c).to_bits())
+                            .chain(f.tracers().radial.iter().map(|r| r.to_bits()))
+                            .collect();
+                        let got = (bits, f.step_count(), f.stats().limiters);
+                        match &reference {
+                            None => reference = Some(got),
+                            Some(want) => assert!(
+                                *want == got,
+                                "{isa:?}, {integrator:?}, Hawksley–Vand {hawksley}, chunk {chunk}"
+                            ),
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// Chunks of 1, 2, 3, 5, 16 and all 37 cells give bitwise identical fields, tracers and
