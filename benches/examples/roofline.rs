@@ -1,4 +1,5 @@
-//! Prints the roofline tables of `benches/README.md` from the latest criterion results:
+//! Prints the roofline and result tables of `benches/README.md` from the latest criterion
+//! results:
 //!
 //! ```text
 //! cargo bench -p buffycoat-benches
@@ -16,6 +17,15 @@ use buffycoat_benches::push::{FUSED_STEPS, INERTIAL_BYTES_PER_CALL, OVERDAMPED_B
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+/// Bytes the field kernel (`crates/field`, SSP-RK2) moves through the cache hierarchy per
+/// cell-class update, estimated from the passes of `HinderedField::advance`: the first pass
+/// reads φⁿ (8 B) and writes the raw fluxes and slopes (2 × 8 B) plus the per-chunk carry
+/// (φⁿ, slope, flux: 3 × 8 B); the second reads the carry and φⁿ (4 × 8 B) and writes φⁿ⁺¹
+/// (8 B). Face weights (3 per cell, shared by the classes) add < 1 B. The compulsory traffic
+/// is 16 B (φⁿ in, φⁿ⁺¹ out); at 10⁴ cells × 8 classes every array (640 KiB) is L2/LLC
+/// resident, so the in-cache bandwidth is the bound.
+const FIELD_BYTES_PER_UPDATE: u64 = 8 + 2 * 8 + 3 * 8 + 4 * 8 + 8;
 
 /// One benchmark result: criterion ids, mean time per iteration, throughput per iteration.
 #[derive(Debug, Clone)]
@@ -212,6 +222,76 @@ fn main() {
              {triad_frac} | {update} | {update_frac} | {scaling} |",
             e.group, e.value
         );
+    }
+
+    // Field, channel and sweep: time per iteration and throughput, 2-thread scaling.
+    println!("\n### Field flux-and-update, channel steady solve, sweep\n");
+    println!(
+        "| benchmark | threads | time per iteration | throughput (/s) | LLC triad bound at \
+         {FIELD_BYTES_PER_UPDATE} B/update | achieved | 2T/1T |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    let others: Vec<&Entry> = entries
+        .iter()
+        .filter(|e| {
+            e.group.starts_with("field_") || e.group == "channel_steady" || e.group == "sweep"
+        })
+        .collect();
+    for e in &others {
+        let Some(rate) = e.rate() else { continue };
+        let label = if e.value.is_empty() {
+            &e.function
+        } else {
+            &e.value
+        };
+        let threads = threads_of(label).max(if e.group == "channel_steady" { 1 } else { 0 });
+        let (bound, achieved) = if e.group.starts_with("field_") {
+            match stream.get(&("llc".to_string(), "triad".to_string(), threads)) {
+                Some(bw) => {
+                    let b = bw / FIELD_BYTES_PER_UPDATE as f64;
+                    (format!("{b:.3e}"), format!("{:.0} %", 100.0 * rate / b))
+                }
+                None => ("–".into(), "–".into()),
+            }
+        } else {
+            ("–".into(), "–".into())
+        };
+        let scaling = if threads > 1 {
+            others
+                .iter()
+                .find(|o| {
+                    o.group == e.group
+                        && threads_of(if o.value.is_empty() {
+                            &o.function
+                        } else {
+                            &o.value
+                        }) == 1
+                })
+                .and_then(|o| o.rate())
+                .map_or("–".into(), |one| format!("{:.2}", rate / one))
+        } else {
+            String::new()
+        };
+        let time = e.mean_ns * 1e-9;
+        let time = if time < 1e-3 {
+            format!("{:.1} µs", time * 1e6)
+        } else if time < 1.0 {
+            format!("{:.2} ms", time * 1e3)
+        } else {
+            format!("{time:.3} s")
+        };
+        let name = [e.group.as_str(), e.function.as_str(), e.value.as_str()]
+            .iter()
+            .filter(|part| !part.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join("/");
+        let threads = if threads == 0 {
+            "all".to_string()
+        } else {
+            threads.to_string()
+        };
+        println!("| {name} | {threads} | {time} | {rate:.3e} | {bound} | {achieved} | {scaling} |");
     }
 
     println!("\n### H5MD write\n");
