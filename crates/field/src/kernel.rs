@@ -179,6 +179,15 @@ pub(crate) fn measure(geometry: FieldGeometry, a: f64, b: f64) -> f64 {
 /// Halo cells on each side of a chunk in the extended workspace of a [`Scratch`].
 pub(crate) const HALO: usize = 3;
 
+/// Which cell averages a reconstruction starts from (see [`Kernel::reconstruct`]).
+#[derive(Debug, Clone, Copy)]
+enum Stage {
+    /// φⁿ (`Scratch::x0`), the first forward-Euler stage
+    First,
+    /// an intermediate stage (`Scratch::x1`)
+    Later,
+}
+
 /// Per-chunk scratch, allocated once.
 ///
 /// Everything is indexed by the *extended* index k ∈ [0, E), E = L + 2·[`HALO`]: cell
@@ -839,26 +848,10 @@ impl Kernel {
     #[inline(always)]
     fn gather(&self, src: &[f64], c0: usize, lo: usize, hi: usize, dst: &mut [f64], e: usize) {
         let lay = self.layout;
-        let last = lay.cells as isize - 1;
-        for i in 0..lay.classes {
-            let row = &mut dst[i * e..i * e + hi];
-            let mut k = lo;
-            while k < hi {
-                let g = (c0 + k) as isize - HALO as isize;
-                if g < 0 || g > last {
-                    let cell = if g < 0 { 0 } else { lay.cells - 1 };
-                    row[k] = src[lay.index(i, cell)];
-                    k += 1;
-                } else {
-                    let cell = g as usize;
-                    let end = ((cell / lay.chunk + 1) * lay.chunk).min(lay.cells);
-                    let len = (end - cell).min(hi - k);
-                    let start = lay.index(i, cell);
-                    row[k..k + len].copy_from_slice(&src[start..start + len]);
-                    k += len;
-                }
-            }
-        }
+        let last = lay.cells - 1;
+        self.gather_rows(src, c0, lo, hi, dst, e, 0..=last, |i, g| {
+            src[lay.index(i, if g < 0 { 0 } else { last })]
+        });
     }
 
     /// Copies the raw fluxes of faces k ∈ [lo, hi) (face f stored at the slot of cell f of the
@@ -873,21 +866,42 @@ impl Kernel {
         dst: &mut [f64],
         e: usize,
     ) {
+        let interior = 1..=self.layout.cells - 1;
+        self.gather_rows(src, c0, lo, hi, dst, e, interior, |_, _| 0.0);
+    }
+
+    /// The copy behind [`Kernel::gather`] and [`Kernel::gather_faces`]: for every class row,
+    /// extended index k ∈ [lo, hi) maps to grid index g = c0 + k − HALO; g in `valid` is read
+    /// from the tiled `src` (contiguous runs within a tile as slices), any other g takes
+    /// `outside(class, g)`.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn gather_rows(
+        &self,
+        src: &[f64],
+        c0: usize,
+        lo: usize,
+        hi: usize,
+        dst: &mut [f64],
+        e: usize,
+        valid: std::ops::RangeInclusive<usize>,
+        outside: impl Fn(usize, isize) -> f64,
+    ) {
         let lay = self.layout;
-        let cells = lay.cells as isize;
+        let (first, last) = (*valid.start() as isize, *valid.end() as isize);
         for i in 0..lay.classes {
             let row = &mut dst[i * e..i * e + hi];
             let mut k = lo;
             while k < hi {
                 let g = (c0 + k) as isize - HALO as isize;
-                if g <= 0 || g >= cells {
-                    row[k] = 0.0;
+                if g < first || g > last {
+                    row[k] = outside(i, g);
                     k += 1;
                 } else {
-                    let f = g as usize;
-                    let end = ((f / lay.chunk + 1) * lay.chunk).min(lay.cells);
-                    let len = (end - f).min(hi - k);
-                    let start = lay.index(i, f);
+                    let cell = g as usize;
+                    let end = ((cell / lay.chunk + 1) * lay.chunk).min(lay.cells);
+                    let len = (end - cell).min(hi - k);
+                    let start = lay.index(i, cell);
                     row[k..k + len].copy_from_slice(&src[start..start + len]);
                     k += len;
                 }
@@ -1048,9 +1062,59 @@ impl Kernel {
         }
     }
 
+    /// Reconstruction on faces [flo, fhi) of the extended chunk (row length `e`): limited
+    /// slopes of the stage's cell averages (`s.x0` into `s.s0` for [`Stage::First`], `s.x1`
+    /// into `s.s1` for [`Stage::Later`]) on cells [flo − 1, fhi), left/right face states into
+    /// `s.ql`/`s.qr`, and the face mixtures of both states.
+    #[inline(always)]
+    fn reconstruct(&self, stage: Stage, e: usize, flo: usize, fhi: usize, s: &mut Scratch) {
+        let nc = self.layout.classes;
+        let Scratch {
+            x0,
+            s0,
+            x1,
+            s1,
+            ql,
+            qr,
+            tot_l,
+            exc_l,
+            mob_l,
+            mom_l,
+            tot_r,
+            exc_r,
+            mob_r,
+            mom_r,
+            ..
+        } = s;
+        let (x, slope) = match stage {
+            Stage::First => (&*x0, s0),
+            Stage::Later => (&*x1, s1),
+        };
+        for i in 0..nc {
+            let r = i * e..(i + 1) * e;
+            slopes(
+                self.theta,
+                &x[r.clone()],
+                &mut slope[r.clone()],
+                flo - 1,
+                fhi,
+            );
+            face_states(
+                &x[r.clone()],
+                &slope[r.clone()],
+                &mut ql[r.clone()],
+                &mut qr[r],
+                flo,
+                fhi,
+            );
+        }
+        self.face_mixture(ql, e, flo, fhi, tot_l, exc_l, mob_l, mom_l);
+        self.face_mixture(qr, e, flo, fhi, tot_r, exc_r, mob_r, mom_r);
+    }
+
     /// Mixture at the face states `q` (class rows of stride `e`) of faces k ∈ [lo, hi): on
-    /// return `tot` holds cV = V(Σφ)/(18μ), `exc` e, `mob` K and `mom` S = M − eK. One `powf`
-    /// (or `exp`) per face state, whatever the number of classes.
+    /// return `tot` holds cV = V(Σφ)/(18μ), `exc` e, `mob` K and `mom` S = M − eK. One logarithm and
+    /// one exponential (vectorised polynomials) per face state, whatever the number of classes.
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
     fn face_mixture(
@@ -1229,44 +1293,7 @@ impl Kernel {
         // Own faces k ∈ [HALO, n + HALO) need cells k − 2 … k + 1.
         let (flo, fhi) = (HALO, n + HALO);
         self.gather(state, c0, flo - 2, fhi + 1, &mut s.x0, e);
-        for i in 0..nc {
-            let r = i * e..(i + 1) * e;
-            slopes(
-                self.theta,
-                &s.x0[r.clone()],
-                &mut s.s0[r.clone()],
-                flo - 1,
-                fhi,
-            );
-            face_states(
-                &s.x0[r.clone()],
-                &s.s0[r.clone()],
-                &mut s.ql[r.clone()],
-                &mut s.qr[r],
-                flo,
-                fhi,
-            );
-        }
-        self.face_mixture(
-            &s.ql,
-            e,
-            flo,
-            fhi,
-            &mut s.tot_l,
-            &mut s.exc_l,
-            &mut s.mob_l,
-            &mut s.mom_l,
-        );
-        self.face_mixture(
-            &s.qr,
-            e,
-            flo,
-            fhi,
-            &mut s.tot_r,
-            &mut s.exc_r,
-            &mut s.mob_r,
-            &mut s.mom_r,
-        );
+        self.reconstruct(Stage::First, e, flo, fhi, s);
 
         // Wave-speed bounds at the cell averages of cells k ∈ [flo − 1, fhi) (bound index
         // k − flo + 1). A class enters a cell's bound if it is active (above its threshold) in
@@ -1554,44 +1581,7 @@ impl Kernel {
         let (nc, l) = (lay.classes, lay.chunk);
         let e = l + 2 * HALO;
         let (flo, fhi) = (HALO, n + HALO + 1);
-        for i in 0..nc {
-            let r = i * e..(i + 1) * e;
-            slopes(
-                self.theta,
-                &s.x1[r.clone()],
-                &mut s.s1[r.clone()],
-                flo - 1,
-                fhi,
-            );
-            face_states(
-                &s.x1[r.clone()],
-                &s.s1[r.clone()],
-                &mut s.ql[r.clone()],
-                &mut s.qr[r],
-                flo,
-                fhi,
-            );
-        }
-        self.face_mixture(
-            &s.ql,
-            e,
-            flo,
-            fhi,
-            &mut s.tot_l,
-            &mut s.exc_l,
-            &mut s.mob_l,
-            &mut s.mom_l,
-        );
-        self.face_mixture(
-            &s.qr,
-            e,
-            flo,
-            fhi,
-            &mut s.tot_r,
-            &mut s.exc_r,
-            &mut s.mob_r,
-            &mut s.mom_r,
-        );
+        self.reconstruct(Stage::Later, e, flo, fhi, s);
         // Coefficients from the stored weights (face f of chunk f / L, slot f mod L); 0 on the
         // walls.
         for k in flo..fhi {
