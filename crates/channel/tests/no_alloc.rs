@@ -2,7 +2,7 @@
 //! of a steady solve does not depend on the number of along-channel steps, nor that of a
 //! transient on the number of time steps (at fixed outputs), nor that of the tracers on the
 //! number of Heun steps. (Set-up allocations — the stored field, workspaces, results — are
-//! the same in each pair.)
+//! the same in each pair.) Each count is the fewest over three runs (see [`fewest`]).
 #![allow(unsafe_code)] // a GlobalAlloc implementation is unsafe by definition
 
 mod common;
@@ -43,6 +43,20 @@ fn count<R>(f: impl FnOnce() -> R) -> (u64, R) {
     (ALLOCATIONS.load(Ordering::Relaxed) - before, r)
 }
 
+/// The fewest allocations over three runs of `f`, and the last result. The counter is
+/// process-wide and the test harness's own thread may allocate at any moment (seen on a
+/// loaded CI machine: 4 stray allocations in one window of the steady solve); an allocation
+/// per step would show in every run.
+fn fewest<R>(f: impl Fn() -> R) -> (u64, R) {
+    let (mut least, mut last) = count(&f);
+    for _ in 0..2 {
+        let (n, r) = count(&f);
+        least = least.min(n);
+        last = r;
+    }
+    (least, last)
+}
+
 /// One test function (the counter is global; tests in one binary run in parallel).
 #[test]
 fn allocations_do_not_grow_with_the_number_of_steps() {
@@ -54,7 +68,7 @@ fn allocations_do_not_grow_with_the_number_of_steps() {
             let mut config = small_blood_config(FlowProfile::Laminar);
             config.along_cells = k;
             let ch = channel(config, whole_blood(2));
-            count(|| ch.solve_implicit().unwrap()).0
+            fewest(|| ch.solve_implicit().unwrap()).0
         })
         .collect();
     println!("steady allocations (K = 40, 80): {counts:?}");
@@ -72,7 +86,7 @@ fn allocations_do_not_grow_with_the_number_of_steps() {
             .map(|&courant| {
                 let mut s = TransientSettings::new(2.0 * t_res, 0.5 * t_res);
                 s.courant = courant;
-                let (n, tr) = count(|| ch.solve_transient(&s, &par).unwrap());
+                let (n, tr) = fewest(|| ch.solve_transient(&s, &par).unwrap());
                 println!("  courant {courant}: {} steps", tr.stats.steps);
                 n
             })
@@ -92,7 +106,7 @@ fn allocations_do_not_grow_with_the_number_of_steps() {
     let _ = sol.track(&tracers, &TracerSettings { substeps: 1 }, &par); // warm-up
     let counts: Vec<u64> = [2, 8]
         .iter()
-        .map(|&substeps| count(|| sol.track(&tracers, &TracerSettings { substeps }, &par)).0)
+        .map(|&substeps| fewest(|| sol.track(&tracers, &TracerSettings { substeps }, &par)).0)
         .collect();
     println!("tracer allocations: {counts:?}");
     assert_eq!(counts[0], counts[1]);
