@@ -118,26 +118,7 @@ impl H5mdOutput {
         ] {
             writer.attr_strings(group, "names", species_names)?;
         }
-        writer.dataset_string("/parameters/scenario_toml", &scenario.text)?;
-        writer.dataset_string("/parameters/effective_toml", &scenario.effective_text)?;
-        writer.dataset_string(
-            "/parameters/scenario_path",
-            &scenario.path.display().to_string(),
-        )?;
-        writer.dataset_strings("/parameters/overrides", &scenario.overrides)?;
-        writer.dataset_i64(
-            "/parameters/seed",
-            &[],
-            vec![scenario.resolved.seed as i64],
-            None,
-        )?;
-        writer.attr_string(
-            "/parameters/seed",
-            "note",
-            "unsigned 64-bit seed stored as its two's-complement i64 bit pattern",
-        )?;
-        writer.dataset_string("/parameters/program_version", crate::VERSION)?;
-        writer.dataset_string("/parameters/git_commit", crate::GIT_COMMIT)?;
+        write_parameters(&writer, scenario)?;
         Ok(Self {
             writer,
             position,
