@@ -15,7 +15,7 @@
 
 use crate::input::LoadedScenario;
 use crate::input::scenario::{HinderedSettings, Resolved};
-use crate::run::{RunError, RunOptions, progress_bar};
+use crate::run::{RunError, RunOptions, run_observed};
 use crate::summary::{
     LayerSummary, LayersSummary, RunSummary, SpeciesSummary, SpeciesTable, write_json_atomic,
 };
@@ -30,7 +30,7 @@ use buffycoat_physics::species::{PLATELET, RBC};
 use buffycoat_physics::units;
 use buffycoat_sediment::Geometry;
 use buffycoat_sediment::cells::POSITION_STREAM;
-use buffycoat_stepper::{Cadence, DEFAULT_CHUNK_LEN, Executor, Frame, Parallel, Schedule};
+use buffycoat_stepper::{DEFAULT_CHUNK_LEN, Frame, Parallel, Schedule};
 use std::time::Instant;
 
 /// Red cells per sedimenting aggregate: as given, or derived from the ESR with the mean red
@@ -353,23 +353,16 @@ pub fn run_hindered(scn: &LoadedScenario, opts: &RunOptions) -> Result<RunSummar
         Some(path) => Some(FieldOutput::create(path, scn, &field, settings)?),
         None => None,
     };
-    let bar = progress_bar(schedule.intervals() as u64, opts.progress);
-    let report = {
-        let mut write = |f: &Frame<'_, HinderedField>| match output.as_mut() {
+    let report = run_observed(
+        schedule,
+        &mut field,
+        &par,
+        |f: &Frame<'_, HinderedField>| match output.as_mut() {
             Some(o) => o.observe(f).map_err(RunError::from),
             None => Ok(()),
-        };
-        let mut show = |f: &Frame<'_, HinderedField>| {
-            bar.set_position(f.index as u64);
-            bar.set_message(format!("t = {:.4} s", f.time));
-            Ok::<(), RunError>(())
-        };
-        Executor::<HinderedField, RunError>::new(schedule)
-            .observe(Cadence::ALWAYS, &mut write)
-            .observe(Cadence::ALWAYS, &mut show)
-            .run(&mut field, &par)?
-    };
-    bar.finish_and_clear();
+        },
+        opts.progress,
+    )?;
     let roles = LayerRoles::by_species(field.classes(), RBC, PLATELET);
     let layers = field.layers_with(&roles, &thresholds(settings));
     let tracer_layers = field.tracer_layers(&layers);

@@ -12,7 +12,8 @@ use buffycoat_sediment::{
     CellSpec, Cells, Geometry, ParticleModel, SedimentError, Sedimentation, SedimentationConfig,
 };
 use buffycoat_stepper::{
-    Cadence, DEFAULT_CHUNK_LEN, Executor, Frame, Parallel, Schedule, StepperError,
+    Cadence, DEFAULT_CHUNK_LEN, Executor, Frame, Parallel, Propagate, RunReport, Schedule,
+    StepperError,
 };
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::path::{Path, PathBuf};
@@ -205,23 +206,16 @@ pub fn run_particles(scn: &LoadedScenario, opts: &RunOptions) -> Result<RunSumma
         Some(path) => Some(H5mdOutput::create(path, scn, &sys, &names)?),
         None => None,
     };
-    let bar = progress_bar(schedule.intervals() as u64, opts.progress);
-    let report = {
-        let mut write = |f: &Frame<'_, Sedimentation>| match output.as_mut() {
+    let report = run_observed(
+        schedule,
+        &mut sys,
+        &par,
+        |f: &Frame<'_, Sedimentation>| match output.as_mut() {
             Some(o) => o.observe(f).map_err(RunError::from),
             None => Ok(()),
-        };
-        let mut show = |f: &Frame<'_, Sedimentation>| {
-            bar.set_position(f.index as u64);
-            bar.set_message(format!("t = {:.4} s", f.time));
-            Ok::<(), RunError>(())
-        };
-        Executor::<Sedimentation, RunError>::new(schedule)
-            .observe(Cadence::ALWAYS, &mut write)
-            .observe(Cadence::ALWAYS, &mut show)
-            .run(&mut sys, &par)?
-    };
-    bar.finish_and_clear();
+        },
+        opts.progress,
+    )?;
     let output_path = output.map(|o| o.finish(&sys)).transpose()?;
     let mut counts = Vec::new();
     census(sys.cells(), &res.geometry, names.len(), &mut counts);
@@ -277,6 +271,33 @@ pub fn run_particles(scn: &LoadedScenario, opts: &RunOptions) -> Result<RunSumma
         })?;
     }
     Ok(summary)
+}
+
+/// Runs `system` through `schedule` with the two observers every run has, at every output
+/// time: `write` (the file, if any), then the progress bar (cleared at the end).
+pub(crate) fn run_observed<S>(
+    schedule: Schedule,
+    system: &mut S,
+    par: &Parallel,
+    mut write: impl FnMut(&Frame<'_, S>) -> Result<(), RunError>,
+    progress: bool,
+) -> Result<RunReport, RunError>
+where
+    S: Propagate,
+    RunError: From<S::Error>,
+{
+    let bar = progress_bar(schedule.intervals() as u64, progress);
+    let mut show = |f: &Frame<'_, S>| {
+        bar.set_position(f.index as u64);
+        bar.set_message(format!("t = {:.4} s", f.time));
+        Ok::<(), RunError>(())
+    };
+    let report = Executor::<S, RunError>::new(schedule)
+        .observe(Cadence::ALWAYS, &mut write)
+        .observe(Cadence::ALWAYS, &mut show)
+        .run(system, par);
+    bar.finish_and_clear();
+    report
 }
 
 /// A progress bar on stderr, hidden when stderr is not a terminal or when not wanted.
