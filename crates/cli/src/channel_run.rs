@@ -34,7 +34,7 @@ use buffycoat_channel::{
     CellRoles, Channel, ChannelConfig, ChannelError, ChannelTracer, Port, SpeciesGrade,
     SpeciesReport, SteadyMethod, TracerFate, TracerSettings, TransientSettings, grade_efficiency,
 };
-use buffycoat_h5::{H5Error, Writer};
+use buffycoat_h5::H5Error;
 use buffycoat_physics::population::sample_species;
 use buffycoat_physics::species::{PLATELET, RBC};
 use buffycoat_physics::units;
@@ -302,7 +302,7 @@ fn write_output(
     transient: Option<&(Vec<f64>, Vec<SpeciesReport>)>,
     tracer_data: Option<&TracerData>,
 ) -> Result<PathBuf, H5Error> {
-    let writer = Writer::create(path)?;
+    let writer = crate::output::create_writer(path, scn)?;
     writer.h5md_header("buffycoat developers", "buffycoat", crate::VERSION)?;
     crate::output::write_parameters(&writer, scn)?;
     let grid = channel.grid();

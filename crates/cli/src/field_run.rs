@@ -160,7 +160,7 @@ impl FieldOutput {
         field: &HinderedField,
         settings: &HinderedSettings,
     ) -> Result<Self, H5Error> {
-        let writer = Writer::create(path)?;
+        let writer = crate::output::create_writer(path, scn)?;
         writer.h5md_header("buffycoat developers", "buffycoat", crate::VERSION)?;
         crate::output::write_parameters(&writer, scn)?;
         let nr = field.radial_cells();

@@ -19,12 +19,19 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run a scenario: writes an HDF5 (H5MD) file and prints a summary.
+    ///
+    /// Without -o the file is <scenario name>.h5 in the current directory (replaced if it
+    /// exists); --no-output writes no HDF5 at all (only the summary).
     Run {
         /// Scenario file (TOML), e.g. data/scenarios/default.toml.
         scenario: PathBuf,
-        /// HDF5 output file [default: <scenario name>.h5 in the current directory].
+        /// HDF5 output file [default: <scenario name>.h5 in the current directory, replaced if it
+        /// exists].
         #[arg(short, long, value_name = "OUT.h5")]
         output: Option<PathBuf>,
+        /// Write no HDF5 file (the summary is still printed, and written with --summary).
+        #[arg(long, conflicts_with = "output")]
+        no_output: bool,
         /// Also write the summary as JSON to this file.
         #[arg(long, value_name = "SUMMARY.json")]
         summary: Option<PathBuf>,
@@ -296,6 +303,7 @@ fn default_output(scenario: &Path) -> PathBuf {
 fn cmd_run(
     scenario: PathBuf,
     output: Option<PathBuf>,
+    no_output: bool,
     summary: Option<PathBuf>,
     set: Vec<String>,
     threads: Option<usize>,
@@ -307,7 +315,11 @@ fn cmd_run(
         anyhow::bail!("--threads must be at least 1");
     }
     let opts = RunOptions {
-        output: Some(output.unwrap_or_else(|| default_output(&scenario))),
+        output: if no_output {
+            None
+        } else {
+            Some(output.unwrap_or_else(|| default_output(&scenario)))
+        },
         summary,
         threads,
         progress: !quiet,
@@ -428,11 +440,12 @@ fn main() -> ExitCode {
         Command::Run {
             scenario,
             output,
+            no_output,
             summary,
             set,
             threads,
             quiet,
-        } => cmd_run(scenario, output, summary, set, threads, quiet).map(|()| true),
+        } => cmd_run(scenario, output, no_output, summary, set, threads, quiet).map(|()| true),
         Command::Validate => cmd_validate(),
         Command::Species { sources } => cmd_species(sources).map(|()| true),
         Command::Plot {

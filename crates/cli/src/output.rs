@@ -19,11 +19,19 @@
 //! Positions and velocities are Cartesian in the rotating frame, z along the rotation axis.
 
 use crate::input::LoadedScenario;
-use buffycoat_h5::{H5Error, SeriesId, Writer};
+use buffycoat_h5::{H5Error, SeriesId, Writer, WriterOptions};
 use buffycoat_sediment::Sedimentation;
 use buffycoat_sediment::census::{SpeciesCensus, census};
 use buffycoat_stepper::Frame;
 use std::path::{Path, PathBuf};
+
+/// Creates the HDF5 writer of a run's output file, with the scenario's `[output] compression`.
+pub fn create_writer(path: &Path, scenario: &LoadedScenario) -> Result<Writer, H5Error> {
+    Writer::create_with(
+        path,
+        &WriterOptions::with_compression(scenario.resolved.compression),
+    )
+}
 
 /// Writes `/parameters`: the scenario text as written and as run, its path, the overrides,
 /// the seed, the program version and the git commit.
@@ -73,7 +81,7 @@ impl H5mdOutput {
         sys: &Sedimentation,
         species_names: &[String],
     ) -> Result<Self, H5Error> {
-        let writer = Writer::create(path)?;
+        let writer = create_writer(path, scenario)?;
         writer.h5md_header("buffycoat developers", "buffycoat", crate::VERSION)?;
         let cells = sys.cells();
         let n = cells.len();

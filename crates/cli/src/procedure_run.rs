@@ -25,7 +25,7 @@ use crate::summary::{
 };
 use buffycoat_channel::{CellRoles, Channel};
 use buffycoat_field::classes_from_distribution;
-use buffycoat_h5::{H5Error, Writer};
+use buffycoat_h5::H5Error;
 use buffycoat_physics::species::{CD34, PLATELET, RBC};
 use buffycoat_physics::units;
 use buffycoat_procedure::citrate::CITRATE_RATE_THRESHOLDS_MG_KG_MIN;
@@ -157,7 +157,7 @@ fn write_output(
     r: &ProcedureResult,
     names: &[String],
 ) -> Result<PathBuf, H5Error> {
-    let w = Writer::create(path)?;
+    let w = crate::output::create_writer(path, scn)?;
     w.h5md_header("buffycoat developers", "buffycoat", crate::VERSION)?;
     crate::output::write_parameters(&w, scn)?;
     let t = r.samples.len();

@@ -5,11 +5,10 @@ use crate::input::scenario::Resolved;
 use crate::output::H5mdOutput;
 use crate::summary::{RunSummary, SpeciesSummary, SpeciesTable, write_json_atomic};
 use buffycoat_h5::H5Error;
-use buffycoat_physics::population::sample_species;
 use buffycoat_physics::units::MICROLITRE;
 use buffycoat_sediment::census::census;
 use buffycoat_sediment::{
-    CellSpec, Cells, Geometry, ParticleModel, SedimentError, Sedimentation, SedimentationConfig,
+    Cells, Geometry, ParticleModel, SedimentError, Sedimentation, SedimentationConfig, SpeciesDraw,
 };
 use buffycoat_stepper::{
     Cadence, DEFAULT_CHUNK_LEN, Executor, Frame, Parallel, Propagate, RunReport, Schedule,
@@ -97,11 +96,9 @@ pub enum RunError {
     },
 }
 
-/// Samples every species' tracer cells (species k uses RNG stream k + 1) and places them.
-pub fn build_cells(res: &Resolved, scenario: &Path) -> Result<Cells, RunError> {
-    let total: usize = res.species.iter().map(|s| s.count).sum();
-    let mut specs = Vec::with_capacity(total);
-    let mut samples = Vec::new();
+/// Samples every species' tracer cells (species k uses RNG stream k + 1) and places them, in
+/// parallel over the fixed chunks of `par` (bitwise the same for any thread count).
+pub fn build_cells(res: &Resolved, scenario: &Path, par: &Parallel) -> Result<Cells, RunError> {
     let setup = |source| RunError::Setup {
         scenario: scenario.to_owned(),
         source,
@@ -113,32 +110,42 @@ pub fn build_cells(res: &Resolved, scenario: &Path) -> Result<Cells, RunError> {
             allowed: format!("at most {} species", u16::MAX),
         }));
     }
-    for (k, sp) in res.species.iter().enumerate() {
-        sample_species(&sp.species, sp.count, res.seed, k as u64 + 1, &mut samples);
-        specs.extend(samples.iter().map(|c| CellSpec {
-            species: k as u16,
-            diameter: c.diameter,
-            density: c.density,
-            shape_factor: sp.species.shape_factor,
-        }));
-    }
-    Cells::place(
-        &specs,
+    let draws: Vec<SpeciesDraw<'_>> = res
+        .species
+        .iter()
+        .enumerate()
+        .map(|(k, sp)| SpeciesDraw {
+            species: &sp.species,
+            count: sp.count,
+            stream: k as u64 + 1,
+        })
+        .collect();
+    Cells::sample(
+        &draws,
         &res.geometry,
         res.fluid.density,
         res.fluid.viscosity,
         res.seed,
+        par,
     )
     .map_err(|e| {
         // Name the species of a rejected cell.
         let e = match e {
-            SedimentError::InvalidCell { index, message } => SedimentError::InvalidCell {
-                index,
-                message: format!(
-                    "species `{}`: {message}",
-                    res.species[usize::from(specs[index].species)].species.name
-                ),
-            },
+            SedimentError::InvalidCell { index, message } => {
+                let mut k = 0;
+                let mut end = 0;
+                for (j, sp) in res.species.iter().enumerate() {
+                    end += sp.count;
+                    k = j;
+                    if index < end {
+                        break;
+                    }
+                }
+                SedimentError::InvalidCell {
+                    index,
+                    message: format!("species `{}`: {message}", res.species[k].species.name),
+                }
+            }
             SedimentError::InvalidParameter {
                 name,
                 value,
@@ -170,7 +177,7 @@ pub fn sedimentation_config(res: &Resolved) -> SedimentationConfig {
 
 /// Builds the system for a scenario.
 pub fn build_system(scn: &LoadedScenario, par: &Parallel) -> Result<Sedimentation, RunError> {
-    let cells = build_cells(&scn.resolved, &scn.path)?;
+    let cells = build_cells(&scn.resolved, &scn.path, par)?;
     Sedimentation::new(sedimentation_config(&scn.resolved), cells, par).map_err(|source| {
         RunError::Setup {
             scenario: scn.path.clone(),

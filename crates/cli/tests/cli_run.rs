@@ -525,3 +525,137 @@ fn sweep_over_procedure_keys() {
     assert_eq!(reduction.len(), 2);
     assert!(reduction[1] > reduction[0], "{reduction:?}");
 }
+
+/// `[output] compression` changes how the file is stored, never what it holds: every numeric
+/// dataset decodes to the same bits (our reader, and stock h5py, which must also see the filter
+/// asked for). 200 000 cells make 4.8 MB frames, so deflate takes the parallel direct-chunk path
+/// with an edge chunk.
+#[test]
+fn compression_setting_does_not_change_the_decoded_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = [
+        "none",
+        "lzf",
+        "shuffle+lzf",
+        "deflate:1",
+        "shuffle+deflate:6",
+    ];
+    let mut files = Vec::new();
+    for (k, setting) in settings.iter().enumerate() {
+        let out = dir.path().join(format!("c{k}.h5"));
+        run(
+            &[
+                "--set",
+                "species.0.count=200000",
+                "--set",
+                "run.duration_s=0.5",
+                "--set",
+                "run.output_interval_s=0.25",
+                "--set",
+                &format!("output.compression={setting}"),
+            ],
+            &out,
+            &dir.path().join(format!("c{k}.json")),
+        );
+        files.push(out);
+    }
+    let read_all = |path: &Path| {
+        let r = buffycoat_h5::Reader::open(path).unwrap();
+        let mut bits: Vec<Vec<u64>> = Vec::new();
+        for name in [
+            "/particles/cells/position/value",
+            "/particles/cells/velocity/value",
+            "/particles/cells/diameter",
+            "/particles/cells/density",
+            "/observables/mean_radius/value",
+        ] {
+            let (v, _) = r.read_f64(name).unwrap();
+            bits.push(v.iter().map(|x| x.to_bits()).collect());
+        }
+        for name in ["/particles/cells/id", "/particles/cells/position/step"] {
+            let (v, _) = r.read_i64(name).unwrap();
+            bits.push(v.iter().map(|&x| x as u64).collect());
+        }
+        let (v, _) = r.read_i32("/particles/cells/final_status").unwrap();
+        bits.push(v.iter().map(|&x| x as u64).collect());
+        bits
+    };
+    let reference = read_all(&files[0]);
+    assert_eq!(reference[0].len(), 3 * 200_000 * 3);
+    for (path, setting) in files.iter().zip(settings).skip(1) {
+        assert!(read_all(path) == reference, "{setting}");
+    }
+    if std::env::var_os("BUFFYCOAT_SKIP_PYTHON").is_some() {
+        eprintln!("h5py part skipped: BUFFYCOAT_SKIP_PYTHON is set");
+        return;
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/compare_compressed.py");
+    let o = Command::new("python3")
+        .arg(script)
+        .arg(&files[0])
+        .args(
+            files
+                .iter()
+                .zip(settings)
+                .skip(1)
+                .map(|(f, s)| format!("{}={s}", f.display())),
+        )
+        .output()
+        .expect("python3 with h5py is required (bash .ci/run installs it)");
+    assert!(
+        o.status.success(),
+        "h5py comparison failed:\n{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// Without `-o` the file is `<scenario stem>.h5` in the current directory; `--no-output` writes
+/// no HDF5 at all (the summary still is), and cannot be combined with `-o`.
+#[test]
+fn output_file_defaults_and_no_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let listing = || {
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let o = bin()
+        .current_dir(dir.path())
+        .arg("run")
+        .arg(scenario())
+        .args(["--quiet", "--no-output", "--summary", "s.json"])
+        .args(["--set", "species.0.count=100"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("output:"));
+    assert_eq!(listing(), ["s.json"]);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("s.json")).unwrap()).unwrap();
+    assert!(json["output"].is_null(), "{json}");
+    assert_eq!(json["species"]["probe"]["count"], 100);
+
+    let o = bin()
+        .current_dir(dir.path())
+        .arg("run")
+        .arg(scenario())
+        .args(["--quiet", "--set", "species.0.count=100"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(listing(), ["default.h5", "s.json"]);
+
+    let o = bin()
+        .arg("run")
+        .arg(scenario())
+        .args(["--quiet", "--no-output", "-o"])
+        .arg(dir.path().join("x.h5"))
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--no-output"));
+}

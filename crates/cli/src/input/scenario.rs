@@ -36,6 +36,7 @@
 //! [output]
 //! particle_every = 1           # write particle positions every n-th frame
 //! velocities = true
+//! compression = "none"         # or "lzf", "shuffle+lzf", "deflate[:LEVEL]", "shuffle+deflate[:LEVEL]"
 //! ```
 
 use buffycoat_physics::blood::{BlastSpecies, BloodComposition};
@@ -616,6 +617,10 @@ pub struct OutputSection {
     /// write velocities
     #[serde(default = "yes")]
     pub velocities: bool,
+    /// HDF5 filter of large datasets, see [`buffycoat_h5::Compression::parse`] (default
+    /// `"none"`)
+    #[serde(default)]
+    pub compression: Option<String>,
 }
 
 fn one() -> i64 {
@@ -627,6 +632,7 @@ impl Default for OutputSection {
         Self {
             particle_every: 1,
             velocities: true,
+            compression: None,
         }
     }
 }
@@ -712,6 +718,8 @@ pub struct Resolved {
     pub particle_every: usize,
     /// write velocities
     pub velocities: bool,
+    /// HDF5 compression of large datasets (every output kind)
+    pub compression: buffycoat_h5::Compression,
     /// the hindered model's settings (`model = "hindered"`)
     pub hindered: Option<HinderedSettings>,
     /// the channel's settings (`geometry.kind = "channel"`)
@@ -988,6 +996,11 @@ impl ScenarioFile {
                 format!("{particle_every} is out of range: allowed ≥ 1"),
             ));
         }
+        let compression = match &self.output.compression {
+            None => buffycoat_h5::Compression::default(),
+            Some(text) => buffycoat_h5::Compression::parse(text)
+                .map_err(|message| key_err("output.compression", message))?,
+        };
         let procedure = self.procedure_settings(&species, channel.as_ref())?;
         Ok(Resolved {
             duration,
@@ -1003,6 +1016,7 @@ impl ScenarioFile {
             species,
             particle_every: particle_every as usize,
             velocities: self.output.velocities,
+            compression,
             hindered,
             procedure,
             channel,
