@@ -684,7 +684,7 @@ impl ProcedureOutcome {
         let p = &self.procedure;
         let _ = writeln!(
             out,
-            "{scenario} (procedure): stopped on {} after {:.1} min, {:.0} mL processed = {:.2} blood volumes (TBV {:.0} mL); {} channel solves in {wall} s wall",
+            "{scenario} (procedure, {wall} s wall)\nprocedure: stopped on {} after {:.1} min, {:.0} mL processed = {:.2} blood volumes (TBV {:.0} mL); {} channel solves",
             p.stop_reason,
             p.duration_min,
             p.processed_volume_ml,
