@@ -167,15 +167,14 @@ pub(crate) fn run_channel(
         None => None,
     };
     let model = channel_outcome(setup, &channel, &report, tracer_data.as_ref(), cuts);
-    Ok(Outcome {
-        program: provenance.program.clone(),
-        scenario: provenance.scenario_path.clone(),
-        output: output_path,
-        seed: sample.seed,
-        threads: par.threads(),
-        wall_time_s: start.elapsed().as_secs_f64(),
-        model: ModelOutcome::Channel(model),
-    })
+    Ok(Outcome::new(
+        provenance,
+        output_path,
+        sample.seed,
+        par.threads(),
+        start,
+        ModelOutcome::Channel(model),
+    ))
 }
 
 type TracerData = (Vec<ChannelTracer>, Vec<TracerFate>, Vec<SpeciesGrade>);

@@ -342,15 +342,14 @@ pub(crate) fn run_hindered(
         aggregate,
         report.advance_time.as_secs_f64(),
     );
-    Ok(Outcome {
-        program: provenance.program.clone(),
-        scenario: provenance.scenario_path.clone(),
-        output: output_path,
-        seed: setup.sample.seed,
-        threads: par.threads(),
-        wall_time_s: start.elapsed().as_secs_f64(),
-        model: ModelOutcome::Hindered(model),
-    })
+    Ok(Outcome::new(
+        provenance,
+        output_path,
+        setup.sample.seed,
+        par.threads(),
+        start,
+        ModelOutcome::Hindered(model),
+    ))
 }
 
 fn hindered_outcome(

@@ -155,26 +155,26 @@ pub(crate) fn run_particles(
     );
     let advance = report.advance_time.as_secs_f64();
     let totals = sys.totals();
-    Ok(Outcome {
-        program: provenance.program.clone(),
-        scenario: provenance.scenario_path.clone(),
-        output: output_path,
-        seed: setup.sample.seed,
-        threads: par.threads(),
-        wall_time_s: start.elapsed().as_secs_f64(),
-        model: ModelOutcome::Particles(ParticleOutcome {
-            model: particle_model_name(setup.model),
-            geometry: geometry_name(&setup.geometry),
-            duration_s: report.time,
-            particle_steps: totals.particle_steps,
-            particle_steps_per_second: if advance > 0.0 {
-                totals.particle_steps as f64 / advance
-            } else {
-                0.0
-            },
-            dt_s: sys.dt(),
-            max_particle_reynolds: totals.max_reynolds,
-            species,
-        }),
-    })
+    let model = ModelOutcome::Particles(ParticleOutcome {
+        model: particle_model_name(setup.model),
+        geometry: geometry_name(&setup.geometry),
+        duration_s: report.time,
+        particle_steps: totals.particle_steps,
+        particle_steps_per_second: if advance > 0.0 {
+            totals.particle_steps as f64 / advance
+        } else {
+            0.0
+        },
+        dt_s: sys.dt(),
+        max_particle_reynolds: totals.max_reynolds,
+        species,
+    });
+    Ok(Outcome::new(
+        provenance,
+        output_path,
+        setup.sample.seed,
+        par.threads(),
+        start,
+        model,
+    ))
 }

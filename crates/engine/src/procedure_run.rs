@@ -66,15 +66,14 @@ pub(crate) fn run_procedure(
         None => None,
     };
     let model = procedure_outcome(setup, &result, &names);
-    Ok(Outcome {
-        program: provenance.program.clone(),
-        scenario: provenance.scenario_path.clone(),
+    Ok(Outcome::new(
+        provenance,
         output,
-        seed: sample.seed,
+        sample.seed,
         threads,
-        wall_time_s: start.elapsed().as_secs_f64(),
-        model: ModelOutcome::Procedure(model),
-    })
+        start,
+        ModelOutcome::Procedure(model),
+    ))
 }
 
 fn series<F: Fn(&buffycoat_procedure::Sample) -> f64>(r: &ProcedureResult, f: F) -> Vec<f64> {

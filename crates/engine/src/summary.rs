@@ -27,11 +27,12 @@
 //! - procedure (`model` = hindered, `geometry` = channel): `species.<name>` = {`per_ul`,
 //!   `volume_fraction`}, `procedure`.
 
-use crate::provenance::Program;
+use crate::provenance::{Program, Provenance};
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 /// Named entries in run order, serialised as a JSON object keyed by name.
 #[derive(Debug, Clone, Default)]
@@ -465,6 +466,26 @@ fn pct(x: f64) -> String {
 }
 
 impl Outcome {
+    /// The outcome of a run that started at `start`, with provenance from `provenance`.
+    pub fn new(
+        provenance: &Provenance,
+        output: Option<PathBuf>,
+        seed: u64,
+        threads: usize,
+        start: Instant,
+        model: ModelOutcome,
+    ) -> Self {
+        Self {
+            program: provenance.program.clone(),
+            scenario: provenance.scenario_path.clone(),
+            output,
+            seed,
+            threads,
+            wall_time_s: start.elapsed().as_secs_f64(),
+            model,
+        }
+    }
+
     /// The human-readable summary of the model's results.
     pub fn to_text(&self) -> String {
         let mut out = String::new();
@@ -498,7 +519,7 @@ impl ParticleOutcome {
         );
         let _ = writeln!(
             out,
-            "{:<14} {:>9} {:>10} {:>9} {:>9} {:>11} {:>11} {:>11}",
+            "{:<14} {:>9} {:>10} {:>9} {:>9} {:>12} {:>12} {:>12}",
             "species",
             "count",
             "pelleted",
@@ -511,7 +532,7 @@ impl ParticleOutcome {
         for (name, s) in &self.species.0 {
             let _ = writeln!(
                 out,
-                "{:<14} {:>9} {:>9.2}% {:>8.2}% {:>8.2}% {:>11.3} {:>11.3} {:>11.3}",
+                "{:<14} {:>9} {:>9.2}% {:>8.2}% {:>8.2}% {:>12.3} {:>12.3} {:>12.3}",
                 name,
                 s.count,
                 100.0 * s.pelleted_fraction,

@@ -1301,8 +1301,9 @@ impl ScenarioFile {
             return Err(key_err(
                 "ports",
                 format!(
-                    "plasma_ml_min + collect_ml_min = {:.4} mL/min exceeds the channel inflow {inflow:.4} mL/min (inlet.flow_ml_min × (1 + 1/ac_ratio)): the red-cell port would need a negative flow",
-                    plasma + collect
+                    "plasma_ml_min + collect_ml_min = {} mL/min exceeds the channel inflow {} mL/min (inlet.flow_ml_min × (1 + 1/ac_ratio)): the red-cell port would need a negative flow",
+                    human(plasma + collect, 4),
+                    human(inflow, 4)
                 ),
             ));
         }
