@@ -79,28 +79,36 @@ impl Progress {
         if let Some(bar) = &self.bar {
             bar.set_message(message());
             bar.set_position(pos);
-        } else if let Some(l) = &mut self.lines {
-            let now = Instant::now();
-            if now.duration_since(l.last) >= l.interval && pos < self.len {
-                l.last = now;
-                let elapsed = now.duration_since(l.start).as_secs_f64();
-                let eta = if pos > 0 {
-                    format!(
-                        ", ETA {:.0} s",
-                        elapsed * (self.len - pos) as f64 / pos as f64
-                    )
-                } else {
-                    String::new()
-                };
-                eprintln!(
-                    "progress: {pos}/{} {} ({:.0} %), {}, {elapsed:.0} s elapsed{eta}",
-                    self.len,
-                    self.unit,
-                    100.0 * pos as f64 / self.len.max(1) as f64,
-                    message()
-                );
-            }
+        } else if let Some(line) = self.next_line(pos, message) {
+            eprintln!("{line}");
         }
+    }
+
+    /// The plain progress line for `pos` steps done, if one is due (at most one per interval,
+    /// none at the end: the summary follows).
+    fn next_line(&mut self, pos: u64, message: impl FnOnce() -> String) -> Option<String> {
+        let l = self.lines.as_mut()?;
+        let now = Instant::now();
+        if now.duration_since(l.last) < l.interval || pos >= self.len {
+            return None;
+        }
+        l.last = now;
+        let elapsed = now.duration_since(l.start).as_secs_f64();
+        let eta = if pos > 0 {
+            format!(
+                ", ETA {:.0} s",
+                elapsed * (self.len - pos) as f64 / pos as f64
+            )
+        } else {
+            String::new()
+        };
+        Some(format!(
+            "progress: {pos}/{} {} ({:.0} %), {}, {elapsed:.0} s elapsed{eta}",
+            self.len,
+            self.unit,
+            100.0 * pos as f64 / self.len.max(1) as f64,
+            message()
+        ))
     }
 
     /// Prints `f`'s output without garbling the bar.
@@ -122,5 +130,28 @@ impl Progress {
 impl Drop for Progress {
     fn drop(&mut self) {
         self.finish();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_lines_name_position_state_and_eta() {
+        let mut p = Progress::new(4, "frames", ProgressMode::Lines);
+        // Nothing before the interval has passed.
+        assert!(p.next_line(1, || "t = 1 s".into()).is_none());
+        p.lines.as_mut().unwrap().interval = Duration::ZERO;
+        let line = p.next_line(1, || "t = 1 s".into()).unwrap();
+        assert!(
+            line.starts_with("progress: 1/4 frames (25 %), t = 1 s, "),
+            "{line}"
+        );
+        assert!(line.contains("ETA"), "{line}");
+        // None at the end (the summary follows), none when off.
+        assert!(p.next_line(4, || "t = 4 s".into()).is_none());
+        let mut off = Progress::new(4, "frames", ProgressMode::Off);
+        assert!(off.next_line(1, String::new).is_none());
     }
 }
