@@ -26,7 +26,10 @@ fn section_numbers(doc: &str) -> Result<BTreeSet<String>, String> {
         let token = line[hashes..].split_whitespace().next().unwrap_or("");
         let number = token.trim_end_matches('.');
         if is_section_number(number) && !out.insert(number.to_string()) {
-            return Err(format!("{DOC}:{}: section {number} is numbered twice", i + 1));
+            return Err(format!(
+                "{DOC}:{}: section {number} is numbered twice",
+                i + 1
+            ));
         }
     }
     Ok(out)
@@ -57,12 +60,17 @@ fn pointers(text: &str) -> Vec<String> {
         while let Some(after) = rest.strip_prefix(sep) {
             match leading_number(after) {
                 Some(n) => out.push(n.to_string()),
-                None => {
-                    out.push(format!("(unparsable: {})", after.chars().take(12).collect::<String>()))
-                }
+                None => out.push(format!(
+                    "(unparsable: {})",
+                    after.chars().take(12).collect::<String>()
+                )),
             }
             rest = &after[leading_number(after).map_or(0, str::len)..];
-            sep = if rest.starts_with(", §") { ", §" } else { " and §" };
+            sep = if rest.starts_with(", §") {
+                ", §"
+            } else {
+                " and §"
+            };
         }
     }
     out
@@ -123,7 +131,10 @@ fn every_pointer_names_a_section_of_docs_physics_md() {
     let root = root();
     let doc = fs::read_to_string(root.join(DOC)).expect("docs/physics.md exists");
     let sections = section_numbers(&doc).unwrap_or_else(|e| panic!("{e}"));
-    assert!(sections.len() > 20, "too few numbered sections: {sections:?}");
+    assert!(
+        sections.len() > 20,
+        "too few numbered sections: {sections:?}"
+    );
 
     let mut errors = Vec::new();
     for r in internal_references(&doc) {
@@ -144,7 +155,11 @@ fn every_pointer_names_a_section_of_docs_physics_md() {
             continue;
         };
         pointer_count += pointers(&text).len();
-        let origin = path.strip_prefix(&root).unwrap_or(path).display().to_string();
+        let origin = path
+            .strip_prefix(&root)
+            .unwrap_or(path)
+            .display()
+            .to_string();
         errors.extend(check_text(&origin, &text, &sections));
     }
     assert!(errors.is_empty(), "{}", errors.join("\n"));
@@ -177,5 +192,8 @@ fn the_checker_catches_bad_pointers() {
     assert_eq!(check_text("old.rs", &old, &sections).len(), 1);
 
     assert!(section_numbers("## 1. A\n### 1.1 B\n### 1.1 C\n").is_err());
-    assert_eq!(internal_references("as in §2.5 and §39 (see §II.4)"), ["2.5", "39"]);
+    assert_eq!(
+        internal_references("as in §2.5 and §39 (see §II.4)"),
+        ["2.5", "39"]
+    );
 }
