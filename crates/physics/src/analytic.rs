@@ -20,8 +20,8 @@ use crate::units::STANDARD_GRAVITY;
 
 /// Radius (m) of an overdamped particle with sedimentation coefficient `s` (s) starting at
 /// `r0` (m) in a rotor at constant `omega` (rad/s) after time `t` (s): r(t) = r₀ exp(sω²t).
-/// Source: dr/dt = sω²r (docs/physics.md §3.4, §8.1); valid while the particle is free (no walls,
-/// dilute, Stokes drag).
+/// Source: dr/dt = sω²r (Svedberg & Pedersen, *The Ultracentrifuge*, 1940; docs/physics.md §8.1);
+/// valid while the particle is free (no walls, dilute, Stokes drag).
 #[inline]
 pub fn overdamped_radius(r0: f64, s: f64, omega: f64, t: f64) -> f64 {
     r0 * (s * omega * omega * t).exp()
