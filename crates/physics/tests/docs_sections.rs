@@ -92,6 +92,12 @@ fn check_text(origin: &str, text: &str, sections: &BTreeSet<String>) -> Vec<Stri
                 errors.push(format!("{origin}:{}: {DOC} §{p} is not a section", n + 1));
             }
         }
+        if line.trim_end().ends_with(DOC) {
+            errors.push(format!(
+                "{origin}:{}: {DOC} at the end of a line: keep \"{DOC} §N\" on one line",
+                n + 1
+            ));
+        }
         let old = concat!("physics", "-reference");
         if line.contains(old) {
             errors.push(format!(
@@ -184,6 +190,9 @@ fn the_checker_catches_bad_pointers() {
     assert_eq!(errors.len(), 2, "{errors:?}");
     assert!(errors[0].starts_with("bad.rs:1:") && errors[0].contains("§1.2"));
     assert!(errors[1].starts_with("bad.rs:3:") && errors[1].contains("§3"));
+
+    let split = format!("// see {DOC}\n// §2 for details");
+    assert_eq!(check_text("split.rs", &split, &sections).len(), 1);
 
     let unparsable = format!("{DOC} §x");
     assert_eq!(check_text("u.rs", &unparsable, &sections).len(), 1);
