@@ -30,7 +30,7 @@
 //! **Radial motion**: the MLB velocities u_i(φ, a) of the whole-blood model
 //! ([`buffycoat_physics::hindrance`]) with a = ω²r, ω constant (gravity, axial, is
 //! perpendicular to the plane of separation and neglected; Coriolis and inertia are
-//! negligible for cells, physics-reference §3). Radial diffusion (Brownian, shear-induced),
+//! negligible for cells, docs/physics.md §3.3). Radial diffusion (Brownian, shear-induced),
 //! bed compression (effective solid stress) and secondary flows are neglected.
 //!
 //! **Steady state**: w ∂φ_i/∂s + ∂(φ_i u_i)/∂r = 0. With the stream-function coordinate

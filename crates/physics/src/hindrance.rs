@@ -29,7 +29,7 @@
 //! For one species ρ_i − ρ_s = (ρ_i − ρ_f)(1 − φ), so u = s a (1 − φ)² V(φ) = s a h(φ): the MLB
 //! model reduces exactly to the monodisperse law h. A cell lighter than the suspension
 //! (ρ_i < ρ_s, e.g. a lymphocyte in a packed red-cell bed, ρ_s ≈ 1088 kg/m³) moves inward: this is
-//! how the buffy coat forms (physics-reference §4).
+//! how the buffy coat forms (docs/physics.md §4.4).
 //!
 //! Validity: creeping flow around every particle (Re ≪ 1; Richardson–Zaki's n = 4.65 is the
 //! Re < 0.2 value), particles much smaller than the vessel, no flocculation, no compression of
