@@ -259,7 +259,7 @@ impl ChannelSolution {
         Ok(best.1 * q / g.depth)
     }
 
-    /// The interface controller: the solution with the plasma pump set to
+    /// The interface controller (docs/physics.md §6.5): the solution with the plasma pump set to
     /// [`ChannelSolution::interface_plasma_flow`] for the cells of `target` and the collect flow
     /// `collect` (m³/s). The one implementation used by channel runs and procedures alike.
     ///

@@ -383,7 +383,7 @@ pub fn equal_width_edges(values: impl Iterator<Item = f64>, bins: usize) -> Vec<
         .collect()
 }
 
-/// Grade-efficiency curves of species `0 .. species`, each binned over its own range of
+/// Grade-efficiency curves (docs/physics.md §6.7) of species `0 .. species`, each binned over its own range of
 /// diameters and densities in `bins` equal-width bins ([`equal_width_edges`]); species without
 /// tracers are left out.
 ///

@@ -15,7 +15,8 @@ use buffycoat_physics::units;
 
 /// Red cells per sedimenting aggregate for a measured ESR (m/s): the single red cell's
 /// sedimentation coefficient s (Stokes, with the species' mean diameter, density and shape
-/// factor in `fluid`) fed to [`aggregate_cells_from_esr`] at `hematocrit` with `law`.
+/// factor in `fluid`) fed to [`aggregate_cells_from_esr`] at `hematocrit` with `law`
+/// (N = (ESR / (s g f(φ)))^{3/2}, at least 1; docs/physics.md §4.5).
 pub fn red_cell_aggregate_from_esr(
     esr: f64,
     red_cell: &Species,
@@ -33,8 +34,9 @@ pub fn red_cell_aggregate_from_esr(
     aggregate_cells_from_esr(esr, hematocrit, s, law)
 }
 
-/// The classes of a suspension: `classes_per_species` equal-probability density/size classes
-/// per component `(species, volume fraction)` in order ([`classes_from_distribution`]); the
+/// The classes of a suspension (docs/physics.md §2.6): `classes_per_species`
+/// equal-probability density/size classes per component `(species, volume fraction)` in order
+/// ([`classes_from_distribution`]); the
 /// classes of red-cell species (by `roles`) sediment as aggregates of
 /// `red_cell_aggregate_cells` cells.
 ///
