@@ -125,10 +125,12 @@
 //! # }
 //! ```
 
+pub mod atomic;
 mod chunks;
 mod error;
 mod options;
 mod reader;
+pub mod schema;
 mod util;
 mod writer;
 
