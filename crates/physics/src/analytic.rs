@@ -673,9 +673,12 @@ pub fn sedimentation_diffusion_profile(
         sum * half
     };
     // E at the panel edges
-    let mut e_edge = vec![0.0; panels + 1];
+    let mut e_edge = Vec::with_capacity(panels + 1);
+    let mut acc = 0.0;
+    e_edge.push(acc);
     for p in 0..panels {
-        e_edge[p + 1] = e_edge[p] + integral(edge(p), edge(p + 1));
+        acc += integral(edge(p), edge(p + 1));
+        e_edge.push(acc);
     }
     // E at the outer nodes of every panel, and their maximum
     let mut nodes: Vec<(f64, f64, f64)> = Vec::with_capacity(panels * 20); // (weight·half, r, E)
