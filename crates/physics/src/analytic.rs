@@ -682,12 +682,12 @@ pub fn sedimentation_diffusion_profile(
     }
     // E at the outer nodes of every panel, and their maximum
     let mut nodes: Vec<(f64, f64, f64)> = Vec::with_capacity(panels * 20); // (weight·half, r, E)
-    for p in 0..panels {
+    for (p, &e_left) in e_edge.iter().enumerate().take(panels) {
         let (a, b) = (edge(p), edge(p + 1));
         let (mid, half) = (0.5 * (a + b), 0.5 * (b - a));
         for &(x, w) in &GL10 {
             for r in [mid - half * x, mid + half * x] {
-                nodes.push((w * half, r, e_edge[p] + integral(a, r)));
+                nodes.push((w * half, r, e_left + integral(a, r)));
             }
         }
     }
