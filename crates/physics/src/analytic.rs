@@ -681,13 +681,13 @@ pub fn sedimentation_diffusion_profile(
         e_edge.push(acc);
     }
     // E at the outer nodes of every panel, and their maximum
-    let mut nodes: Vec<(f64, f64, f64)> = Vec::with_capacity(panels * 20); // (weight·half, r, E)
+    let mut nodes: Vec<(f64, f64)> = Vec::with_capacity(panels * 20); // (weight·half, E)
     for (p, &e_left) in e_edge.iter().enumerate().take(panels) {
         let (a, b) = (edge(p), edge(p + 1));
         let (mid, half) = (0.5 * (a + b), 0.5 * (b - a));
         for &(x, w) in &GL10 {
             for r in [mid - half * x, mid + half * x] {
-                nodes.push((w * half, r, e_left + integral(a, r)));
+                nodes.push((w * half, e_left + integral(a, r)));
             }
         }
     }
@@ -704,10 +704,10 @@ pub fn sedimentation_diffusion_profile(
     }
     let shift = nodes
         .iter()
-        .map(|n| n.2)
+        .map(|n| n.1)
         .chain(e_at.iter().copied())
         .fold(f64::NEG_INFINITY, f64::max);
-    let norm: f64 = nodes.iter().map(|&(w, _, e)| w * (e - shift).exp()).sum();
+    let norm: f64 = nodes.iter().map(|&(w, e)| w * (e - shift).exp()).sum();
     Ok(e_at
         .iter()
         .map(|&e| amount * (e - shift).exp() / norm)

@@ -106,6 +106,26 @@ impl PhillipsFlux {
         radius * radius * shear_rate.abs() * f
     }
 
+    /// Gradient diffusivity D (m²/s) with the viscosity law given by its logarithmic derivative
+    /// `dln_mu_dphi` = d(ln μ_r)/dφ at `phi` instead of [`PhillipsFlux::viscosity`] — e.g. the
+    /// red-cell phase with [`crate::viscosity::Quemada::log_derivative`]:
+    /// D = a²|γ̇| [K_c φ + K_η φ² d ln μ_r/dφ]. 0 for φ ≤ 0; `f64::INFINITY` if the derivative is.
+    pub fn gradient_diffusivity_with(
+        &self,
+        radius: f64,
+        shear_rate: f64,
+        phi: f64,
+        dln_mu_dphi: f64,
+    ) -> f64 {
+        if phi <= 0.0 {
+            return 0.0;
+        }
+        if dln_mu_dphi.is_infinite() {
+            return f64::INFINITY;
+        }
+        radius * radius * shear_rate.abs() * (self.k_c * phi + self.k_eta * phi * phi * dln_mu_dphi)
+    }
+
     /// Coefficient K_c a² φ² (m²) of the shear-rate-gradient flux N_γ = −K_c a² φ² ∂γ̇/∂y,
     /// which drives particles from high to low shear (towards the centre of a channel flow).
     pub fn shear_gradient_coefficient(&self, radius: f64, phi: f64) -> f64 {
@@ -208,6 +228,16 @@ mod tests {
         assert!((d - 2.8e-6f64.powi(2) * 100.0 * p.dimensionless(0.4)).abs() < 1e-25);
         assert!((p.shear_gradient_coefficient(1.0, 0.5) - 0.41 * 0.25).abs() < 1e-15);
         assert!(PhillipsFlux::new(-0.1, 0.6, KriegerDougherty::PHILLIPS_1992).is_err());
+        // the general form with the Krieger–Dougherty log-derivative [η]/(1 − φ/φ_m) is the same
+        let dln = (1.82 / 0.68) / (1.0 - 0.4 / 0.68);
+        let general = p.gradient_diffusivity_with(2.8e-6, 100.0, 0.4, dln);
+        assert!((general / p.gradient_diffusivity(2.8e-6, 100.0, 0.4) - 1.0).abs() < 1e-14);
+        // red cells with the Quemada blood law at H = 0.45, γ̇ = 17/s (the channel's wall
+        // shear): finite, and larger than the collision term alone
+        let q = crate::viscosity::Quemada::blood(0.45).unwrap();
+        let d_rbc = p.gradient_diffusivity_with(2.8e-6, 17.0, 0.45, q.log_derivative(0.45, 17.0));
+        assert!(d_rbc.is_finite() && d_rbc > 0.41 * 0.45 * 2.8e-6f64.powi(2) * 17.0);
+        assert_eq!(p.gradient_diffusivity_with(1.0, 1.0, 0.0, 5.0), 0.0);
     }
 
     #[test]

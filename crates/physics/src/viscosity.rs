@@ -177,6 +177,17 @@ impl Quemada {
             1.0 / (x * x)
         }
     }
+
+    /// d(ln μ_r)/dφ = k/(1 − ½kφ) at fixed structure k(γ̇) (the parameters held constant; for
+    /// [`Quemada::blood`] this neglects their own hematocrit dependence). This is the factor the
+    /// viscosity-gradient flux of [`crate::shear_diffusion::PhillipsFlux`] needs
+    /// ([`crate::shear_diffusion::PhillipsFlux::gradient_diffusivity_with`]). `f64::INFINITY`
+    /// once ½kφ ≥ 1.
+    pub fn log_derivative(&self, phi: f64, shear_rate: f64) -> f64 {
+        let k = self.structural(shear_rate);
+        let x = 1.0 - 0.5 * k * phi.max(0.0);
+        if x <= 0.0 { f64::INFINITY } else { k / x }
+    }
 }
 
 /// Relative viscosity of human blood at hematocrit `hematocrit` and shear rate `shear_rate`
@@ -262,5 +273,16 @@ mod tests {
         assert_eq!(q.relative(1.0, 5.0), f64::INFINITY);
         assert!((q.relative(0.5, 5.0) - 4.0).abs() < 1e-14);
         assert_eq!(q.structural(f64::INFINITY), 2.0);
+        // log-derivative against a central difference at fixed structure
+        let q = Quemada::new(3.9, 1.77, 0.3).unwrap();
+        for (phi, g) in [(0.3, 0.1), (0.45, 10.0), (0.6, 1000.0)] {
+            let h = 1e-6;
+            let fd = (q.relative(phi + h, g).ln() - q.relative(phi - h, g).ln()) / (2.0 * h);
+            assert!(
+                (q.log_derivative(phi, g) / fd - 1.0).abs() < 1e-8,
+                "{phi} {g}"
+            );
+        }
+        assert_eq!(q.log_derivative(1.5, 1e9), f64::INFINITY);
     }
 }
