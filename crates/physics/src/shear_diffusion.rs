@@ -82,7 +82,7 @@ impl PhillipsFlux {
     }
 
     /// Dimensionless gradient diffusivity f(φ) = D/(a²γ̇) = K_c φ + K_η φ² d(ln μ_r)/dφ, with
-    /// d ln μ_r/dφ = [η]/(1 − φ/φ_m) for the Krieger–Dougherty law. `f64::INFINITY` at and
+    /// d ln μ_r/dφ = \[η\]/(1 − φ/φ_m) for the Krieger–Dougherty law. `f64::INFINITY` at and
     /// above φ_m; 0 for φ ≤ 0.
     pub fn dimensionless(&self, phi: f64) -> f64 {
         if phi <= 0.0 {

@@ -9,7 +9,7 @@
 //! | μ_r = μ/μ_f | relative viscosity of the suspension | – |
 //! | φ | volume fraction of the particles (hematocrit H for blood) | – |
 //! | φ_m | maximum packing, where μ_r diverges | – |
-//! | [η] | intrinsic viscosity (2.5 for rigid spheres, Einstein) | – |
+//! | \[η\] | intrinsic viscosity (2.5 for rigid spheres, Einstein) | – |
 //! | k | Quemada's structural ("effective intrinsic") viscosity, φ_m = 2/k | – |
 //! | k₀, k_∞ | k at vanishing and at infinite shear (aggregated vs dispersed red cells) | – |
 //! | γ̇, γ̇_c | shear rate and Quemada's critical shear rate | 1/s |
@@ -20,36 +20,36 @@
 
 use crate::error::{PhysicsError, ensure_in_range, ensure_positive};
 
-/// The Krieger–Dougherty law μ_r = (1 − φ/φ_m)^(−[η] φ_m) (Krieger & Dougherty, Trans Soc
+/// The Krieger–Dougherty law μ_r = (1 − φ/φ_m)^(−\[η\] φ_m) (Krieger & Dougherty, Trans Soc
 /// Rheol 3:137, 1959).
 ///
-/// - Reduces to Einstein's μ_r = 1 + [η]φ + O(φ²) as φ → 0 (for [η] = 2.5: rigid spheres).
-/// - Diverges as (1 − φ/φ_m)^(−[η]φ_m) at the maximum packing; [`relative`](Self::relative)
+/// - Reduces to Einstein's μ_r = 1 + \[η\]φ + O(φ²) as φ → 0 (for \[η\] = 2.5: rigid spheres).
+/// - Diverges as (1 − φ/φ_m)^(−\[η\]φ_m) at the maximum packing; [`relative`](Self::relative)
 ///   returns `f64::INFINITY` for φ ≥ φ_m (a jammed bed that does not shear).
 /// - Validity: non-Brownian, non-aggregating, Newtonian suspending fluid, the high-shear
 ///   (structure-independent) limit. For deformable red cells φ_m is an effective parameter
 ///   (red cells deform and pack above 0.9).
 ///
-/// Phillips et al. (Phys Fluids A 4:30, 1992) used φ_m = 0.68 and [η]φ_m = 1.82 for rigid
+/// Phillips et al. (Phys Fluids A 4:30, 1992) used φ_m = 0.68 and \[η\]φ_m = 1.82 for rigid
 /// spheres ([`KriegerDougherty::PHILLIPS_1992`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct KriegerDougherty {
     /// maximum packing φ_m, in (0, 1]
     pub max_packing: f64,
-    /// intrinsic viscosity [η] (> 0)
+    /// intrinsic viscosity \[η\] (> 0)
     pub intrinsic: f64,
 }
 
 impl KriegerDougherty {
     /// The rigid-sphere viscosity law of Phillips et al. (Phys Fluids A 4:30, 1992):
-    /// φ_m = 0.68, exponent [η]φ_m = 1.82.
+    /// φ_m = 0.68, exponent \[η\]φ_m = 1.82.
     pub const PHILLIPS_1992: KriegerDougherty = KriegerDougherty {
         max_packing: 0.68,
         intrinsic: 1.82 / 0.68,
     };
 
     /// A law with maximum packing `max_packing` φ_m ∈ [1e-6, 1] and intrinsic viscosity
-    /// `intrinsic` [η] > 0.
+    /// `intrinsic` \[η\] > 0.
     ///
     /// # Errors
     /// [`PhysicsError::InvalidParameter`] outside these ranges.
@@ -62,7 +62,7 @@ impl KriegerDougherty {
         })
     }
 
-    /// The exponent [η]φ_m.
+    /// The exponent \[η\]φ_m.
     pub fn exponent(&self) -> f64 {
         self.intrinsic * self.max_packing
     }
@@ -77,7 +77,7 @@ impl KriegerDougherty {
         }
     }
 
-    /// dμ_r/dφ = [η](1 − φ/φ_m)^(−[η]φ_m − 1) (`f64::INFINITY` for φ ≥ φ_m).
+    /// dμ_r/dφ = \[η\](1 − φ/φ_m)^(−\[η\]φ_m − 1) (`f64::INFINITY` for φ ≥ φ_m).
     pub fn derivative(&self, phi: f64) -> f64 {
         let x = 1.0 - phi.max(0.0) / self.max_packing;
         if x <= 0.0 {
