@@ -102,6 +102,7 @@ mod error;
 mod grid;
 mod kinetics;
 pub mod lubrication;
+mod separator;
 mod solution;
 mod tracers;
 mod transient;
@@ -115,11 +116,14 @@ pub use config::{
 };
 pub use error::ChannelError;
 pub use grid::{ChannelGrid, Port, depth_fraction, flux_coordinate};
+pub use separator::ChannelSeparator;
 pub use solution::{
-    CellRoles, ChannelSolution, PortReport, PortSpecies, SpeciesReport, SteadyStats,
+    CellRoles, ChannelSolution, InterfaceTarget, PortReport, PortSpecies, SpeciesReport,
+    SteadyStats,
 };
 pub use tracers::{
-    ChannelTracer, GradeTable, SpeciesGrade, TracerFate, TracerSettings, grade_efficiency,
+    ChannelTracer, GradeTable, SpeciesGrade, TracerFate, TracerSettings, equal_width_edges,
+    grade_efficiency, grade_efficiency_per_species,
 };
 pub use transient::{InitialFill, TransientSettings, TransientSolution, TransientStats};
 pub use validation::{SigmaCase, validation_checks};

@@ -44,7 +44,6 @@ use crate::solution::{CellRoles, SpeciesReport, species_report};
 
 /// What fills the channel at t = 0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
 pub enum InitialFill {
     /// primed with cell-free fluid (saline/plasma): φ = 0
     #[default]

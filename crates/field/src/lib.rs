@@ -99,6 +99,7 @@ mod error;
 mod kernel;
 pub mod layers;
 mod solver;
+mod suspension;
 mod tracers;
 mod validation;
 
@@ -109,6 +110,10 @@ pub use error::FieldError;
 pub use kernel::LimiterCounts;
 pub use layers::{Layer, LayerReport, LayerRoles, LayerThresholds};
 pub use solver::{FieldStats, HinderedField, PACKING_TOLERANCE};
+pub use suspension::{
+    classes_from_suspension, classes_where, mean_volume_fraction, red_cell_aggregate_from_esr,
+    species_plasma_per_ul,
+};
 pub use tracers::{FREE, PELLETED, TracerCell, Tracers};
 pub use validation::{
     anestis_schneider_case, clear_interface_depth, kynch_case, sediment_interface_depth,

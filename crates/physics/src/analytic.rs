@@ -212,7 +212,6 @@ impl AnestisSchneider {
 /// How the bottom of a Kynch batch-settling column evolves (the entropy solution of the
 /// Riemann problem φ₀ | φ_max at the bottom).
 #[derive(Debug, Clone, Copy, PartialEq)]
-#[non_exhaustive]
 pub enum KynchMode {
     /// A single shock φ₀ → φ_max: the sediment rises at constant speed until it meets the
     /// descending clear interface.

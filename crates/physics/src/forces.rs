@@ -30,7 +30,6 @@ use std::f64::consts::PI;
 
 /// Drag law: Stokes drag, optionally corrected for finite particle Reynolds number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
 pub enum DragLaw {
     /// Stokes drag ζ v with ζ = 3π μ d χ: exact as Re → 0, error O(Re) (Oseen: 3/16 Re).
     /// The right law for cells, whose Re ≤ 10⁻² (docs/physics.md §3.2). The default.

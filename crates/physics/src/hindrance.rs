@@ -61,7 +61,6 @@ pub const EXPONENT_RANGE: (f64, f64) = (0.0, 20.0);
 /// The cut-off makes V discontinuous at φ_max (V(φ_max⁻) > 0); numerical schemes must handle
 /// it (the field solver caps the volume flux into nearly packed cells).
 #[derive(Debug, Clone, Copy, PartialEq)]
-#[non_exhaustive]
 pub enum HindranceLaw {
     /// Richardson–Zaki (Trans IChemE 32:35, 1954): V(φ) = (1 − φ)^(n−2) for φ < φ_max, 0 at or
     /// above φ_max, so one species settles with u = s a (1 − φ)^n exactly. n = 4.65 for
