@@ -6,11 +6,11 @@ use buffycoat_physics::species::{PLATELET, RBC};
 use buffycoat_physics::units::per_m3_to_per_ul;
 
 use crate::channel::Channel;
-use crate::column::NewtonStats;
+use buffycoat_field::column::NewtonStats;
 use crate::config::{ChannelFlows, SteadyMethod};
 use crate::error::ChannelError;
 use crate::grid::{ChannelGrid, Port};
-use crate::kinetics::Kinetics;
+use buffycoat_field::kinetics::Kinetics;
 
 /// Which species are red cells and platelets; every other species counts as a nucleated white
 /// cell (lymphocytes, monocytes, neutrophils, blasts, CD34⁺ cells, …).

@@ -94,9 +94,12 @@
 #![deny(unsafe_code)]
 
 mod classes;
+pub mod column;
 mod config;
 mod error;
+mod implicit;
 mod kernel;
+pub mod kinetics;
 pub mod layers;
 mod solver;
 mod tracers;
@@ -104,8 +107,9 @@ mod validation;
 
 pub use buffycoat_physics::hindrance::HindranceLaw;
 pub use classes::{Class, classes_from_distribution};
-pub use config::{FieldConfig, FieldGeometry, Numerics, TimeIntegrator};
+pub use config::{FieldConfig, FieldGeometry, ImplicitNumerics, Numerics, Scheme, TimeIntegrator};
 pub use error::FieldError;
+pub use implicit::ImplicitStats;
 pub use kernel::LimiterCounts;
 pub use layers::{Layer, LayerReport, LayerRoles, LayerThresholds};
 pub use solver::{FieldStats, HinderedField, PACKING_TOLERANCE};

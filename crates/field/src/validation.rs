@@ -10,7 +10,7 @@ use buffycoat_physics::validation::Check;
 use buffycoat_stepper::{Parallel, Propagate};
 
 use crate::classes::Class;
-use crate::config::{FieldConfig, FieldGeometry};
+use crate::config::{FieldConfig, FieldGeometry, Numerics};
 use crate::error::FieldError;
 use crate::solver::HinderedField;
 use crate::tracers::Tracers;
@@ -73,6 +73,17 @@ pub fn anestis_schneider_case(
     radial_cells: usize,
     par: &Parallel,
 ) -> Result<Vec<AnestisSchneiderSample>, FieldError> {
+    anestis_schneider_case_with(radial_cells, Numerics::default(), &[10.0, 20.0, 30.0], par)
+}
+
+/// [`anestis_schneider_case`] with the given numerics (e.g. the implicit scheme) and sample
+/// times (s, at most ≈ 30 s: the interface must stay clear of the sediment).
+pub fn anestis_schneider_case_with(
+    radial_cells: usize,
+    numerics: Numerics,
+    times: &[f64],
+    par: &Parallel,
+) -> Result<Vec<AnestisSchneiderSample>, FieldError> {
     let law = HindranceLaw::richardson_zaki(4.65, 0.9)?;
     let fluid = Fluid::plasma_37c();
     let rpm = 3000.0;
@@ -82,7 +93,7 @@ pub fn anestis_schneider_case(
     let (r_min, r_max, phi0) = (0.06, 0.08, 0.2);
     let class = Class::new("test", 6e-6, 1095.0, 1.0, phi0);
     let s = class.sedimentation_coefficient(&fluid);
-    let config = FieldConfig::new(
+    let mut config = FieldConfig::new(
         FieldGeometry::Sector,
         r_min,
         r_max,
@@ -91,12 +102,13 @@ pub fn anestis_schneider_case(
         fluid,
         law,
     );
+    config.numerics = numerics;
     let mut field = HinderedField::new(config, vec![class], Tracers::none())?;
     let exact = AnestisSchneider::new(law, r_min, phi0, s)?;
     let mut out = Vec::new();
     let mut t = 0.0;
     let mut profile = vec![0.0; radial_cells];
-    for t_next in [10.0, 20.0, 30.0] {
+    for &t_next in times {
         field.advance(t, t_next, par)?;
         t = t_next;
         let tau = omega * omega * t;
@@ -148,13 +160,31 @@ pub fn kynch_case(
     sample_fractions: &[f64],
     par: &Parallel,
 ) -> Result<(KynchBatch, Vec<KynchSample>), FieldError> {
+    kynch_case_with(
+        radial_cells,
+        initial_fraction,
+        sample_fractions,
+        Numerics::default(),
+        par,
+    )
+}
+
+/// [`kynch_case`] with the given numerics (e.g. the implicit scheme).
+pub fn kynch_case_with(
+    radial_cells: usize,
+    initial_fraction: f64,
+    sample_fractions: &[f64],
+    numerics: Numerics,
+    par: &Parallel,
+) -> Result<(KynchBatch, Vec<KynchSample>), FieldError> {
     let (n, phi_max, height) = (4.65, 0.9, 0.3);
     let law = HindranceLaw::richardson_zaki(n, phi_max)?;
     let fluid = Fluid::plasma_37c();
     let class = Class::new("beads", 40e-6, 2500.0, 1.0, initial_fraction);
     let u_inf = class.sedimentation_coefficient(&fluid) * STANDARD_GRAVITY;
     let exact = KynchBatch::new(u_inf, n, phi_max, initial_fraction, height)?;
-    let config = FieldConfig::settling_column(height, radial_cells, fluid, law)?;
+    let mut config = FieldConfig::settling_column(height, radial_cells, fluid, law)?;
+    config.numerics = numerics;
     let mut field = HinderedField::new(config, vec![class], Tracers::none())?;
     let dz = height / radial_cells as f64;
     let mut out = Vec::new();
