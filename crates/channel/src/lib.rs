@@ -102,8 +102,8 @@ mod tracers;
 mod transient;
 mod validation;
 
-pub use channel::Channel;
 pub use buffycoat_field::column::NewtonStats;
+pub use channel::Channel;
 pub use config::{
     ChannelConfig, ChannelFlows, ChannelGeometry, FlowProfile, ImplicitSettings,
     MAX_DEPTH_TO_RADIUS, MAX_INLET_ML_MIN, MAX_RPM, SteadyMethod,

@@ -6,10 +6,10 @@ use buffycoat_physics::species::{PLATELET, RBC};
 use buffycoat_physics::units::per_m3_to_per_ul;
 
 use crate::channel::Channel;
-use buffycoat_field::column::NewtonStats;
 use crate::config::{ChannelFlows, SteadyMethod};
 use crate::error::ChannelError;
 use crate::grid::{ChannelGrid, Port};
+use buffycoat_field::column::NewtonStats;
 use buffycoat_field::kinetics::Kinetics;
 
 /// Which species are red cells and platelets; every other species counts as a nucleated white

@@ -38,9 +38,9 @@ use buffycoat_physics::rotor::RotorProfile;
 use buffycoat_stepper::Parallel;
 
 use crate::channel::Channel;
-use buffycoat_field::column::{ColumnSolver, ColumnStep, NewtonStats};
 use crate::error::{ChannelError, invalid};
 use crate::solution::{CellRoles, SpeciesReport, species_report};
+use buffycoat_field::column::{ColumnSolver, ColumnStep, NewtonStats};
 
 /// What fills the channel at t = 0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -643,13 +643,7 @@ impl ColumnSolver {
     /// ∂F/∂φ_{R,m} = [P > 0] φ_{i,L} (∂h_i(R)/∂φ_m D + h_i(R) D_R) + δ_im Q⁻ + [Q < 0] φ_{i,R} h_i(L) D_R,
     ///
     /// with P = h_i(R) D, Q = h_i(L) D, D_L = −σ_e′(L) A/Δr, D_R = σ_e′(R) A/Δr.
-    fn assemble_compression(
-        &mut self,
-        kin: &Kinetics,
-        cp: &Compression<'_>,
-        phi: &[f64],
-        dt: f64,
-    ) {
+    fn assemble_compression(&mut self, kin: &Kinetics, cp: &Compression<'_>, phi: &[f64], dt: f64) {
         let n = self.n;
         let nn = n * n;
         let cells = self.cells;
@@ -1130,7 +1124,8 @@ fn residual(
             }
             for i in 0..n {
                 let (l, r) = ((f - 1) * n + i, f * n + i);
-                flux[f * n + i] += phi[l] * (h[r] * grad).max(0.0) + phi[r] * (h[l] * grad).min(0.0);
+                flux[f * n + i] +=
+                    phi[l] * (h[r] * grad).max(0.0) + phi[r] * (h[l] * grad).min(0.0);
             }
         }
     }

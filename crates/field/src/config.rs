@@ -1,6 +1,6 @@
 //! Run configuration: geometry, grid, rotor, fluid, hindrance law and numerics.
 
-use buffycoat_physics::consolidation::SolidStress;
+use buffycoat_physics::consolidation::Consolidation;
 use buffycoat_physics::fluid::Fluid;
 use buffycoat_physics::hindrance::HindranceLaw;
 use buffycoat_physics::rotor::RotorProfile;
@@ -181,10 +181,10 @@ pub struct FieldConfig {
     /// stream-function coordinate. The acceleration at coordinate x is then ω² r(x), r(x)
     /// interpolated linearly between faces. `None`: r = x.
     pub face_radius: Option<Vec<f64>>,
-    /// Sediment consolidation: the effective solid stress σ_e(φ) of the bed
+    /// Sediment consolidation: the effective solid stress σ_e(φ) and the mobility of the bed
     /// ([`buffycoat_physics::consolidation`]); `None` (default): none, the bed packs to
     /// φ_max. Requires [`Scheme::Implicit`].
-    pub consolidation: Option<SolidStress>,
+    pub consolidation: Option<Consolidation>,
 }
 
 impl FieldConfig {
@@ -315,20 +315,36 @@ impl FieldConfig {
         }
         let im = &n.implicit;
         let checks = [
-            ("numerics.implicit.newton_tolerance", im.newton_tolerance, 1e-15, 1e-3),
-            ("numerics.implicit.time_tolerance", im.time_tolerance, 1e-8, 0.5),
+            (
+                "numerics.implicit.newton_tolerance",
+                im.newton_tolerance,
+                1e-15,
+                1e-3,
+            ),
+            (
+                "numerics.implicit.time_tolerance",
+                im.time_tolerance,
+                1e-8,
+                0.5,
+            ),
             ("numerics.implicit.initial_dt", im.initial_dt, 1e-9, 1e4),
             ("numerics.implicit.max_dt", im.max_dt, 1e-9, 1e6),
             ("numerics.implicit.packing_ramp", im.packing_ramp, 1e-6, 0.1),
-            ("numerics.implicit.coupling_threshold", im.coupling_threshold, 0.0, 1.0),
+            (
+                "numerics.implicit.coupling_threshold",
+                im.coupling_threshold,
+                0.0,
+                1.0,
+            ),
         ];
         for (name, v, lo, hi) in checks {
             if !(v.is_finite() && v >= lo && v <= hi) {
                 return Err(invalid(name, v, &format!("{lo} <= value <= {hi}")));
             }
         }
-        if let Some(stress) = &self.consolidation {
-            stress.validate()?;
+        if let Some(c) = &self.consolidation {
+            c.validate()?;
+            let stress = &c.stress;
             if n.scheme != Scheme::Implicit {
                 return Err(FieldError::Inconsistent(
                     "consolidation needs the implicit scheme (grid.scheme = \"implicit\")".into(),

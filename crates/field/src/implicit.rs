@@ -65,7 +65,10 @@ impl Implicit {
         let cells = config.radial_cells;
         let n = classes.len();
         let im = config.numerics.implicit;
-        let kin = Kinetics::new(classes, &config.fluid, config.hindrance, im.packing_ramp);
+        let mut kin = Kinetics::new(classes, &config.fluid, config.hindrance, im.packing_ramp);
+        if let Some(c) = &config.consolidation {
+            kin = kin.with_bed(c);
+        }
         let total: f64 = classes.iter().map(|c| c.volume_fraction).sum();
         let floor = MIN_RELATIVE_SCALE * total.max(f64::MIN_POSITIVE);
         let conductance = (0..=cells)
@@ -144,8 +147,8 @@ impl Implicit {
             } else {
                 self.next.copy_from_slice(&self.col);
             }
-            let compression = config.consolidation.map(|stress| Compression {
-                stress,
+            let compression = config.consolidation.map(|c| Compression {
+                stress: c.stress,
                 conductance: &self.conductance,
             });
             let step = ColumnStep {

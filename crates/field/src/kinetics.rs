@@ -14,6 +14,7 @@
 //!   ∂v_i/∂φ_m = c′(φ) w_i + c(φ) ∂w_i/∂φ_m for v_i = c w_i (per unit acceleration).
 
 use crate::Class;
+use buffycoat_physics::consolidation::Consolidation;
 use buffycoat_physics::fluid::Fluid;
 use buffycoat_physics::hindrance::HindranceLaw;
 
@@ -34,6 +35,22 @@ pub struct Kinetics {
     pub phi_max: f64,
     /// ramp width ε
     pub ramp: f64,
+    /// the mobility of a consolidating bed above its contact fraction (see
+    /// [`Kinetics::with_bed`]); `None`: the law's V(φ) everywhere
+    pub bed: Option<BedMobility>,
+}
+
+/// V(φ) above the contact fraction φ_c of a deformable bed (see
+/// [`buffycoat_physics::consolidation::Consolidation`]):
+/// V(φ) = V_law(φ_c) · [x(φ)/x(φ_c)]^m, x = (1 − φ)/φ.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BedMobility {
+    /// φ_c
+    pub critical: f64,
+    /// V_law(φ_c)
+    pub anchor: f64,
+    /// m
+    pub exponent: f64,
 }
 
 /// The mixture quantities of one state (see the module documentation).
@@ -62,13 +79,36 @@ impl Kinetics {
             law,
             phi_max: law.max_packing(),
             ramp,
+            bed: None,
         }
+    }
+
+    /// The same kinetics with the bed mobility of `consolidation` above its contact fraction.
+    #[must_use]
+    pub fn with_bed(mut self, consolidation: &Consolidation) -> Self {
+        let critical = consolidation.stress.critical;
+        self.bed = Some(BedMobility {
+            critical,
+            anchor: self.law.velocity_factor_and_derivative(critical).0,
+            exponent: consolidation.bed_exponent,
+        });
+        self
     }
 
     /// V_ε(φ) and dV_ε/dφ.
     #[inline]
     pub fn velocity_factor(&self, total: f64) -> (f64, f64) {
-        let (v, dv) = self.law.velocity_factor_and_derivative(total);
+        let (v, dv) = match self.bed {
+            Some(bed) if total > bed.critical => {
+                let phi = total.min(1.0 - 1e-12);
+                let scale = bed.critical / (1.0 - bed.critical);
+                let x = (1.0 - phi) / phi * scale;
+                let dx = -scale / (phi * phi);
+                let p = x.powf(bed.exponent - 1.0);
+                (bed.anchor * p * x, bed.anchor * bed.exponent * p * dx)
+            }
+            _ => self.law.velocity_factor_and_derivative(total),
+        };
         let room = (self.phi_max - total) / self.ramp;
         if room >= 1.0 {
             (v, dv)

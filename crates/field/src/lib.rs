@@ -115,6 +115,7 @@ pub use layers::{Layer, LayerReport, LayerRoles, LayerThresholds};
 pub use solver::{FieldStats, HinderedField, PACKING_TOLERANCE};
 pub use tracers::{FREE, PELLETED, TracerCell, Tracers};
 pub use validation::{
-    anestis_schneider_case, clear_interface_depth, kynch_case, sediment_interface_depth,
-    validation_checks,
+    EquilibriumSample, anestis_schneider_case, anestis_schneider_case_with, clear_interface_depth,
+    consolidation_equilibrium_case, implicit_time_order, kynch_case, kynch_case_with,
+    packed_cell_volume, sediment_interface_depth, validation_checks,
 };

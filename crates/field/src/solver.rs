@@ -210,7 +210,10 @@ impl HinderedField {
         let mean = self.initial_volumes[class] / self.total_measure();
         self.kernel.threshold[class] = self.config.numerics.inactive_fraction * mean;
         if let Some(imp) = self.implicit.as_mut() {
-            let total = self.kernel.grid.measure(self.kernel.grid.r_min, self.kernel.grid.r_max);
+            let total = self
+                .kernel
+                .grid
+                .measure(self.kernel.grid.r_min, self.kernel.grid.r_max);
             let means: Vec<f64> = self.initial_volumes.iter().map(|v| v / total).collect();
             imp.set_scales(&means, self.config.numerics.implicit.coupling_threshold);
         }
