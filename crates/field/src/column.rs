@@ -101,6 +101,23 @@ pub struct Compression<'a> {
     /// A_f/Δr_f per face (J + 1; walls unused): face measure over the centre distance (1/m
     /// for a tube)
     pub conductance: &'a [f64],
+    /// irreversible consolidation: per cell the largest total fraction reached before, and
+    /// the unloading stiffness ratio R
+    /// ([`SolidStress::unloading_stress_and_derivative`]); `None`: reversible σ_e(φ)
+    pub preconsolidation: Option<(&'a [f64], f64)>,
+}
+
+impl Compression<'_> {
+    /// σ_e and σ_e′ of cell `j` at total fraction `phi`.
+    #[inline]
+    pub fn cell_stress(&self, j: usize, phi: f64) -> (f64, f64) {
+        match self.preconsolidation {
+            Some((reached, ratio)) => self
+                .stress
+                .unloading_stress_and_derivative(phi, reached[j], ratio),
+            None => self.stress.stress_and_derivative(phi),
+        }
+    }
 }
 
 /// Statistics of the column solves.
@@ -652,7 +669,7 @@ impl ColumnSolver {
         let critical = cp.stress.critical;
         for j in 0..cells {
             let cell = &phi[j * n..(j + 1) * n];
-            let (sg, dsg) = cp.stress.stress_and_derivative(cell.iter().sum());
+            let (sg, dsg) = cp.cell_stress(j, cell.iter().sum());
             self.sig[j] = sg;
             self.dsig[j] = dsg;
             kin.compression_coefficients(
@@ -1114,7 +1131,7 @@ fn residual(
         let critical = cp.stress.critical;
         for j in 0..cells {
             let cell = &phi[j * n..(j + 1) * n];
-            sig[j] = cp.stress.stress(cell.iter().sum());
+            sig[j] = cp.cell_stress(j, cell.iter().sum()).0;
             kin.compression_coefficients(cell, critical, &mut h[j * n..(j + 1) * n], None);
         }
         for f in 1..cells {

@@ -59,9 +59,13 @@ pub enum Scheme {
 ///
 /// **Error control**: backward Euler's local error is ≈ (Δt²/2) φ̈; with the previous step
 /// Δt₀ it is estimated from the divided differences of the last three states,
-/// E = Δt/(Δt + Δt₀) · max_{j,i} |(φⁿ⁺¹ − φⁿ) − (Δt/Δt₀)(φⁿ − φⁿ⁻¹)| / s_i,
+/// E = Δt/(Δt + Δt₀) · max_i Σ_j m_j |(φⁿ⁺¹ − φⁿ) − (Δt/Δt₀)(φⁿ − φⁿ⁻¹)|_{ji} / (s_i Σ_j m_j),
 /// s_i = max(φ̄_i, 10⁻² Σφ̄) (φ̄_i the class's initial mean fraction: minor classes are
-/// measured on their own scale, but not below 1 % of the total). A step with E > 2·tol is
+/// measured on their own scale, but not below 1 % of the total). The norm is the
+/// volume-weighted L¹ norm over the column, i.e. the volume of class i misplaced by the step
+/// relative to its total: a moving front contributes its displacement error, not an O(1)
+/// pointwise jump (a max-norm would hold every front to a fraction of a cell per step, a
+/// CFL limit in disguise). A step with E > 2·tol is
 /// rejected and retried; the next step is Δt·min(2, max(0.2, 0.9 √(tol/E))) (the error is
 /// O(Δt²)), limited to `max_dt`. A step whose Newton solve fails is retried at half the size.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -77,7 +81,8 @@ pub struct ImplicitNumerics {
     /// width ε of the packing ramp V(φ)·min(1, (φ_max − φ)/ε) (default 0.01, as the channel)
     pub packing_ramp: f64,
     /// classes below this fraction of the total initial fraction are decoupled in the
-    /// approximate Newton Jacobian (default 0.02, as the channel)
+    /// approximate Newton Jacobian (default 0.02, as the channel; ignored with consolidation,
+    /// where every class is coupled)
     pub coupling_threshold: f64,
 }
 

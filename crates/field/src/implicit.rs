@@ -49,7 +49,14 @@ pub(crate) struct Implicit {
     conductance: Vec<f64>,
     inv_scale: Vec<f64>,
     err_scale: Vec<f64>,
+    class_err: Vec<f64>,
+    inv_total_measure: f64,
+    /// per cell: the largest total fraction reached so far (the preconsolidation state of an
+    /// irreversible bed, [`Compression::preconsolidation`])
+    history: Vec<f64>,
     major: Vec<bool>,
+    /// all classes coupled in the Newton Jacobian (consolidation)
+    coupled: bool,
     /// proposed next step (s)
     dt: f64,
     /// last accepted step (s), 0 before the first
@@ -91,11 +98,16 @@ impl Implicit {
             conductance,
             inv_scale: vec![1.0 / floor; n],
             err_scale: vec![1.0; n],
+            class_err: vec![0.0; n],
+            inv_total_measure: 1.0 / grid.volume.iter().sum::<f64>(),
+            history: vec![0.0; cells],
             major: vec![true; n],
+            coupled: false,
             dt: im.initial_dt,
             dt_prev: 0.0,
             stats: ImplicitStats::default(),
         };
+        s.coupled = config.consolidation.is_some();
         let means: Vec<f64> = classes.iter().map(|c| c.volume_fraction).collect();
         s.set_scales(&means, im.coupling_threshold);
         s
@@ -109,7 +121,9 @@ impl Implicit {
         for (i, &m) in means.iter().enumerate() {
             self.inv_scale[i] = 1.0 / m.max(floor);
             self.err_scale[i] = 1.0 / m.max(ERROR_SCALE_FLOOR * total).max(floor);
-            self.major[i] = m >= coupling_threshold * total || m == largest;
+            // With consolidation every class is coupled: the decoupled rows would leave out the
+            // stress coupling and Newton then needs about half again as many iterations.
+            self.major[i] = self.coupled || m >= coupling_threshold * total || m == largest;
         }
     }
 
@@ -150,6 +164,7 @@ impl Implicit {
             let compression = config.consolidation.map(|c| Compression {
                 stress: c.stress,
                 conductance: &self.conductance,
+                preconsolidation: Some((&self.history, c.unloading_stiffness)),
             });
             let step = ColumnStep {
                 kin: &self.kin,
@@ -175,14 +190,28 @@ impl Implicit {
             let mut factor = 2.0;
             if self.dt_prev > 0.0 {
                 let ratio = dt / self.dt_prev;
-                let mut err = 0.0f64;
-                for (j, ((&x1, &x0), &xm)) in
-                    self.next.iter().zip(&self.col).zip(&self.prev).enumerate()
-                {
-                    let e = ((x1 - x0) - ratio * (x0 - xm)).abs() * self.err_scale[j % n];
-                    err = err.max(e);
+                self.class_err.fill(0.0);
+                for (j, &m) in self.measure.iter().enumerate() {
+                    let range = j * n..(j + 1) * n;
+                    for (((e, &x1), &x0), &xm) in self
+                        .class_err
+                        .iter_mut()
+                        .zip(&self.next[range.clone()])
+                        .zip(&self.col[range.clone()])
+                        .zip(&self.prev[range])
+                    {
+                        *e += m * ((x1 - x0) - ratio * (x0 - xm)).abs();
+                    }
                 }
-                err *= dt / (dt + self.dt_prev);
+                let err = self
+                    .class_err
+                    .iter()
+                    .zip(&self.err_scale)
+                    .map(|(e, s)| e * s)
+                    .fold(0.0, f64::max)
+                    * self.inv_total_measure
+                    * dt
+                    / (dt + self.dt_prev);
                 if err > 0.0 {
                     factor = (0.9 * (im.time_tolerance / err).sqrt()).clamp(0.2, 2.0);
                 }
@@ -191,6 +220,16 @@ impl Implicit {
                     self.dt = dt * factor;
                     continue;
                 }
+            }
+            // Values below 10⁻²⁰⁰ are flushed to 0 (as the explicit scheme does: keeps decaying
+            // tails out of the slow subnormal range; < 10⁻²⁰⁰ of volume per cell).
+            for x in &mut self.next {
+                if *x < 1e-200 {
+                    *x = 0.0;
+                }
+            }
+            for (h, cell) in self.history.iter_mut().zip(self.next.chunks_exact(n)) {
+                *h = h.max(cell.iter().sum());
             }
             std::mem::swap(&mut self.prev, &mut self.col);
             std::mem::swap(&mut self.col, &mut self.next);

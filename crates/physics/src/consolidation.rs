@@ -107,6 +107,29 @@ impl SolidStress {
         (s, self.modulus * self.exponent * p * dx)
     }
 
+    /// σ_e and dσ_e/dφ of a bed that has been compacted to `reached` before (the largest φ it
+    /// has had): consolidation is irreversible. On the virgin (loading) curve φ ≥ `reached`
+    /// this is [`SolidStress::stress_and_derivative`]; below it (unloading, e.g. when the
+    /// rotor slows down) the bed follows a line R times stiffer,
+    /// σ = max(0, σ_e(φ_p) − R σ_e′(φ_p) (φ_p − φ)), φ_p = `reached`, as the swelling line of
+    /// a consolidated soil is much steeper than its virgin compression line (the Cam-clay
+    /// κ ≪ λ; Roscoe & Burland 1968, in *Engineering Plasticity*, Cambridge Univ. Press).
+    #[inline]
+    pub fn unloading_stress_and_derivative(
+        &self,
+        phi: f64,
+        reached: f64,
+        ratio: f64,
+    ) -> (f64, f64) {
+        if phi >= reached || reached <= self.critical {
+            return self.stress_and_derivative(phi);
+        }
+        let (sp, dp) = self.stress_and_derivative(reached);
+        let slope = ratio * dp;
+        let s = sp - slope * (reached - phi);
+        if s > 0.0 { (s, slope) } else { (0.0, 0.0) }
+    }
+
     /// σ_e(φ) (Pa).
     #[inline]
     pub fn stress(&self, phi: f64) -> f64 {
@@ -155,6 +178,9 @@ pub struct Consolidation {
     pub stress: SolidStress,
     /// exponent m of the bed mobility, in [0, 6] (1: Kozeny–Carman; red cells 0)
     pub bed_exponent: f64,
+    /// ratio R ≥ 1 of the unloading to the loading stiffness (see
+    /// [`SolidStress::unloading_stress_and_derivative`])
+    pub unloading_stiffness: f64,
 }
 
 impl Consolidation {
@@ -163,6 +189,7 @@ impl Consolidation {
         Self {
             stress: SolidStress::red_cells(),
             bed_exponent: RED_CELL_BED_EXPONENT,
+            unloading_stiffness: RED_CELL_UNLOADING_STIFFNESS,
         }
     }
 
@@ -173,9 +200,19 @@ impl Consolidation {
     pub fn validate(&self) -> Result<(), PhysicsError> {
         self.stress.validate()?;
         ensure_in_range("consolidation bed exponent", self.bed_exponent, 0.0, 6.0)?;
+        ensure_in_range(
+            "consolidation unloading stiffness ratio",
+            self.unloading_stiffness,
+            1.0,
+            1e6,
+        )?;
         Ok(())
     }
 }
+
+/// R of [`Consolidation::red_cells`]: assumed (no data): packed red cells barely swell when
+/// the rotor stops — the packed-cell volume is read after the stop.
+pub const RED_CELL_UNLOADING_STIFFNESS: f64 = 100.0;
 
 /// m of [`Consolidation::red_cells`] (calibrated, see [`Consolidation`]).
 pub const RED_CELL_BED_EXPONENT: f64 = 0.0;
