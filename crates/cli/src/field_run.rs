@@ -127,6 +127,10 @@ pub fn field_config(res: &Resolved, settings: &HinderedSettings) -> FieldConfig 
     config.gravity = res.forces.gravity;
     config.numerics.cfl = settings.cfl;
     config.numerics.inactive_fraction = settings.inactive_fraction;
+    config.numerics.scheme = settings.scheme;
+    config.numerics.implicit.time_tolerance = settings.time_tolerance;
+    config.numerics.implicit.max_dt = settings.max_dt;
+    config.consolidation = settings.consolidation;
     config
 }
 
