@@ -1312,6 +1312,92 @@ mod tests {
         assert!(one[0] < 0.4 && one[11] > 0.4, "{one:?}");
     }
 
+    /// The assembled Jacobian (all classes coupled) with consolidation and preconsolidation
+    /// matches central differences of the residual: J δ ≈ (G(φ + εδ) − G(φ − εδ))/(2ε).
+    #[test]
+    fn jacobian_with_compression_matches_differences() {
+        use buffycoat_physics::consolidation::{Consolidation, SolidStress};
+        let cells = 9;
+        let classes = vec![
+            Class::new("rbc", 5.5e-6, 1095.0, 1.09, 0.4),
+            Class::new("lymphocyte", 7.8e-6, 1075.0, 1.0, 0.01),
+        ];
+        let n = classes.len();
+        let law = HindranceLaw::richardson_zaki(4.65, 0.99).unwrap();
+        let consolidation = Consolidation {
+            stress: SolidStress::new(0.55, 5.0, 2.5).unwrap(),
+            bed_exponent: 0.5,
+            unloading_stiffness: 100.0,
+        };
+        let kin = Kinetics::new(&classes, &Fluid::plasma_37c(), law, 0.01).with_bed(&consolidation);
+        let accel: Vec<f64> = (0..=cells).map(|f| 1.5e4 * (1.0 + 0.01 * f as f64)).collect();
+        let measure = vec![1e-3; cells];
+        let conductance = vec![1e3; cells + 1];
+        let reached: Vec<f64> = (0..cells).map(|j| if j == 6 { 0.95 } else { 0.0 }).collect();
+        let inv_scale = vec![1.0; n];
+        let major = vec![true; n];
+        let step = ColumnStep {
+            kin: &kin,
+            accel: &accel,
+            measure: &measure,
+            inv_scale: &inv_scale,
+            tolerance: 1e-12,
+            max_iterations: 40,
+            max_subdivisions: 0,
+            major: &major,
+            compression: Some(Compression {
+                stress: consolidation.stress,
+                conductance: &conductance,
+                preconsolidation: Some((&reached, 100.0)),
+            }),
+        };
+        // a bed profile crossing φ_c, with the minor class spread through it
+        let phi: Vec<f64> = (0..cells)
+            .flat_map(|j| {
+                let red = 0.3 + 0.08 * j as f64;
+                [red, 0.004 + 0.001 * (j % 3) as f64]
+            })
+            .collect();
+        let star = phi.clone();
+        let dt = 2.0;
+        let mut solver = ColumnSolver::new(cells, n);
+        solver.set_partition(&step, true);
+        solver.assemble(&step, &phi, dt);
+        let delta: Vec<f64> = (0..cells * n).map(|k| ((k * 7 % 5) as f64 - 2.0) * 1e-3).collect();
+        let nn = n * n;
+        let mut jd = vec![0.0; cells * n];
+        for j in 0..cells {
+            for a in 0..n {
+                let mut acc = 0.0;
+                for b in 0..n {
+                    acc += solver.diag[j * nn + a * n + b] * delta[j * n + b];
+                    if j > 0 {
+                        acc += solver.lower[j * nn + a * n + b] * delta[(j - 1) * n + b];
+                    }
+                    if j + 1 < cells {
+                        acc += solver.upper[j * nn + a * n + b] * delta[(j + 1) * n + b];
+                    }
+                }
+                jd[j * n + a] = acc;
+            }
+        }
+        let eps = 1e-4;
+        let g = |x: &[f64]| {
+            let (mut v, mut fl, mut r) = (vec![0.0; cells * n], vec![0.0; (cells + 1) * n], vec![0.0; cells * n]);
+            let (mut sg, mut h) = (vec![0.0; cells], vec![0.0; cells * n]);
+            residual(&step, &star, x, dt, &mut v, &mut fl, &mut r, (&mut sg, &mut h));
+            r
+        };
+        let plus: Vec<f64> = phi.iter().zip(&delta).map(|(p, d)| p + eps * d).collect();
+        let minus: Vec<f64> = phi.iter().zip(&delta).map(|(p, d)| p - eps * d).collect();
+        let (gp, gm) = (g(&plus), g(&minus));
+        let scale = jd.iter().map(|x| x.abs()).fold(0.0, f64::max);
+        for k in 0..cells * n {
+            let fd = (gp[k] - gm[k]) / (2.0 * eps);
+            assert!((fd - jd[k]).abs() <= 1e-5 * scale, "row {k}: fd {fd} vs J δ {}", jd[k]);
+        }
+    }
+
     #[test]
     fn lu_solves_a_pivoting_system() {
         let a = [0.0, 2.0, 1.0, 1.0, 1.0, 0.0, 3.0, 0.0, 1.0];
