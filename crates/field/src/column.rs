@@ -1330,10 +1330,14 @@ mod tests {
             unloading_stiffness: 100.0,
         };
         let kin = Kinetics::new(&classes, &Fluid::plasma_37c(), law, 0.01).with_bed(&consolidation);
-        let accel: Vec<f64> = (0..=cells).map(|f| 1.5e4 * (1.0 + 0.01 * f as f64)).collect();
+        let accel: Vec<f64> = (0..=cells)
+            .map(|f| 1.5e4 * (1.0 + 0.01 * f as f64))
+            .collect();
         let measure = vec![1e-3; cells];
         let conductance = vec![1e3; cells + 1];
-        let reached: Vec<f64> = (0..cells).map(|j| if j == 6 { 0.95 } else { 0.0 }).collect();
+        let reached: Vec<f64> = (0..cells)
+            .map(|j| if j == 6 { 0.95 } else { 0.0 })
+            .collect();
         let inv_scale = vec![1.0; n];
         let major = vec![true; n];
         let step = ColumnStep {
@@ -1363,7 +1367,9 @@ mod tests {
         let mut solver = ColumnSolver::new(cells, n);
         solver.set_partition(&step, true);
         solver.assemble(&step, &phi, dt);
-        let delta: Vec<f64> = (0..cells * n).map(|k| ((k * 7 % 5) as f64 - 2.0) * 1e-3).collect();
+        let delta: Vec<f64> = (0..cells * n)
+            .map(|k| ((k * 7 % 5) as f64 - 2.0) * 1e-3)
+            .collect();
         let nn = n * n;
         let mut jd = vec![0.0; cells * n];
         for j in 0..cells {
@@ -1383,9 +1389,22 @@ mod tests {
         }
         let eps = 1e-4;
         let g = |x: &[f64]| {
-            let (mut v, mut fl, mut r) = (vec![0.0; cells * n], vec![0.0; (cells + 1) * n], vec![0.0; cells * n]);
+            let (mut v, mut fl, mut r) = (
+                vec![0.0; cells * n],
+                vec![0.0; (cells + 1) * n],
+                vec![0.0; cells * n],
+            );
             let (mut sg, mut h) = (vec![0.0; cells], vec![0.0; cells * n]);
-            residual(&step, &star, x, dt, &mut v, &mut fl, &mut r, (&mut sg, &mut h));
+            residual(
+                &step,
+                &star,
+                x,
+                dt,
+                &mut v,
+                &mut fl,
+                &mut r,
+                (&mut sg, &mut h),
+            );
             r
         };
         let plus: Vec<f64> = phi.iter().zip(&delta).map(|(p, d)| p + eps * d).collect();
@@ -1394,7 +1413,11 @@ mod tests {
         let scale = jd.iter().map(|x| x.abs()).fold(0.0, f64::max);
         for k in 0..cells * n {
             let fd = (gp[k] - gm[k]) / (2.0 * eps);
-            assert!((fd - jd[k]).abs() <= 1e-5 * scale, "row {k}: fd {fd} vs J δ {}", jd[k]);
+            assert!(
+                (fd - jd[k]).abs() <= 1e-5 * scale,
+                "row {k}: fd {fd} vs J δ {}",
+                jd[k]
+            );
         }
     }
 
