@@ -3,8 +3,10 @@
 //! Throughput in sweep points per second.
 
 use buffycoat::input::library;
-use buffycoat::sweep::{Axis, CancelToken, Grid, Shard, SweepOptions, SweepPlan, run_sweep};
+use buffycoat::input::sweep::sweep_plan;
+use buffycoat::sweep::{Axis, CancelToken, Grid, Shard, SweepOptions, run_sweep};
 use buffycoat_benches::timing;
+use buffycoat_engine::ProgressMode;
 use criterion::{Criterion, Throughput};
 use std::path::Path;
 use std::sync::Arc;
@@ -29,7 +31,7 @@ fn sweep(c: &mut Criterion) {
                     Axis::parse("inlet.flow_ml_min=35:65:4").expect("axis"),
                 ])
                 .expect("grid");
-                let plan = SweepPlan::new(
+                let plan = sweep_plan(
                     &scenario,
                     grid,
                     Shard::WHOLE,
@@ -42,7 +44,7 @@ fn sweep(c: &mut Criterion) {
                     output: output.clone(),
                     csv: None,
                     threads: None,
-                    progress: false,
+                    progress: ProgressMode::Off,
                     checkpoint_interval: Duration::from_secs(3600),
                 };
                 let start = std::time::Instant::now();

@@ -204,7 +204,6 @@ impl ChannelFlows {
 /// composition (**limitation**: the real profile is blunted where the suspension is
 /// concentrated and viscous, and the packed layer slides as a plug).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
 pub enum FlowProfile {
     /// uniform w = w̄ = Q/(h δ); the stream-function coordinate is ξ = y = r − r₁
     #[default]
@@ -216,7 +215,6 @@ pub enum FlowProfile {
 
 /// How the steady state is computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
 pub enum SteadyMethod {
     /// Backward-Euler march in τ with Δτ = T/along_cells, a monotone first-order flux in ξ and
     /// Newton's method with the analytic block-tridiagonal Jacobian (fast; the default).
@@ -375,24 +373,24 @@ impl ChannelConfig {
         let s = &self.implicit;
         if !(s.tolerance.is_finite() && s.tolerance > 0.0 && s.tolerance < 1e-3) {
             return Err(invalid(
-                "numerics.newton_tolerance",
+                "implicit.tolerance",
                 s.tolerance,
                 "0 < tolerance < 1e-3",
             ));
         }
         if s.max_iterations == 0 {
-            return Err(invalid("numerics.newton_max_iterations", 0.0, ">= 1"));
+            return Err(invalid("implicit.max_iterations", 0.0, ">= 1"));
         }
         if s.max_subdivisions > 30 {
             return Err(invalid(
-                "numerics.max_subdivisions",
+                "implicit.max_subdivisions",
                 s.max_subdivisions as f64,
                 "<= 30",
             ));
         }
         if !(s.coupling_threshold.is_finite() && (0.0..=1.0).contains(&s.coupling_threshold)) {
             return Err(invalid(
-                "numerics.coupling_threshold",
+                "implicit.coupling_threshold",
                 s.coupling_threshold,
                 "0 <= threshold <= 1",
             ));
@@ -400,7 +398,7 @@ impl ChannelConfig {
         let phi_max = self.hindrance.max_packing();
         if !(s.packing_ramp.is_finite() && s.packing_ramp > 0.0 && s.packing_ramp < phi_max) {
             return Err(invalid(
-                "numerics.packing_ramp",
+                "implicit.packing_ramp",
                 s.packing_ramp,
                 "0 < ramp < max_packing",
             ));

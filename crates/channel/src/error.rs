@@ -8,12 +8,13 @@ use buffycoat_physics::error::PhysicsError;
 /// Input errors name the scenario key (e.g. `inlet.flow_ml_min`) and give the rejected value in
 /// the unit the key names (mL/min, m, rpm), so that a message can be shown to the user as is.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[non_exhaustive]
 pub enum ChannelError {
     /// A setting is non-finite or outside its allowed range.
     #[error("invalid {key} = {value}: allowed {allowed}")]
     InvalidParameter {
-        /// the scenario key (e.g. `ports.collect_ml_min`)
+        /// the parameter: the documented input key for geometry, flows, rpm and grid (e.g.
+        /// `ports.collect_ml_min`), the `ChannelConfig` field path for solver numerics
+        /// (e.g. `implicit.tolerance`); front ends map it to their input key
         key: String,
         /// the rejected value, in the unit the key names
         value: f64,

@@ -106,6 +106,23 @@ pub struct ChannelGrid {
 }
 
 impl ChannelGrid {
+    /// Physical radius (m) of the flux coordinate ξ (m), linear between the grid's faces.
+    pub fn radius_of_xi(&self, xi: f64) -> f64 {
+        let (xf, rf) = (&self.xi_faces, &self.r_faces);
+        let j = xf.partition_point(|&x| x <= xi).clamp(1, xf.len() - 1);
+        let (x0, x1) = (xf[j - 1], xf[j]);
+        let w = if x1 > x0 { (xi - x0) / (x1 - x0) } else { 0.0 };
+        rf[j - 1] + w * (rf[j] - rf[j - 1])
+    }
+
+    /// Outlet radii (m) of the plasma/collect and collect/red-cell cuts.
+    pub fn cut_radii(&self) -> [f64; 2] {
+        [
+            self.radius_of_xi(self.cuts[0]),
+            self.radius_of_xi(self.cuts[1]),
+        ]
+    }
+
     /// The grid of `config` (assumed validated).
     pub fn new(config: &ChannelConfig) -> Self {
         let j_cells = config.radial_cells;

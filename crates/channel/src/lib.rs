@@ -30,7 +30,7 @@
 //! **Radial motion**: the MLB velocities u_i(φ, a) of the whole-blood model
 //! ([`buffycoat_physics::hindrance`]) with a = ω²r, ω constant (gravity, axial, is
 //! perpendicular to the plane of separation and neglected; Coriolis and inertia are
-//! negligible for cells, physics-reference §3). Radial diffusion (Brownian, shear-induced),
+//! negligible for cells, docs/physics.md §3.3). Radial diffusion (Brownian, shear-induced),
 //! bed compression (effective solid stress) and secondary flows are neglected.
 //!
 //! **Steady state**: w ∂φ_i/∂s + ∂(φ_i u_i)/∂r = 0. With the stream-function coordinate
@@ -97,6 +97,7 @@ mod channel;
 mod config;
 mod error;
 mod grid;
+mod separator;
 mod solution;
 mod tracers;
 mod transient;
@@ -110,11 +111,14 @@ pub use config::{
 };
 pub use error::ChannelError;
 pub use grid::{ChannelGrid, Port, depth_fraction, flux_coordinate};
+pub use separator::ChannelSeparator;
 pub use solution::{
-    CellRoles, ChannelSolution, PortReport, PortSpecies, SpeciesReport, SteadyStats,
+    CellRoles, ChannelSolution, InterfaceTarget, PortReport, PortSpecies, SpeciesReport,
+    SteadyStats,
 };
 pub use tracers::{
-    ChannelTracer, GradeTable, SpeciesGrade, TracerFate, TracerSettings, grade_efficiency,
+    ChannelTracer, GradeTable, SpeciesGrade, TracerFate, TracerSettings, equal_width_edges,
+    grade_efficiency, grade_efficiency_per_species,
 };
 pub use transient::{InitialFill, TransientSettings, TransientSolution, TransientStats};
 pub use validation::{SigmaCase, validation_checks};

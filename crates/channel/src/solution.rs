@@ -2,7 +2,6 @@
 //! concentrations and hematocrit, collection efficiency, purity and platelet loss.
 
 use buffycoat_field::Class;
-use buffycoat_physics::species::{PLATELET, RBC};
 use buffycoat_physics::units::per_m3_to_per_ul;
 
 use crate::channel::Channel;
@@ -12,29 +11,15 @@ use crate::grid::{ChannelGrid, Port};
 use buffycoat_field::column::NewtonStats;
 use buffycoat_field::kinetics::Kinetics;
 
-/// Which species are red cells and platelets; every other species counts as a nucleated white
-/// cell (lymphocytes, monocytes, neutrophils, blasts, CD34⁺ cells, …).
+pub use buffycoat_physics::species::CellRoles;
+
+/// Which cells the interface controller collects.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CellRoles {
-    /// species names of the red cells (port hematocrit is their volume fraction)
-    pub red_cells: Vec<String>,
-    /// species names of the platelets (platelet loss is their collect fraction)
-    pub platelets: Vec<String>,
-}
-
-impl CellRoles {
-    /// The library names: red cells `"rbc"`, platelets `"platelet"`.
-    pub fn standard() -> Self {
-        Self {
-            red_cells: vec![RBC.to_owned()],
-            platelets: vec![PLATELET.to_owned()],
-        }
-    }
-
-    /// True if `species` is neither a red cell nor a platelet.
-    pub fn is_white(&self, species: &str) -> bool {
-        !self.red_cells.iter().any(|s| s == species) && !self.platelets.iter().any(|s| s == species)
-    }
+pub enum InterfaceTarget {
+    /// every white-cell species present ([`CellRoles::is_white`])
+    WhiteCells,
+    /// these species
+    Species(Vec<String>),
 }
 
 /// One species at one port.
@@ -272,6 +257,50 @@ impl ChannelSolution {
             }
         }
         Ok(best.1 * q / g.depth)
+    }
+
+    /// The interface controller (docs/physics.md §6.5): the solution with the plasma pump set to
+    /// [`ChannelSolution::interface_plasma_flow`] for the cells of `target` and the collect flow
+    /// `collect` (m³/s). The one implementation used by channel runs and procedures alike.
+    ///
+    /// `run_species` are the species of the run (a named target must be one of them, even if
+    /// its current concentration is zero and it has no classes); [`InterfaceTarget::WhiteCells`]
+    /// takes every white-cell species (by `roles`) among the solution's classes.
+    ///
+    /// # Errors
+    /// [`ChannelError::Inconsistent`] naming `interface_target` for a target species not in
+    /// the run; the errors of [`ChannelSolution::interface_plasma_flow`] and
+    /// [`ChannelSolution::with_port_flows`].
+    pub fn with_interface_control(
+        &self,
+        target: &InterfaceTarget,
+        run_species: &[String],
+        roles: &CellRoles,
+        collect: f64,
+    ) -> Result<Self, ChannelError> {
+        let names: Vec<String> = match target {
+            InterfaceTarget::WhiteCells => {
+                let mut names: Vec<String> = Vec::new();
+                for c in &self.classes {
+                    if roles.is_white(&c.species) && !names.contains(&c.species) {
+                        names.push(c.species.clone());
+                    }
+                }
+                names
+            }
+            InterfaceTarget::Species(list) => {
+                if let Some(t) = list.iter().find(|t| !run_species.contains(t)) {
+                    return Err(ChannelError::Inconsistent(format!(
+                        "interface_target: species `{t}` is not in the run (species: {})",
+                        run_species.join(", ")
+                    )));
+                }
+                list.clone()
+            }
+        };
+        let idx = self.classes_of(&names);
+        let plasma = self.interface_plasma_flow(&idx, collect)?;
+        self.with_port_flows(plasma, collect)
     }
 
     /// Angular velocity ω (rad/s).

@@ -362,3 +362,59 @@ pub fn grade_efficiency(
         })
         .collect())
 }
+
+/// Equal-width bins spanning `values` (`bins` bins; `[0, 1]` for no values). A degenerate
+/// range (one tracer, or a fixed property) is widened to ±0.1 % of the value.
+pub fn equal_width_edges(values: impl Iterator<Item = f64>, bins: usize) -> Vec<f64> {
+    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+        (a.min(v), b.max(v))
+    });
+    if !lo.is_finite() {
+        return vec![0.0, 1.0];
+    }
+    let (lo, hi) = if hi - lo > 1e-6 * hi.abs() {
+        let pad = 1e-9 * (hi - lo);
+        (lo - pad, hi + pad)
+    } else {
+        (lo * (1.0 - 1e-3), hi * (1.0 + 1e-3))
+    };
+    (0..=bins)
+        .map(|b| lo + (hi - lo) * b as f64 / bins as f64)
+        .collect()
+}
+
+/// Grade-efficiency curves (docs/physics.md §6.7) of species `0 .. species`, each binned over its own range of
+/// diameters and densities in `bins` equal-width bins ([`equal_width_edges`]); species without
+/// tracers are left out.
+///
+/// # Errors
+/// As [`grade_efficiency`].
+pub fn grade_efficiency_per_species(
+    tracers: &[ChannelTracer],
+    fates: &[TracerFate],
+    species: usize,
+    bins: usize,
+) -> Result<Vec<SpeciesGrade>, ChannelError> {
+    if fates.len() != tracers.len() {
+        return Err(ChannelError::Inconsistent(format!(
+            "{} fates for {} tracers",
+            fates.len(),
+            tracers.len()
+        )));
+    }
+    let mut out = Vec::new();
+    for k in 0..species {
+        let idx: Vec<usize> = (0..tracers.len())
+            .filter(|&i| usize::from(tracers[i].species) == k)
+            .collect();
+        if idx.is_empty() {
+            continue;
+        }
+        let t: Vec<ChannelTracer> = idx.iter().map(|&i| tracers[i]).collect();
+        let f: Vec<TracerFate> = idx.iter().map(|&i| fates[i]).collect();
+        let d = equal_width_edges(t.iter().map(|c| c.diameter), bins);
+        let rho = equal_width_edges(t.iter().map(|c| c.density), bins);
+        out.extend(grade_efficiency(&t, &f, &d, &rho)?);
+    }
+    Ok(out)
+}

@@ -44,7 +44,6 @@ use buffycoat_field::column::{ColumnSolver, ColumnStep, NewtonStats};
 
 /// What fills the channel at t = 0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
 pub enum InitialFill {
     /// primed with cell-free fluid (saline/plasma): φ = 0
     #[default]

@@ -1,4 +1,4 @@
-//! Validation against Ambler's sigma theory (physics-reference §5) for `buffycoat validate`.
+//! Validation against Ambler's sigma theory (docs/physics.md §8.5) for `buffycoat validate`.
 //!
 //! **Exact plug-flow capture.** One dilute species (u = sω²r, s the sedimentation
 //! coefficient) fed uniformly across a thin channel with plug flow: a cell entering at r₀

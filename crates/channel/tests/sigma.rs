@@ -1,5 +1,6 @@
 //! Test 1: dilute single species in plug flow against Ambler's sigma theory
-//! (physics-reference §5; derivation and error budget in `buffycoat_channel::validation`).
+//! (docs/physics.md §8.5; Ambler, J Biochem Microbiol Technol Eng 1:185, 1959; derivation and
+//! error budget in `buffycoat_channel::validation`).
 
 use buffycoat_channel::{SigmaCase, SteadyMethod, validation_checks};
 use buffycoat_physics::units::m3_per_s_to_ml_per_min as ml;

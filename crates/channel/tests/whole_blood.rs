@@ -4,8 +4,8 @@
 //! leave through the collect port at many times their inlet concentration. With a third of
 //! the residence time no buffy coat forms: the white cells stay spread through the red layer.
 //!
-//! Closure: Hawksley–Vand (the law used for blood, physics-reference §4) with φ_max = 0.95
-//! (trapped plasma 3–5 % in a microhematocrit tube, §2) — not a tuned exponent. What decides
+//! Closure: Hawksley–Vand (the law used for blood, docs/physics.md §4.3) with φ_max = 0.95
+//! (trapped plasma 3–5 % in a microhematocrit tube, ibid.) — not a tuned exponent. What decides
 //! whether a buffy coat forms is the time the red-cell layer has to compact above the
 //! fraction where mononuclear cells become lighter than the suspension (ρ_s > 1072–1075 kg/m³,
 //! φ ≳ 0.7): s ω² R T/δ, the distance a red cell would travel in plasma over T in units of

@@ -2,15 +2,22 @@
 
 use anyhow::{Context, Result};
 use buffycoat::input::{self, library};
-use buffycoat::run::{self, RunOptions};
+use buffycoat_engine::{ProgressMode, RunOptions};
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Centrifugal separation physics for leukapheresis: cells of known density and size under
-/// rotating-frame forces, hindered settling, outputs in HDF5 (H5MD).
+/// rotating-frame forces, hindered settling, the continuous-flow channel and procedures;
+/// outputs in HDF5 (H5MD).
 #[derive(Debug, Parser)]
-#[command(name = "buffycoat", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "buffycoat",
+    version,
+    about = "Centrifugal separation physics for leukapheresis: run scenario files (particles, hindered settling, the continuous-flow channel, procedures), sweep and merge parameter grids, plot the HDF5 outputs.",
+    long_about = None,
+    propagate_version = true
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -34,9 +41,12 @@ enum Command {
         /// Worker threads [default: all cores]. Results do not depend on it.
         #[arg(long, value_name = "N")]
         threads: Option<usize>,
-        /// No progress bar.
+        /// No progress (a bar on a terminal, otherwise a plain line every 10 s).
         #[arg(short, long)]
         quiet: bool,
+        /// Replace an existing output or summary file (without it, run refuses to overwrite).
+        #[arg(short, long)]
+        force: bool,
     },
     /// Run the built-in validation cases against analytic solutions; fails if any case fails.
     Validate,
@@ -127,7 +137,7 @@ struct SweepArgs {
     /// (repeatable). The sweep stores the scenario with these applied.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
-    /// No progress bar.
+    /// No progress (a bar on a terminal, otherwise a plain line every 10 s).
     #[arg(short, long)]
     quiet: bool,
 }
@@ -144,6 +154,9 @@ struct MergeArgs {
     /// Also write a CSV table, one row per point.
     #[arg(long, value_name = "SWEEP.csv")]
     csv: Option<PathBuf>,
+    /// Replace an existing output or CSV file (without it, merge refuses to overwrite).
+    #[arg(short, long)]
+    force: bool,
 }
 
 /// Exit status of a sweep or merge whose result has failed points.
@@ -152,7 +165,7 @@ const EXIT_POINTS_FAILED: u8 = 3;
 const EXIT_INTERRUPTED: u8 = 130;
 
 fn cmd_sweep(args: SweepArgs) -> Result<ExitCode> {
-    use buffycoat::sweep::{self, Axis, CancelToken, Grid, Shard, SweepOptions, SweepPlan};
+    use buffycoat::sweep::{self, Axis, CancelToken, Grid, Shard, SweepOptions};
     let axes = args
         .vary
         .iter()
@@ -168,12 +181,18 @@ fn cmd_sweep(args: SweepArgs) -> Result<ExitCode> {
     }
     let library = library::default_library().context("the bundled species library is invalid")?;
     let plan = if args.set.is_empty() {
-        SweepPlan::new(&args.scenario, grid, shard, library)?
+        input::sweep::sweep_plan(&args.scenario, grid, shard, library)?
     } else {
         // Fixed overrides become part of the sweep's scenario: check them as `run` would, then
         // store the overridden scenario (so resume and merge compare what actually ran).
         let loaded = input::load(&args.scenario, &args.set, &library)?;
-        SweepPlan::from_text(&args.scenario, loaded.effective_text, grid, shard, library)?
+        input::sweep::sweep_plan_from_text(
+            &args.scenario,
+            loaded.effective_text,
+            grid,
+            shard,
+            library,
+        )?
     };
     let prepared = plan.prepare(&args.output, args.resume)?;
     if let Some(w) = &prepared.warning {
@@ -221,7 +240,7 @@ fn cmd_sweep(args: SweepArgs) -> Result<ExitCode> {
         output: args.output.clone(),
         csv: args.csv.clone(),
         threads: args.threads,
-        progress: !args.quiet,
+        progress: ProgressMode::wanted(!args.quiet),
         checkpoint_interval: sweep::CHECKPOINT_INTERVAL,
     };
     let outcome = sweep::run_sweep(std::sync::Arc::new(plan), &mut data, &opts, &cancel)?;
@@ -261,6 +280,10 @@ fn cmd_sweep(args: SweepArgs) -> Result<ExitCode> {
 }
 
 fn cmd_merge(args: MergeArgs) -> Result<ExitCode> {
+    refuse_existing(&args.output, args.force)?;
+    if let Some(csv) = &args.csv {
+        refuse_existing(csv, args.force)?;
+    }
     let merged = buffycoat::sweep::merge_parts(&args.parts)?;
     merged.write_h5(&args.output)?;
     if let Some(csv) = &args.csv {
@@ -293,27 +316,48 @@ fn default_output(scenario: &Path) -> PathBuf {
     PathBuf::from(format!("{stem}.h5"))
 }
 
-fn cmd_run(
+/// Never silently destroy a result: an existing `path` is an error unless `force`.
+fn refuse_existing(path: &Path, force: bool) -> Result<()> {
+    if path.exists() && !force {
+        anyhow::bail!(
+            "{} already exists: not overwriting it (give --force to replace it, or choose another file)",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+struct RunArgs {
     scenario: PathBuf,
     output: Option<PathBuf>,
     summary: Option<PathBuf>,
     set: Vec<String>,
     threads: Option<usize>,
     quiet: bool,
-) -> Result<()> {
+    force: bool,
+}
+
+fn cmd_run(args: RunArgs) -> Result<()> {
     let library = library::default_library().context("the bundled species library is invalid")?;
-    let loaded = input::load(&scenario, &set, &library)?;
-    if threads == Some(0) {
+    let loaded = input::load(&args.scenario, &args.set, &library)?;
+    if args.threads == Some(0) {
         anyhow::bail!("--threads must be at least 1");
     }
     let opts = RunOptions {
-        output: Some(output.unwrap_or_else(|| default_output(&scenario))),
-        summary,
-        threads,
-        progress: !quiet,
+        output: Some(
+            args.output
+                .unwrap_or_else(|| default_output(&args.scenario)),
+        ),
+        summary: args.summary,
+        threads: args.threads,
+        progress: ProgressMode::wanted(!args.quiet),
     };
-    let summary = run::run(&loaded, &opts)?;
-    print!("{}", summary.to_text());
+    for path in opts.output.iter().chain(&opts.summary) {
+        refuse_existing(path, args.force)?;
+    }
+    let outcome = buffycoat_engine::run(&loaded.setup(), &loaded.provenance(), &opts)
+        .map_err(input::setup::name_scenario_keys)?;
+    print!("{}", outcome.to_text());
     if let Some(path) = &opts.summary {
         println!("summary: {}", path.display());
     }
@@ -432,7 +476,17 @@ fn main() -> ExitCode {
             set,
             threads,
             quiet,
-        } => cmd_run(scenario, output, summary, set, threads, quiet).map(|()| true),
+            force,
+        } => cmd_run(RunArgs {
+            scenario,
+            output,
+            summary,
+            set,
+            threads,
+            quiet,
+            force,
+        })
+        .map(|()| true),
         Command::Validate => cmd_validate(),
         Command::Species { sources } => cmd_species(sources).map(|()| true),
         Command::Plot {

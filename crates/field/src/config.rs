@@ -18,7 +18,6 @@ use crate::error::{FieldError, invalid};
 ///
 /// Both ends are no-flux walls: r_min is the meniscus (top), r_max the bottom.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum FieldGeometry {
     /// cross-section ∝ r
     Sector,
@@ -30,7 +29,6 @@ pub enum FieldGeometry {
 /// 77:439, 1988; Gottlieb, Shu & Tadmor, SIAM Rev 43:89, 2001). Both are convex combinations
 /// of forward-Euler steps, so every bound a forward-Euler step keeps, they keep too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
 pub enum TimeIntegrator {
     /// Heun's two-stage SSP-RK2 (SSP coefficient 1). The default: half the work of RK3 per
     /// step at the same CFL number.
@@ -253,21 +251,17 @@ impl FieldConfig {
         };
         if !(self.r_min.is_finite() && r_min_ok) {
             return Err(invalid(
-                "geometry.r_min_m",
+                "r_min",
                 self.r_min,
                 "finite; > 0 for a sector, >= 0 for a tube",
             ));
         }
         if !(self.r_max.is_finite() && self.r_max > self.r_min) {
-            return Err(invalid(
-                "geometry.r_max_m",
-                self.r_max,
-                "finite and > r_min_m",
-            ));
+            return Err(invalid("r_max", self.r_max, "finite and > r_min_m"));
         }
         if self.radial_cells < 4 || self.radial_cells > 50_000_000 {
             return Err(invalid(
-                "grid.radial_cells",
+                "radial_cells",
                 self.radial_cells as f64,
                 "4 <= radial_cells <= 5e7",
             ));
@@ -275,7 +269,7 @@ impl FieldConfig {
         if let Some(g) = self.gravity
             && !(g.is_finite() && g >= 0.0)
         {
-            return Err(invalid("gravity (m/s^2)", g, "finite and >= 0"));
+            return Err(invalid("gravity", g, "finite and >= 0"));
         }
         if let Some(radius) = &self.face_radius {
             if radius.len() != self.radial_cells + 1 {

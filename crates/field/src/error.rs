@@ -4,12 +4,12 @@ use buffycoat_physics::error::PhysicsError;
 
 /// Errors of the Eulerian field solver.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[non_exhaustive]
 pub enum FieldError {
     /// A numeric setting is non-finite or outside its allowed range.
     #[error("invalid {name} = {value}: allowed {allowed}")]
     InvalidParameter {
-        /// which setting (scenario-style name, e.g. `grid.radial_cells`)
+        /// which setting: the field's own parameter (the `FieldConfig` field path, e.g.
+        /// `radial_cells`, `numerics.cfl`); front ends map it to their input key
         name: String,
         /// the rejected value (SI)
         value: f64,

@@ -968,11 +968,6 @@ impl Kernel {
                     *v = keep_or_zero(phi < max_packing, f);
                 }
             }
-            law => {
-                for v in x.iter_mut() {
-                    *v = c * law.velocity_factor(*v);
-                }
-            }
         }
     }
 
@@ -1007,13 +1002,6 @@ impl Kernel {
                     let moving = phi < max_packing;
                     cv[j] = keep_or_zero(moving, c * v);
                     cvp[j] = keep_or_zero(moving, c * dv);
-                }
-            }
-            law => {
-                for j in 0..tot.len() {
-                    let (v, dv) = law.velocity_factor_and_derivative(tot[j]);
-                    cv[j] = c * v;
-                    cvp[j] = c * dv;
                 }
             }
         }

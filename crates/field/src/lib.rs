@@ -102,6 +102,7 @@ mod kernel;
 pub mod kinetics;
 pub mod layers;
 mod solver;
+mod suspension;
 mod tracers;
 mod validation;
 
@@ -113,6 +114,10 @@ pub use implicit::ImplicitStats;
 pub use kernel::LimiterCounts;
 pub use layers::{Layer, LayerReport, LayerRoles, LayerThresholds};
 pub use solver::{FieldStats, HinderedField, PACKING_TOLERANCE};
+pub use suspension::{
+    classes_from_suspension, classes_where, mean_volume_fraction, red_cell_aggregate_from_esr,
+    species_plasma_per_ul,
+};
 pub use tracers::{FREE, PELLETED, TracerCell, Tracers};
 pub use validation::{
     EquilibriumSample, anestis_schneider_case, anestis_schneider_case_with, clear_interface_depth,

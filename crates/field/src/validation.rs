@@ -381,7 +381,7 @@ fn consolidation_checks(par: &Parallel, checks: &mut Vec<Check>) {
             1.0 - 0.45 / pcv[0],
             0.34,
             "England, Walford & Waters, Br J Haematol 23:247 (1972): ≈ 3 % of the red column. \
-             This is the datum σ₀ was fitted to (docs/consolidation.md), not an independent \
+             This is the datum σ₀ was fitted to (docs/physics.md §9.3), not an independent \
              validation; tolerance ±1 percentage point.",
         )),
         Err(e) => checks.push(failed(case, e)),

@@ -10,7 +10,6 @@ use std::path::PathBuf;
 /// because a writer that failed keeps reporting the same error to every later
 /// call.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
 pub enum H5Error {
     /// The output file could not be created (missing or unwritable directory,
     /// a path component that is a regular file, HDF5 refusing the file, …).

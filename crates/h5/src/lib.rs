@@ -113,8 +113,10 @@
 //! # }
 //! ```
 
+pub mod atomic;
 mod error;
 mod reader;
+pub mod schema;
 mod util;
 mod writer;
 

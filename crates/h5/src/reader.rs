@@ -23,7 +23,6 @@ pub struct Reader {
 
 /// What kind of object a path names, as returned by [`Reader::kind`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum ObjectKind {
     /// A group.
     Group,

@@ -3,7 +3,6 @@
 //! See the crate documentation for the thread model and the partial-file
 //! protocol.
 
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -243,7 +242,7 @@ impl Writer {
             path: final_path.to_path_buf(),
             message,
         };
-        let file_name = final_path
+        final_path
             .file_name()
             .ok_or_else(|| create_err("the path does not end in a file name".into()))?;
         let dir = match final_path.parent() {
@@ -262,10 +261,7 @@ impl Writer {
                 )));
             }
         }
-        let mut partial_name = OsString::from(".");
-        partial_name.push(file_name);
-        partial_name.push(format!(".partial-{}", std::process::id()));
-        let partial_path = dir.join(partial_name);
+        let partial_path = crate::atomic::partial_path(final_path);
 
         // Claim the partial name with an exclusive create: this checks that
         // the directory is writable with a plain OS error message, and
@@ -678,14 +674,7 @@ impl Writer {
         // The first error is the cause; a close failure after it is noise.
         self.shared.check()?;
         closed?;
-        let sync = std::fs::File::open(&self.partial_path).and_then(|f| f.sync_all());
-        if let Err(e) = sync {
-            return Err(H5Error::Close {
-                path: self.final_path.clone(),
-                message: format!("cannot sync {}: {e}", self.partial_path.display()),
-            });
-        }
-        if let Err(e) = std::fs::rename(&self.partial_path, &self.final_path) {
+        if let Err(e) = crate::atomic::commit(&self.partial_path, &self.final_path) {
             return Err(H5Error::Rename {
                 from: self.partial_path.clone(),
                 to: self.final_path.clone(),

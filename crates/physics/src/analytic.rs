@@ -20,8 +20,8 @@ use crate::units::STANDARD_GRAVITY;
 
 /// Radius (m) of an overdamped particle with sedimentation coefficient `s` (s) starting at
 /// `r0` (m) in a rotor at constant `omega` (rad/s) after time `t` (s): r(t) = r₀ exp(sω²t).
-/// Source: dr/dt = sω²r (physics-reference §3, §5); valid while the particle is free (no walls,
-/// dilute, Stokes drag).
+/// Source: dr/dt = sω²r (Svedberg & Pedersen, *The Ultracentrifuge*, 1940; docs/physics.md §8.1);
+/// valid while the particle is free (no walls, dilute, Stokes drag).
 #[inline]
 pub fn overdamped_radius(r0: f64, s: f64, omega: f64, t: f64) -> f64 {
     r0 * (s * omega * omega * t).exp()
@@ -29,7 +29,7 @@ pub fn overdamped_radius(r0: f64, s: f64, omega: f64, t: f64) -> f64 {
 
 /// Radius (m) of an overdamped particle under an arbitrary speed history:
 /// r = r₀ exp(s ∫ω² dt), with `integral_omega_squared` = ∫ω² dt (rad²/s). Exact for any ω(t)
-/// because dr/dt = s ω(t)² r is linear in r (physics-reference §5).
+/// because dr/dt = s ω(t)² r is linear in r (docs/physics.md §8.1).
 #[inline]
 pub fn overdamped_radius_ramp(r0: f64, s: f64, integral_omega_squared: f64) -> f64 {
     r0 * (s * integral_omega_squared).exp()
@@ -37,7 +37,7 @@ pub fn overdamped_radius_ramp(r0: f64, s: f64, integral_omega_squared: f64) -> f
 
 /// Boundary radius (m) of the diffusion-free Lamm equation in a sector cell (uniform start
 /// from the meniscus `meniscus` r_m): r_b = r_m exp(s ∫ω² dt) (Svedberg & Pedersen, *The
-/// Ultracentrifuge*, 1940; physics-reference §5). Valid while the boundary has not reached the
+/// Ultracentrifuge*, 1940; docs/physics.md §8.2). Valid while the boundary has not reached the
 /// bottom and diffusion is negligible.
 #[inline]
 pub fn lamm_boundary_radius(meniscus: f64, s: f64, integral_omega_squared: f64) -> f64 {
@@ -45,7 +45,7 @@ pub fn lamm_boundary_radius(meniscus: f64, s: f64, integral_omega_squared: f64) 
 }
 
 /// Plateau concentration (same unit as `c0`) of the diffusion-free Lamm equation in a sector:
-/// c = c₀ exp(−2 s ∫ω² dt), the "radial dilution" (physics-reference §5). Valid below the
+/// c = c₀ exp(−2 s ∫ω² dt), the "radial dilution" (docs/physics.md §8.2). Valid below the
 /// boundary and above the bottom pile-up.
 #[inline]
 pub fn lamm_plateau_concentration(c0: f64, s: f64, integral_omega_squared: f64) -> f64 {
@@ -54,7 +54,7 @@ pub fn lamm_plateau_concentration(c0: f64, s: f64, integral_omega_squared: f64) 
 
 /// Closed-form Anestis–Schneider interface radius (m) for the linear hindrance h(φ) = 1 − φ
 /// (Richardson–Zaki with n = 1): R² = φ₀R₀² + (R₀² − φ₀R₀²) e^(2sτ), τ = ∫ω² dt
-/// (physics-reference §5; Anestis & Schneider, Ingenieur-Archiv 53:399, 1983).
+/// (docs/physics.md §8.3; Anestis & Schneider, Ingenieur-Archiv 53:399, 1983).
 /// `meniscus` R₀ (m), `initial_fraction` φ₀, `s` (s), `integral_omega_squared` τ (rad²/s).
 pub fn anestis_schneider_linear_interface_radius(
     meniscus: f64,
@@ -95,7 +95,7 @@ fn gauss_legendre(a: f64, b: f64, panels: usize, g: impl Fn(f64) -> f64) -> f64 
 
 /// The Anestis–Schneider solution for a uniform hindered suspension in a sector cell or
 /// cylinder (Anestis & Schneider, Ingenieur-Archiv 53:399, 1983; Lueptow & Hübler, J Biomech
-/// Eng 113:485, 1991; physics-reference §5).
+/// Eng 113:485, 1991; docs/physics.md §8.3).
 ///
 /// A suspension of one species, uniform at φ₀ below the meniscus R₀ at t = 0, stays uniform
 /// while the clear-fluid/suspension interface R(t) has not met the sediment rising from the
@@ -210,7 +210,6 @@ impl AnestisSchneider {
 /// How the bottom of a Kynch batch-settling column evolves (the entropy solution of the
 /// Riemann problem φ₀ | φ_max at the bottom).
 #[derive(Debug, Clone, Copy, PartialEq)]
-#[non_exhaustive]
 pub enum KynchMode {
     /// A single shock φ₀ → φ_max: the sediment rises at constant speed until it meets the
     /// descending clear interface.
@@ -507,7 +506,7 @@ impl KynchBatch {
 
 /// Ambler's sigma theory: the equivalent settling area Σ (m²) of a centrifuge, such that a
 /// particle with 1-g settling velocity v_g is captured (50 % or completely) at volume flow
-/// Q = (2) v_g Σ (Ambler, J Biochem Microbiol Technol Eng 1:185, 1959; physics-reference §5).
+/// Q = (2) v_g Σ (Ambler, J Biochem Microbiol Technol Eng 1:185, 1959; docs/physics.md §8.5).
 ///
 /// Assumptions: dilute suspension (unhindered Stokes settling), plug flow through the bowl,
 /// feed uniform over the inlet cross-section, settling velocity ω²r/g times v_g, no

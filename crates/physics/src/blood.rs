@@ -7,7 +7,7 @@
 //! volumes, into SI number concentrations n_i (1/m³) and volume fractions φ_i = n_i E\[V_i\].
 //!
 //! Anticoagulant: at an inlet:AC ratio r (volumes of whole blood per volume of ACD-A), every
-//! concentration is multiplied by r/(r + 1) (physics-reference §1; e.g. 12/13 at r = 12).
+//! concentration is multiplied by r/(r + 1) (docs/physics.md §2.5; e.g. 12/13 at r = 12).
 
 use std::fmt;
 use std::str::FromStr;
@@ -27,7 +27,7 @@ pub const DIFFERENTIAL_SUM_TOLERANCE: f64 = 1e-6;
 
 /// Normal absolute leukocyte counts (cells/µL) used to build the default differential:
 /// neutrophils 3650 (1830–7250), lymphocytes 2500 (1500–4000), monocytes 430 (200–950);
-/// Zipursky et al., Blood 48:361 (1976), as collected in physics-reference §2. Eosinophils and
+/// Zipursky et al., Blood 48:361 (1976); docs/physics.md §2.5. Eosinophils and
 /// basophils (a few % of white cells) are not separate species in the bundled library and are
 /// left out; the three counts are normalised to fractions of their sum, 6580/µL.
 pub const NORMAL_LEUKOCYTE_COUNTS_PER_UL: [(&str, f64); 3] = [

@@ -37,7 +37,7 @@
 //! σ₀ (Pa) the stress at which the bed holds as much plasma as red cells above φ_c, β the
 //! stiffening exponent, φ_c the fraction at which the deformable cells first touch (random
 //! close packing of discocytes). [`SolidStress::red_cells`] gives the calibrated values; the
-//! calibration is documented in `docs/consolidation.md`.
+//! calibration is documented in docs/physics.md §9.3.
 //!
 //! Validity: low-Reynolds-number settling; the cells' deformation is elastic and quasi-static
 //! (no time-dependent creep); applies to the red-cell-dominated bed of whole blood.
@@ -72,7 +72,7 @@ impl SolidStress {
 
     /// The law calibrated for human red cells in plasma (φ_c = 0.55, σ₀ = 5 Pa, β = 2.5;
     /// fitted to the trapped plasma of the microhaematocrit and of macro tubes, see
-    /// `docs/consolidation.md`).
+    /// docs/physics.md §9.3).
     pub fn red_cells() -> Self {
         Self {
             critical: RED_CELL_CRITICAL,
@@ -165,13 +165,13 @@ impl SolidStress {
 /// close as the deformable cells compact. **Calibration**: m = 0 is the only value in [0, 6]
 /// with which the microhaematocrit (12 000 g, 5 min) traps as little as 3 % plasma: with
 /// m = 0.5 or 1 it traps more than 3 % after 5 min even for σ_e → 0
-/// (`docs/consolidation.md`). Red cells pack far faster than a rigid-particle bed would. The same factor sets how fast buoyant minor cells (white cells,
-/// platelets) rise out of the bed: their MLB slip relative to the plasma, driven by their
+/// (docs/physics.md §9.3). Red cells pack far faster than a rigid-particle bed would. The
+/// same factor sets how fast buoyant minor cells (white cells, platelets) rise out of the bed: their MLB slip relative to the plasma, driven by their
 /// density against the bed's (solid stress shared in proportion to volume, module docs).
 ///
 /// Validity: Kozeny–Carman is an empirical law for granular beds with porosity ≈ 0.3–0.6;
 /// applied here to porosities 0.02–0.45 of deformed red cells (an extrapolation, calibrated
-/// only through the time course of the packed-cell volume, see `docs/consolidation.md`).
+/// only through the time course of the packed-cell volume, see docs/physics.md §9.3).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Consolidation {
     /// effective solid stress σ_e(φ) (its `critical` is the contact fraction φ_c)

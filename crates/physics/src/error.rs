@@ -8,7 +8,6 @@
 
 /// Errors raised by the physics crate's constructors and validations.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[non_exhaustive]
 pub enum PhysicsError {
     /// A numeric parameter is non-finite or outside its allowed range.
     #[error("invalid {name} = {value}: allowed {allowed}")]

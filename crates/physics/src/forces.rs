@@ -18,7 +18,7 @@
 //!
 //! Sources: rotating-frame forces, e.g. Landau & Lifshitz, *Mechanics* §39; Stokes drag and the
 //! dynamic shape factor, Clift, Grace & Weber, *Bubbles, Drops and Particles* (1978) ch. 3–4;
-//! Schiller & Naumann, Z. Ver. Dtsch. Ing. 77:318 (1933); physics-reference §3.
+//! Schiller & Naumann, Z. Ver. Dtsch. Ing. 77:318 (1933); docs/physics.md §3.1, §3.2.
 //!
 //! Rigid co-rotation is the standard assumption of centrifugal sedimentation theory (the walls of
 //! a tube, sector or channel drive the fluid). During spin-up the real fluid lags the walls for a
@@ -30,10 +30,9 @@ use std::f64::consts::PI;
 
 /// Drag law: Stokes drag, optionally corrected for finite particle Reynolds number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
 pub enum DragLaw {
     /// Stokes drag ζ v with ζ = 3π μ d χ: exact as Re → 0, error O(Re) (Oseen: 3/16 Re).
-    /// The right law for cells, whose Re ≤ 10⁻² (physics-reference §3). The default.
+    /// The right law for cells, whose Re ≤ 10⁻² (docs/physics.md §3.2). The default.
     #[default]
     Stokes,
     /// Stokes drag times f(Re) = 1 + 0.15 Re^0.687, valid for Re < 800 (Schiller & Naumann 1933;
@@ -88,7 +87,7 @@ pub fn stokes_drag_coefficient(viscosity: f64, d: f64, shape_factor: f64) -> f64
 
 /// Sedimentation coefficient s = d² (ρ_p − ρ_f) / (18 μ χ) (s): the terminal velocity per unit
 /// acceleration, u = s a. Negative for cells lighter than the fluid (they float).
-/// Svedberg & Pedersen, *The Ultracentrifuge* (1940); physics-reference §3.
+/// Svedberg & Pedersen, *The Ultracentrifuge* (1940); docs/physics.md §3.3.
 #[inline]
 pub fn sedimentation_coefficient(
     d: f64,
@@ -101,7 +100,7 @@ pub fn sedimentation_coefficient(
 }
 
 /// Particle (momentum) relaxation time τ_p = m/ζ = ρ_p d² / (18 μ χ) (s), about 1 µs for blood
-/// cells in plasma (physics-reference §3).
+/// cells in plasma (docs/physics.md §3.3).
 #[inline]
 pub fn relaxation_time(d: f64, particle_density: f64, viscosity: f64, shape_factor: f64) -> f64 {
     particle_density * d * d / (18.0 * viscosity * shape_factor)
@@ -134,7 +133,7 @@ pub struct PlanarRates {
 ///
 /// v⊥ = a x⊥ + b J x⊥, a = s (ω² − k ω̇)/(1 + k²), b = −s (ω̇ + k ω²)/(1 + k²).
 ///
-/// With ω̇ = 0 this gives the Coriolis slip v_θ/v_r = b/a = −2ωτ_p (physics-reference §3). Because
+/// With ω̇ = 0 this gives the Coriolis slip v_θ/v_r = b/a = −2ωτ_p (docs/physics.md §3.4). Because
 /// every such field is a combination of I and J, which commute, the motion over any time interval
 /// is exactly x⊥(t₁) = exp(∫a dt) R(∫b dt) x⊥(t₀) (R a rotation): the overdamped integrator uses
 /// this closed form. `coriolis`/`euler` switch the corresponding forces off (k = 0 / ω̇ = 0).
@@ -285,7 +284,7 @@ mod tests {
         assert!((s / from_balance - 1.0).abs() < 4.0 * f64::EPSILON);
         let tau = relaxation_time(d, rho, MU, chi);
         assert!((tau / (rho * v / stokes_drag_coefficient(MU, d, chi)) - 1.0).abs() < 4e-16);
-        // A lymphocyte-sized cell relaxes in about a microsecond (physics-reference §3).
+        // A lymphocyte-sized cell relaxes in about a microsecond (docs/physics.md §3.3).
         assert!(tau > 1e-6 && tau < 1e-5, "{tau}");
     }
 

@@ -29,7 +29,7 @@
 //! For one species ρ_i − ρ_s = (ρ_i − ρ_f)(1 − φ), so u = s a (1 − φ)² V(φ) = s a h(φ): the MLB
 //! model reduces exactly to the monodisperse law h. A cell lighter than the suspension
 //! (ρ_i < ρ_s, e.g. a lymphocyte in a packed red-cell bed, ρ_s ≈ 1088 kg/m³) moves inward: this is
-//! how the buffy coat forms (physics-reference §4).
+//! how the buffy coat forms (docs/physics.md §4.4).
 //!
 //! Validity: creeping flow around every particle (Re ≪ 1; Richardson–Zaki's n = 4.65 is the
 //! Re < 0.2 value), particles much smaller than the vessel, no flocculation, no compression of
@@ -61,7 +61,6 @@ pub const EXPONENT_RANGE: (f64, f64) = (0.0, 20.0);
 /// The cut-off makes V discontinuous at φ_max (V(φ_max⁻) > 0); numerical schemes must handle
 /// it (the field solver caps the volume flux into nearly packed cells).
 #[derive(Debug, Clone, Copy, PartialEq)]
-#[non_exhaustive]
 pub enum HindranceLaw {
     /// Richardson–Zaki (Trans IChemE 32:35, 1954): V(φ) = (1 − φ)^(n−2) for φ < φ_max, 0 at or
     /// above φ_max, so one species settles with u = s a (1 − φ)^n exactly. n = 4.65 for

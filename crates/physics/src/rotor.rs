@@ -15,7 +15,6 @@ pub const MAX_RPM: f64 = 150_000.0;
 
 /// Error building a rotor profile.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[non_exhaustive]
 pub enum RotorError {
     /// A speed is negative, not finite or above [`MAX_RPM`].
     #[error("rpm {rpm} at knot {index} is outside the allowed range 0 ≤ rpm ≤ {max} (finite)")]

@@ -41,6 +41,48 @@ pub const CD34: &str = "cd34";
 /// Normal samples are truncated at ± this many standard deviations (see [`Distribution::sample`]).
 pub const NORMAL_TRUNCATION_SD: f64 = 4.0;
 
+/// Which species are red cells and platelets; every other species counts as a nucleated white
+/// cell (lymphocytes, monocytes, neutrophils, blasts, CD34⁺ cells, …).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CellRoles {
+    /// species names of the red cells (port hematocrit is their volume fraction)
+    pub red_cells: Vec<String>,
+    /// species names of the platelets (platelet loss is their collect fraction)
+    pub platelets: Vec<String>,
+}
+
+impl CellRoles {
+    /// The library names: red cells `"rbc"`, platelets `"platelet"`.
+    pub fn standard() -> Self {
+        Self {
+            red_cells: vec![RBC.to_owned()],
+            platelets: vec![PLATELET.to_owned()],
+        }
+    }
+
+    /// True if `species` is neither a red cell nor a platelet: the one place the white-cell
+    /// rule is written (channel purity, interface controller, layers, procedure white count).
+    pub fn is_white(&self, species: &str) -> bool {
+        !self.is_red_cell(species) && !self.is_platelet(species)
+    }
+
+    /// True if `species` is a red-cell species.
+    pub fn is_red_cell(&self, species: &str) -> bool {
+        self.red_cells.iter().any(|s| s == species)
+    }
+
+    /// True if `species` is a platelet species.
+    pub fn is_platelet(&self, species: &str) -> bool {
+        self.platelets.iter().any(|s| s == species)
+    }
+}
+
+impl Default for CellRoles {
+    fn default() -> Self {
+        Self::standard()
+    }
+}
+
 /// The distribution of a positive physical quantity (a density, diameter or volume) over the
 /// cells of one species. Values are in SI units.
 ///

@@ -124,7 +124,7 @@ pub fn sphere_volume(d: f64) -> f64 {
 }
 
 /// Sphere-equivalent diameter of volume `v` (m³): d = (6V/π)^(1/3) (m).
-/// 90 fL gives 5.56 µm (physics-reference §2).
+/// 90 fL gives 5.56 µm (docs/physics.md §1.2).
 #[inline]
 pub fn sphere_equivalent_diameter(v: f64) -> f64 {
     (6.0 * v / PI).cbrt()
@@ -151,7 +151,7 @@ mod tests {
 
     #[test]
     fn rcf_matches_textbook_rule() {
-        // RCF = 1.118e-5 · r[cm] · rpm² (rounded constant, physics-reference §3).
+        // RCF = 1.118e-5 · r[cm] · rpm² (rounded constant, docs/physics.md §1.2).
         let (r_cm, rpm) = (10.0, 3000.0);
         let rcf = relative_centrifugal_force(rpm_to_rad_per_s(rpm), r_cm / 100.0);
         let textbook = 1.118e-5 * r_cm * rpm * rpm;

@@ -1,5 +1,6 @@
 //! Plots of a continuous-flow channel run.
 
+use buffycoat_h5::schema;
 use std::path::{Path, PathBuf};
 
 use plotters::style::RGBColor;
@@ -12,8 +13,7 @@ use crate::output::Output;
 use crate::source::Source;
 use crate::{FileKind, PlotError};
 
-const CH: &str = "/fields/channel";
-const GRADE: &str = "/observables/grade_efficiency";
+const GRADE: &str = schema::OBSERVABLES_GRADE_EFFICIENCY;
 /// Most columns (stations) and rows (radial bins) of `channel_hematocrit`.
 const MAP_COLUMNS: usize = 400;
 const MAP_ROWS: usize = 300;
@@ -22,7 +22,7 @@ const MAP_ROWS: usize = 300;
 const SPLIT_SPAN: f64 = 0.15;
 
 /// The default port names, in the order of the probability columns.
-const PORTS: [&str; 3] = ["plasma", "collect", "red_cells"];
+const PORTS: [&str; 3] = schema::PORT_NAMES;
 
 /// Plots a channel run: writes `channel_hematocrit` and, if the file has
 /// grade-efficiency tables, `grade_efficiency` (each `.png` and `.svg`)
@@ -98,21 +98,21 @@ fn port_color(n: &str, i: usize) -> RGBColor {
 }
 
 pub(crate) fn plot(src: &Source, out_dir: &Path) -> Result<Vec<PathBuf>, PlotError> {
-    let radius_path = format!("{CH}/radius_m");
-    let along_path = format!("{CH}/along_m");
-    let hct_path = format!("{CH}/hematocrit");
-    let split_path = format!("{CH}/port_split_radius_m");
-    let radius = src.vector(&radius_path, None)?;
-    let along = src.vector(&along_path, None)?;
+    let radius_path = schema::FIELDS_CHANNEL_RADIUS_M;
+    let along_path = schema::FIELDS_CHANNEL_ALONG_M;
+    let hct_path = schema::FIELDS_CHANNEL_HEMATOCRIT;
+    let split_path = schema::FIELDS_CHANNEL_PORT_SPLIT_RADIUS_M;
+    let radius = src.vector(radius_path, None)?;
+    let along = src.vector(along_path, None)?;
     let (nr, k) = (radius.len(), along.len());
     if nr == 0 {
-        return Err(src.malformed(&radius_path, "is empty"));
+        return Err(src.malformed(radius_path, "is empty"));
     }
     if k == 0 {
-        return Err(src.malformed(&along_path, "is empty"));
+        return Err(src.malformed(along_path, "is empty"));
     }
-    let (hct, _) = src.f64s(&hct_path, &[Some(k), Some(nr)])?;
-    let splits = src.vector(&split_path, Some(2))?;
+    let (hct, _) = src.f64s(hct_path, &[Some(k), Some(nr)])?;
+    let splits = src.vector(split_path, Some(2))?;
 
     // The map: rows = radius, columns = stations; hematocrit is [K][Nr].
     let mut grid = vec![0.0; nr * k];
@@ -182,13 +182,12 @@ fn grade_figure(src: &Source) -> Result<Panels, PlotError> {
     let mut ports: Vec<String> = PORTS.iter().map(|s| (*s).to_owned()).collect();
     let mut panels = Vec::with_capacity(species.len());
     for name in &species {
-        let g = format!("{GRADE}/{name}");
-        let d_path = format!("{g}/diameter_m");
+        let d_path = schema::grade_dataset(name, schema::GRADE_DIAMETER_M);
         let diameter = src.vector(&d_path, None)?;
         let b = diameter.len();
-        let prob_path = format!("{g}/probability");
+        let prob_path = schema::grade_dataset(name, schema::GRADE_PROBABILITY);
         let (prob, _) = src.f64s(&prob_path, &[Some(b), Some(3)])?;
-        let count = src.vector(&format!("{g}/count"), Some(b))?;
+        let count = src.vector(&schema::grade_dataset(name, schema::GRADE_COUNT), Some(b))?;
         for (obj, attr) in [(prob_path.as_str(), "ports"), (prob_path.as_str(), "names")] {
             if src.opt_attr(obj, attr).is_some() {
                 ports = src.names(obj, attr, Some(3))?;

@@ -13,7 +13,6 @@ use crate::FileKind;
 /// program is enough to find the problem. When any error is returned, no plot
 /// file has been written (see [`plot_file`](crate::plot_file)).
 #[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
 pub enum PlotError {
     /// The HDF5 layer failed: the input could not be opened, or a dataset or
     /// attribute could not be read (wrong type, I/O error). The message names

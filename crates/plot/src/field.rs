@@ -1,5 +1,6 @@
 //! Plots of a hindered-settling field run.
 
+use buffycoat_h5::schema;
 use std::path::{Path, PathBuf};
 
 use plotters::style::RGBColor;
@@ -13,11 +14,11 @@ use crate::output::Output;
 use crate::source::{Series, Source};
 use crate::{FileKind, PlotError};
 
-const RADIUS: &str = "/fields/radius_m";
-const VF: &str = "/fields/volume_fraction";
-const IFACE: &str = "/observables/interface_radius";
-const RED_HCT: &str = "/observables/red_layer_hematocrit";
-const LAYERS: &str = "/observables/layer_fraction";
+const RADIUS: &str = schema::FIELDS_RADIUS_M;
+const VF: &str = schema::FIELDS_VOLUME_FRACTION;
+const IFACE: &str = schema::OBSERVABLES_INTERFACE_RADIUS;
+const RED_HCT: &str = schema::OBSERVABLES_RED_LAYER_HEMATOCRIT;
+const LAYERS: &str = schema::OBSERVABLES_LAYER_FRACTION;
 
 /// Profiles drawn in `volume_fraction_profiles`.
 const PROFILE_TIMES: usize = 5;

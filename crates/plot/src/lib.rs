@@ -60,6 +60,7 @@ mod source;
 mod sweep;
 mod window;
 
+use buffycoat_h5::schema;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -77,7 +78,6 @@ use source::Source;
 
 /// The kinds of buffycoat output file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
 pub enum FileKind {
     /// A Lagrangian particle run: `/particles/cells/position` and
     /// `/observables/pelleted_fraction`, no `/fields`.
@@ -131,16 +131,16 @@ pub struct PlotOptions {
 /// then `/particles/cells/position` with `/observables/pelleted_fraction`.
 fn kind_of(reader: &Reader) -> Option<FileKind> {
     let group = |p: &str| reader.kind(p) == Some(ObjectKind::Group);
-    if group("/sweep") {
+    if group(schema::SWEEP) {
         Some(FileKind::Sweep)
-    } else if group("/procedure") {
+    } else if group(schema::PROCEDURE) {
         Some(FileKind::Procedure)
-    } else if group("/fields/channel") {
+    } else if group(schema::FIELDS_CHANNEL) {
         Some(FileKind::ChannelRun)
-    } else if reader.kind("/fields/volume_fraction").is_some() {
+    } else if reader.kind(schema::FIELDS_VOLUME_FRACTION).is_some() {
         Some(FileKind::FieldRun)
-    } else if reader.kind("/particles/cells/position").is_some()
-        && reader.kind("/observables/pelleted_fraction").is_some()
+    } else if reader.kind(schema::PARTICLES_CELLS_POSITION).is_some()
+        && reader.kind(schema::OBSERVABLES_PELLETED_FRACTION).is_some()
     {
         Some(FileKind::ParticleRun)
     } else {

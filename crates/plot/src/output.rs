@@ -85,7 +85,6 @@ impl Output {
             fig.draw(&root).map_err(render)?;
             root.present().map_err(|e| render(e.to_string()))?;
         }
-        sync(&png_tmp).map_err(|e| render(e.to_string()))?;
 
         let (svg_tmp, svg_path) = self.temp(name, "svg");
         let render = |message: String| PlotError::Output {
@@ -100,7 +99,6 @@ impl Output {
             root.present().map_err(|e| render(e.to_string()))?;
         }
         fs::write(&svg_tmp, svg.as_bytes()).map_err(|e| render(e.to_string()))?;
-        sync(&svg_tmp).map_err(|e| render(e.to_string()))?;
         Ok(())
     }
 
@@ -110,7 +108,8 @@ impl Output {
         let pending = std::mem::take(&mut self.pending);
         let mut done = Vec::with_capacity(pending.len());
         for (i, (tmp, fin)) in pending.iter().enumerate() {
-            if let Err(e) = fs::rename(tmp, fin) {
+            // Synced and renamed by the workspace's one atomic-replace helper.
+            if let Err(e) = buffycoat_h5::atomic::commit(tmp, fin) {
                 for (t, _) in &pending[i..] {
                     let _ = fs::remove_file(t);
                 }
@@ -134,8 +133,4 @@ impl Drop for Output {
             let _ = fs::remove_file(tmp);
         }
     }
-}
-
-fn sync(path: &Path) -> std::io::Result<()> {
-    fs::File::open(path)?.sync_all()
 }

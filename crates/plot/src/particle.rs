@@ -1,5 +1,6 @@
 //! Plots of a Lagrangian particle run.
 
+use buffycoat_h5::schema;
 use std::path::{Path, PathBuf};
 
 use crate::draw::{Entry, Legend, Line, LinePanel, fmt_num, species_color};
@@ -63,11 +64,11 @@ pub(crate) fn geometry_is_sector(toml: &str) -> bool {
 }
 
 pub(crate) fn plot(src: &Source, out_dir: &Path) -> Result<Vec<PathBuf>, PlotError> {
-    const PEL: &str = "/observables/pelleted_fraction";
-    const FLO: &str = "/observables/floated_fraction";
-    const RAD: &str = "/observables/mean_radius";
-    const POS: &str = "/particles/cells/position";
-    const SPECIES: &str = "/particles/cells/species";
+    const PEL: &str = schema::OBSERVABLES_PELLETED_FRACTION;
+    const FLO: &str = schema::OBSERVABLES_FLOATED_FRACTION;
+    const RAD: &str = schema::OBSERVABLES_MEAN_RADIUS;
+    const POS: &str = schema::PARTICLES_CELLS_POSITION;
+    const SPECIES: &str = schema::PARTICLES_CELLS_SPECIES;
 
     let pelleted = src.series(PEL, &[None])?;
     let s = pelleted.shape[1];
@@ -112,7 +113,7 @@ pub(crate) fn plot(src: &Source, out_dir: &Path) -> Result<Vec<PathBuf>, PlotErr
             ),
         ));
     }
-    let geometry = src.opt_string("/parameters/effective_toml")?;
+    let geometry = src.opt_string(schema::PARAMETERS_EFFECTIVE_TOML)?;
     let sector = geometry.as_deref().is_some_and(geometry_is_sector);
 
     // pelleted_fraction

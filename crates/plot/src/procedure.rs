@@ -1,5 +1,6 @@
 //! Plots of a leukapheresis procedure.
 
+use buffycoat_h5::schema;
 use std::path::{Path, PathBuf};
 
 use crate::draw::{Entry, HLine, Legend, Line, LinePanel, Secondary, fmt_num, hex, species_color};
@@ -7,8 +8,6 @@ use crate::figures::Panels;
 use crate::output::Output;
 use crate::source::Source;
 use crate::{FileKind, PlotError};
-
-const P: &str = "/procedure";
 
 /// Plots a procedure: writes `patient_counts`, `product_yield` and
 /// `citrate` (each `.png` and `.svg`) into `out_dir` and returns the paths
@@ -43,29 +42,29 @@ fn column(x: &[f64], table: &[f64], n: usize, k: usize) -> Vec<(f64, f64)> {
 }
 
 pub(crate) fn plot(src: &Source, out_dir: &Path) -> Result<Vec<PathBuf>, PlotError> {
-    let time_path = format!("{P}/time_s");
-    let time_s = src.vector(&time_path, None)?;
+    let time_path = schema::PROCEDURE_TIME_S;
+    let time_s = src.vector(time_path, None)?;
     let t = time_s.len();
     if t == 0 {
-        return Err(src.malformed(&time_path, "has no time points"));
+        return Err(src.malformed(time_path, "has no time points"));
     }
     let minutes: Vec<f64> = time_s.iter().map(|s| s / 60.0).collect();
-    let volume = src.vector(&format!("{P}/processed_volume_ml"), Some(t))?;
-    let counts_path = format!("{P}/patient_per_ul");
-    let (counts, cshape) = src.f64s(&counts_path, &[Some(t), None])?;
-    let count_names = src.names(&counts_path, "names", Some(cshape[1]))?;
-    let hct_path = format!("{P}/patient_hematocrit");
-    let hct = if src.has_dataset(&hct_path) {
-        Some(src.vector(&hct_path, Some(t))?)
+    let volume = src.vector(schema::PROCEDURE_PROCESSED_VOLUME_ML, Some(t))?;
+    let counts_path = schema::PROCEDURE_PATIENT_PER_UL;
+    let (counts, cshape) = src.f64s(counts_path, &[Some(t), None])?;
+    let count_names = src.names(counts_path, "names", Some(cshape[1]))?;
+    let hct_path = schema::PROCEDURE_PATIENT_HEMATOCRIT;
+    let hct = if src.has_dataset(hct_path) {
+        Some(src.vector(hct_path, Some(t))?)
     } else {
         None
     };
-    let product_path = format!("{P}/product_cells");
-    let (product, pshape) = src.f64s(&product_path, &[Some(t), None])?;
-    let product_names = src.names(&product_path, "names", Some(pshape[1]))?;
-    let rate = src.vector(&format!("{P}/citrate_rate_mg_kg_min"), Some(t))?;
-    let dose = src.vector(&format!("{P}/citrate_dose_mg_kg"), Some(t))?;
-    let thresholds = src.vector(&format!("{P}/citrate_thresholds_mg_kg_min"), Some(2))?;
+    let product_path = schema::PROCEDURE_PRODUCT_CELLS;
+    let (product, pshape) = src.f64s(product_path, &[Some(t), None])?;
+    let product_names = src.names(product_path, "names", Some(pshape[1]))?;
+    let rate = src.vector(schema::PROCEDURE_CITRATE_RATE_MG_KG_MIN, Some(t))?;
+    let dose = src.vector(schema::PROCEDURE_CITRATE_DOSE_MG_KG, Some(t))?;
+    let thresholds = src.vector(schema::PROCEDURE_CITRATE_THRESHOLDS_MG_KG_MIN, Some(2))?;
 
     // patient_counts
     let mut panel = LinePanel::new("time (min)", "patient count (µL⁻¹), log scale");

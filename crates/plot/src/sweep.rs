@@ -1,5 +1,6 @@
 //! Plots of a parameter sweep.
 
+use buffycoat_h5::schema;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
@@ -10,11 +11,10 @@ use crate::source::Source;
 use crate::window::{WindowCondition, parse_window};
 use crate::{FileKind, PlotError, PlotOptions, display_unit, file_stem};
 
-const KEYS: &str = "/sweep/grid/keys";
-const SHAPE: &str = "/sweep/grid/shape";
-const STATUS: &str = "/sweep/status";
-const PARAMS: &str = "/sweep/parameters";
-const METRICS: &str = "/sweep/metrics";
+const KEYS: &str = schema::SWEEP_GRID_KEYS;
+const SHAPE: &str = schema::SWEEP_GRID_SHAPE;
+const STATUS: &str = schema::SWEEP_STATUS;
+const METRICS: &str = schema::SWEEP_METRICS;
 
 /// Plots a sweep: for every selected metric writes `sweep_<metric>` (a heat
 /// map over the first two varied keys, or a line against the only key of a
@@ -168,7 +168,7 @@ pub(crate) fn plot(
         Some(w) => Some(parse_window(w)?),
         None => None,
     };
-    src.require_group("/sweep")?;
+    src.require_group(schema::SWEEP)?;
     let keys = src.strings(KEYS)?;
     if keys.is_empty() {
         return Err(src.malformed(KEYS, "empty sweep: no varied keys"));
@@ -199,7 +199,7 @@ pub(crate) fn plot(
 
     let mut params = Vec::with_capacity(keys.len());
     for key in &keys {
-        let path = format!("{PARAMS}/{key}");
+        let path = schema::sweep_parameter(key);
         params.push(Quantity {
             name: key.clone(),
             unit: src.opt_attr(&path, "unit"),

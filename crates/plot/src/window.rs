@@ -6,7 +6,6 @@ use crate::PlotError;
 
 /// A comparison of a window condition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum Comparison {
     /// `>=`
     AtLeast,

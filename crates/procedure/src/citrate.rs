@@ -7,8 +7,8 @@
 pub const ACD_A_CITRATE_KG_M3: f64 = 21.67;
 
 /// Citrate infusion rates (mg citrate per kg body weight per min) above which symptomatic
-/// hypocalcaemia becomes likely: about 1.0–1.8 mg/kg/min (physics-reference §6, marked
-/// "confirm" there; the two ends are flagged separately).
+/// hypocalcaemia becomes likely: about 1.0–1.8 mg/kg/min (docs/physics.md §7.4; unconfirmed
+/// as thresholds, cf. Bolan et al., Transfusion 41:1165, 2001; the ends are flagged separately).
 pub const CITRATE_RATE_THRESHOLDS_MG_KG_MIN: [f64; 2] = [1.0, 1.8];
 
 /// Citrate returned to the patient per unit time (kg/s): the anticoagulant flow `ac_flow` (m³/s)

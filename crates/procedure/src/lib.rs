@@ -23,7 +23,6 @@ pub use simulation::{Procedure, ProcedureResult, Sample, StopReason, StopRules};
 
 /// Errors of the procedure model.
 #[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
 pub enum ProcedureError {
     /// A parameter is out of range.
     #[error("{name} = {value} is invalid: allowed {allowed}")]

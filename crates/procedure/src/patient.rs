@@ -28,7 +28,7 @@ pub struct Patient {
 
 /// Total blood volume by Nadler's formula (m³), height `h` in m, weight `w` in kg:
 /// men 0.3669 h³ + 0.03219 w + 0.6041 L, women 0.3561 h³ + 0.03308 w + 0.1833 L
-/// (Nadler, Hidalgo & Bloch, Surgery 51:224, 1962; physics-reference §6). Fitted on adults of
+/// (Nadler, Hidalgo & Bloch, Surgery 51:224, 1962; docs/physics.md §7.1). Fitted on adults of
 /// ordinary build; valid roughly for 1.4–2.1 m and 40–150 kg.
 pub fn nadler_blood_volume(sex: Sex, height: f64, weight: f64) -> f64 {
     let litres = match sex {

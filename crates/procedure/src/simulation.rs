@@ -14,7 +14,7 @@
 //! than `recompute_tolerance` since the last evaluation; within a step the linear system is
 //! solved exactly, so with constant port fractions and no pool the patient count follows the
 //! washout law C(V_p) = C₀ exp(−f V_p / V) for any step, V_p = Q_b t the processed volume
-//! (physics-reference §5–6).
+//! (docs/physics.md §7.2, §8.6).
 
 use crate::citrate::{
     CITRATE_RATE_THRESHOLDS_MG_KG_MIN, citrate_infusion_rate, to_mg_per_kg_per_min,

@@ -62,7 +62,6 @@ pub struct Sector {
 
 /// A sample container.
 #[derive(Debug, Clone, Copy, PartialEq)]
-#[non_exhaustive]
 pub enum Geometry {
     /// swing-out tube
     Tube(Tube),

@@ -26,7 +26,6 @@ pub use solver::{ParticleModel, Sedimentation, SedimentationConfig, Tolerances};
 
 /// Errors of the sedimentation solver.
 #[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
 pub enum SedimentError {
     /// A parameter is out of its allowed range.
     #[error("{name} = {value} is invalid: allowed {allowed}")]

@@ -10,7 +10,6 @@ use rayon::prelude::*;
 
 /// Particle model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
 pub enum ParticleModel {
     /// Terminal velocity (no particle inertia), integrated in closed form. The default.
     #[default]

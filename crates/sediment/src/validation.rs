@@ -18,7 +18,8 @@ pub const PLASMA_DENSITY: f64 = 1020.5;
 pub const PLASMA_VISCOSITY: f64 = 1.39e-3;
 /// The contract scenario's probe cell: diameter 9.63 µm (a 468 fL neutrophil, Zipursky 1976).
 pub const PROBE_DIAMETER: f64 = 9.63e-6;
-/// Probe density 1082 kg/m³ (neutrophil, physics-reference §2).
+/// Probe density 1082 kg/m³ (neutrophil-like: > 1080 kg/m³ in Zipursky et al., Blood 48:361,
+/// 1976; docs/physics.md §2.2).
 pub const PROBE_DENSITY: f64 = 1082.0;
 
 /// Sedimentation coefficient of the probe in plasma (s).
@@ -159,7 +160,7 @@ pub fn validation_checks() -> Vec<Check> {
     let tau = probe_relaxation();
     let mut checks = Vec::new();
 
-    // 1. Overdamped, constant ω, radial forces only: r(t) = r₀ exp(sω²t) (physics-reference §5).
+    // 1. Overdamped, constant ω, radial forces only: r(t) = r₀ exp(sω²t) (docs/physics.md §8.1).
     {
         let omega = rpm_to_rad_per_s(2400.0);
         let cfg = plasma_config(
@@ -271,7 +272,7 @@ pub fn validation_checks() -> Vec<Check> {
             -2.0 * omega * tau,
             v_theta / v_r,
             1e-2,
-            "physics-reference §3; the brief's 1 % bound",
+            "docs/physics.md §3.3; the brief's 1 % bound",
         ));
     }
     // 6. Convergence order of the inertial integrator.
@@ -287,7 +288,7 @@ pub fn validation_checks() -> Vec<Check> {
         ));
     }
     // 7. Lamm equation without diffusion in a sector: boundary r_m exp(sω²t), plateau
-    //    c₀ exp(−2sω²t) (physics-reference §5), from a uniformly seeded particle population.
+    //    c₀ exp(−2sω²t) (docs/physics.md §8.2), from a uniformly seeded particle population.
     checks.extend(lamm_checks(&par));
     checks
 }

@@ -1,4 +1,4 @@
-//! The particle models against closed-form solutions (physics-reference §3, §5).
+//! The particle models against closed-form solutions (docs/physics.md §3.4, §3.5, §8.1, §8.2).
 
 mod common;
 
@@ -232,7 +232,7 @@ fn inertial_agrees_with_overdamped_after_transient() {
     }
 }
 
-/// Coriolis slip of the inertial model: v_θ/v_r → −2ωτ_p (physics-reference §3), within 1 %.
+/// Coriolis slip of the inertial model: v_θ/v_r → −2ωτ_p (docs/physics.md §3.3), within 1 %.
 #[test]
 fn inertial_coriolis_slip_ratio() {
     let par = Parallel::serial();

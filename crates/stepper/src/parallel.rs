@@ -8,7 +8,6 @@ pub const DEFAULT_CHUNK_LEN: usize = 2048;
 
 /// Errors of the stepper.
 #[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
 pub enum StepperError {
     /// The thread pool could not be created.
     #[error("could not start a pool of {threads} threads: {message}")]

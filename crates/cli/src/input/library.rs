@@ -49,7 +49,6 @@ pub const PLAUSIBLE_DIAMETER_UM: (f64, f64) = (0.1, 200.0);
 
 /// Errors reading a species library. Each message starts with the origin (usually the path).
 #[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
 pub enum LibraryError {
     /// The text is not valid TOML, or does not have the expected structure (wrong types,
     /// missing or unknown keys). The TOML error carries line and column.

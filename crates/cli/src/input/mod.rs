@@ -5,6 +5,8 @@ pub mod library;
 pub mod overrides;
 pub mod quantity;
 pub mod scenario;
+pub mod setup;
+pub mod sweep;
 
 use buffycoat_physics::species::SpeciesLibrary;
 use overrides::Override;
@@ -32,7 +34,6 @@ pub struct LoadedScenario {
 /// Why a scenario could not be loaded. Every message names the file; key errors name the key
 /// and the allowed range.
 #[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
 pub enum ScenarioError {
     /// The file cannot be read.
     #[error("cannot read scenario file {}: {source}", path.display())]

@@ -22,7 +22,6 @@ pub struct Override {
 
 /// Problems with an override.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[non_exhaustive]
 pub enum OverrideError {
     /// Not of the form key=value.
     #[error("--set {0:?}: expected KEY=VALUE with a dotted key, e.g. --set rotor.rpm=2400")]

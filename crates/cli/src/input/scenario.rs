@@ -38,6 +38,7 @@
 //! velocities = true
 //! ```
 
+use buffycoat_engine::summary::human;
 use buffycoat_physics::blood::{BlastSpecies, BloodComposition};
 use buffycoat_physics::fluid::Fluid;
 use buffycoat_physics::forces::{DragLaw, ForceSet};
@@ -671,49 +672,7 @@ impl Default for OutputSection {
 // Resolved (checked, SI)
 // ------------------------------------------------------------------------------------------
 
-/// A species of the run with its tracer count.
-#[derive(Debug, Clone)]
-pub struct RunSpecies {
-    /// the species (SI distributions)
-    pub species: Species,
-    /// tracer cells
-    pub count: usize,
-    /// real cells per µL represented (blood compositions only)
-    pub per_ul: Option<f64>,
-    /// initial volume fraction (hindered model)
-    pub volume_fraction: Option<f64>,
-}
-
-/// Settings of the hindered (field) model.
-#[derive(Debug, Clone, PartialEq)]
-pub struct HinderedSettings {
-    /// hindrance law with maximum packing
-    pub law: buffycoat_physics::hindrance::HindranceLaw,
-    /// finite volumes
-    pub radial_cells: usize,
-    /// classes per species
-    pub classes_per_species: usize,
-    /// CFL number
-    pub cfl: f64,
-    /// see `buffycoat_field::Numerics::inactive_fraction`
-    pub inactive_fraction: f64,
-    /// plasma → buffy-coat threshold (non-platelet cell volume fraction)
-    pub plasma_threshold: f64,
-    /// buffy-coat → red-cell threshold (fraction of the initial mean red-cell fraction)
-    pub red_cell_threshold: f64,
-    /// red cells per sedimenting aggregate (1 = none)
-    pub red_cell_aggregate_cells: f64,
-    /// the ESR (m/s) the aggregate size was derived from, if given that way
-    pub esr: Option<f64>,
-    /// time discretisation
-    pub scheme: buffycoat_field::Scheme,
-    /// implicit scheme: local error tolerance
-    pub time_tolerance: f64,
-    /// implicit scheme: largest step (s)
-    pub max_dt: f64,
-    /// bed consolidation (`None`: off)
-    pub consolidation: Option<buffycoat_physics::consolidation::Consolidation>,
-}
+pub use buffycoat_engine::setup::{HinderedSettings, RunSpecies};
 
 /// Default radial cells of the hindered model.
 pub const DEFAULT_RADIAL_CELLS: usize = 400;
@@ -798,6 +757,8 @@ fn in_range(
         Ok(value)
     } else {
         let lo_bracket = if open_lo { "(" } else { "[" };
+        // Bounds rounded for people (a derived bound such as 54.166666666666664 → 54.17).
+        let (lo, hi) = (human(lo, 4), human(hi, 4));
         Err(key_err(
             key,
             format!("{value} is out of range: allowed {lo_bracket}{lo}, {hi}] {unit}"),
@@ -1339,7 +1300,10 @@ impl ScenarioFile {
         let ac_ratio = in_range("inlet.ac_ratio", inlet.ac_ratio, 2.0, 50.0, false, "")?;
         let inflow = flow * (1.0 + 1.0 / ac_ratio);
         let control = ports.interface_control.unwrap_or(false);
-        let within = format!("mL/min (at most the channel inflow {inflow:.4} mL/min)");
+        let within = format!(
+            "mL/min (at most the channel inflow {} mL/min)",
+            human(inflow, 4)
+        );
         let collect = in_range(
             "ports.collect_ml_min",
             ports.collect_ml_min,
@@ -1374,8 +1338,9 @@ impl ScenarioFile {
             return Err(key_err(
                 "ports",
                 format!(
-                    "plasma_ml_min + collect_ml_min = {:.4} mL/min exceeds the channel inflow {inflow:.4} mL/min (inlet.flow_ml_min × (1 + 1/ac_ratio)): the red-cell port would need a negative flow",
-                    plasma + collect
+                    "plasma_ml_min + collect_ml_min = {} mL/min exceeds the channel inflow {} mL/min (inlet.flow_ml_min × (1 + 1/ac_ratio)): the red-cell port would need a negative flow",
+                    human(plasma + collect, 4),
+                    human(inflow, 4)
                 ),
             ));
         }

@@ -3,7 +3,7 @@
 use super::SweepError;
 use super::file::{PointResult, PointStatus, StatusCounts, SweepData};
 use super::plan::SweepPlan;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use crate::progress::{Progress, ProgressMode};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -23,8 +23,8 @@ pub struct SweepOptions {
     pub csv: Option<PathBuf>,
     /// worker threads (`None`: all cores); each point runs on one of them
     pub threads: Option<usize>,
-    /// draw a progress bar (on a terminal)
-    pub progress: bool,
+    /// progress on stderr (a bar on a terminal, plain lines otherwise)
+    pub progress: ProgressMode,
     /// shortest time between checkpoints (also at least 10× the time the last one took)
     pub checkpoint_interval: Duration,
 }
@@ -135,7 +135,7 @@ pub fn run_sweep(
             pool.spawn(move || worker(&work, &tx));
         }
         drop(tx);
-        let bar = progress_bar(total as u64, opts.progress);
+        let mut bar = Progress::new(total as u64, "points", opts.progress);
         let mut announced = 0;
         loop {
             let now = Instant::now();
@@ -147,12 +147,11 @@ pub fn run_sweep(
                 Ok((p, result)) => {
                     if result.status == PointStatus::Failed {
                         failed += 1;
-                        bar.set_message(format!("{failed} failed"));
                     }
                     data.points[p] = result;
                     ran += 1;
                     dirty = true;
-                    bar.inc(1);
+                    bar.update(ran as u64, || format!("{failed} failed"));
                 }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
@@ -181,7 +180,7 @@ pub fn run_sweep(
                 dirty = false;
             }
         }
-        bar.finish_and_clear();
+        bar.finish();
     }
     if dirty {
         timed_write(data, opts)?;
@@ -236,23 +235,4 @@ fn timed_write(data: &SweepData, opts: &SweepOptions) -> Result<Duration, SweepE
     let t = Instant::now();
     data.write_h5(&opts.output)?;
     Ok(t.elapsed())
-}
-
-/// Progress on stderr (hidden when stderr is not a terminal or not wanted): points done,
-/// failures, ETA.
-fn progress_bar(len: u64, wanted: bool) -> ProgressBar {
-    let target = if wanted {
-        ProgressDrawTarget::stderr()
-    } else {
-        ProgressDrawTarget::hidden()
-    };
-    let bar = ProgressBar::with_draw_target(Some(len), target);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} points {msg} (ETA {eta})",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    bar.set_message("0 failed");
-    bar
 }

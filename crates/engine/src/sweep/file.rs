@@ -23,6 +23,7 @@
 use super::SweepError;
 use super::grid::{Axis, Grid, Shard, format_number};
 use super::metrics::{TIMING_METRICS, unit_for};
+use buffycoat_h5::schema;
 use buffycoat_h5::{H5Error, Reader, Writer};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -207,49 +208,49 @@ impl SweepData {
         let w = Writer::create(path)?;
         for (k, axis) in self.grid.axes.iter().enumerate() {
             let col: Vec<f64> = (0..p).map(|i| self.grid.values(i)[k]).collect();
-            let name = format!("/sweep/parameters/{}", axis.key);
+            let name = schema::sweep_parameter(&axis.key);
             w.dataset_f64(&name, &[p], col, unit_for(&axis.key))?;
             w.dataset_f64(
-                &format!("/sweep/grid/values/{}", axis.key),
+                &schema::sweep_grid_values(&axis.key),
                 &[axis.values.len()],
                 axis.values.clone(),
                 unit_for(&axis.key),
             )?;
         }
         w.attr_string(
-            "/sweep/metrics",
+            schema::SWEEP_METRICS,
             "naming",
             "every numeric leaf of the run summary (SUMMARY.json) under its dotted path; \
              array elements by index; provenance keys (program, scenario, output, seed, threads) \
              left out; NaN where a point has no value",
         )?;
         let timing: Vec<String> = TIMING_METRICS.iter().map(|s| s.to_string()).collect();
-        w.attr_strings("/sweep/metrics", "timing", &timing)?;
+        w.attr_strings(schema::SWEEP_METRICS, "timing", &timing)?;
         for name in self.metric_names() {
             w.dataset_f64(
-                &format!("/sweep/metrics/{name}"),
+                &schema::sweep_metric(&name),
                 &[p],
                 self.metric_column(&name),
                 unit_for(&name),
             )?;
         }
         let status: Vec<i32> = self.points.iter().map(|r| r.status.code()).collect();
-        w.dataset_i32("/sweep/status", &[p], status, None)?;
-        w.attr_string("/sweep/status", "legend", "0 ok, 1 failed, 2 not run")?;
+        w.dataset_i32(schema::SWEEP_STATUS, &[p], status, None)?;
+        w.attr_string(schema::SWEEP_STATUS, "legend", "0 ok, 1 failed, 2 not run")?;
         let errors: Vec<String> = self
             .points
             .iter()
             .map(|r| r.error.replace('\0', " "))
             .collect();
-        w.dataset_strings("/sweep/error", &errors)?;
+        w.dataset_strings(schema::SWEEP_ERROR, &errors)?;
         w.dataset_i64(
-            "/sweep/seed",
+            schema::SWEEP_SEED,
             &[p],
             self.seeds.iter().map(|&s| s as i64).collect(),
             None,
         )?;
         w.attr_string(
-            "/sweep/seed",
+            schema::SWEEP_SEED,
             "note",
             "run.seed of each point: SplitMix64 of the scenario seed and the point index \
              (see buffycoat::sweep::derive_seed)",
@@ -257,38 +258,38 @@ impl SweepData {
         let keys: Vec<String> = self.grid.axes.iter().map(|a| a.key.clone()).collect();
         let specs: Vec<String> = self.grid.axes.iter().map(|a| a.spec.clone()).collect();
         let shape: Vec<i64> = self.grid.shape().iter().map(|&n| n as i64).collect();
-        w.dataset_strings("/sweep/grid/keys", &keys)?;
-        w.dataset_strings("/sweep/grid/specs", &specs)?;
-        w.dataset_i64("/sweep/grid/shape", &[shape.len()], shape, None)?;
+        w.dataset_strings(schema::SWEEP_GRID_KEYS, &keys)?;
+        w.dataset_strings(schema::SWEEP_GRID_SPECS, &specs)?;
+        w.dataset_i64(schema::SWEEP_GRID_SHAPE, &[shape.len()], shape, None)?;
         w.attr_string(
-            "/sweep/grid",
+            schema::SWEEP_GRID,
             "order",
             "row-major: point p = ((i0*n1 + i1)*n2 + i2)..., the last key varies fastest",
         )?;
         w.dataset_i64(
-            "/sweep/shard",
+            schema::SWEEP_SHARD,
             &[2],
             vec![self.shard.index as i64, self.shard.count as i64],
             None,
         )?;
-        w.attr_i64("/sweep/shard", "index", self.shard.index as i64)?;
-        w.attr_i64("/sweep/shard", "count", self.shard.count as i64)?;
-        w.attr_i64("/sweep", "points", p as i64)?;
-        w.dataset_string("/parameters/scenario_toml", &self.scenario_text)?;
-        w.dataset_string("/parameters/scenario_path", &self.scenario_path)?;
+        w.attr_i64(schema::SWEEP_SHARD, "index", self.shard.index as i64)?;
+        w.attr_i64(schema::SWEEP_SHARD, "count", self.shard.count as i64)?;
+        w.attr_i64(schema::SWEEP, "points", p as i64)?;
+        w.dataset_string(schema::PARAMETERS_SCENARIO_TOML, &self.scenario_text)?;
+        w.dataset_string(schema::PARAMETERS_SCENARIO_PATH, &self.scenario_path)?;
         w.dataset_i64(
-            "/parameters/seed",
+            schema::PARAMETERS_SEED,
             &[],
             vec![self.scenario_seed as i64],
             None,
         )?;
         w.attr_string(
-            "/parameters/seed",
+            schema::PARAMETERS_SEED,
             "note",
             "unsigned 64-bit seed stored as its two's-complement i64 bit pattern",
         )?;
-        w.dataset_string("/parameters/program_version", &self.program_version)?;
-        w.dataset_string("/parameters/git_commit", &self.git_commit)?;
+        w.dataset_string(schema::PARAMETERS_PROGRAM_VERSION, &self.program_version)?;
+        w.dataset_string(schema::PARAMETERS_GIT_COMMIT, &self.git_commit)?;
         w.finish()
     }
 
@@ -299,15 +300,15 @@ impl SweepData {
             path: path.to_owned(),
             message,
         };
-        if !r.exists("/sweep/status") || !r.exists("/sweep/grid/keys") {
+        if !r.exists(schema::SWEEP_STATUS) || !r.exists(schema::SWEEP_GRID_KEYS) {
             return Err(not_sweep(
                 "it has no /sweep/status or /sweep/grid/keys (not written by `buffycoat sweep`)"
                     .into(),
             ));
         }
-        let keys = r.read_strings("/sweep/grid/keys")?;
-        let specs = r.read_strings("/sweep/grid/specs")?;
-        let (shape, _) = r.read_i64("/sweep/grid/shape")?;
+        let keys = r.read_strings(schema::SWEEP_GRID_KEYS)?;
+        let specs = r.read_strings(schema::SWEEP_GRID_SPECS)?;
+        let (shape, _) = r.read_i64(schema::SWEEP_GRID_SHAPE)?;
         if specs.len() != keys.len() || shape.len() != keys.len() {
             return Err(not_sweep(
                 "/sweep/grid/keys, specs and shape differ in length".into(),
@@ -315,7 +316,7 @@ impl SweepData {
         }
         let mut axes = Vec::with_capacity(keys.len());
         for ((key, spec), &n) in keys.iter().zip(&specs).zip(&shape) {
-            let (values, _) = r.read_f64(&format!("/sweep/grid/values/{key}"))?;
+            let (values, _) = r.read_f64(&schema::sweep_grid_values(key))?;
             if values.len() as i64 != n {
                 return Err(not_sweep(format!(
                     "/sweep/grid/values/{key} has {} values, the shape says {n}",
@@ -330,9 +331,9 @@ impl SweepData {
         }
         let grid = Grid::new(axes).map_err(|e| not_sweep(e.to_string()))?;
         let p = grid.points();
-        let (status, _) = r.read_i32("/sweep/status")?;
-        let errors = r.read_strings("/sweep/error")?;
-        let (seeds, _) = r.read_i64("/sweep/seed")?;
+        let (status, _) = r.read_i32(schema::SWEEP_STATUS)?;
+        let errors = r.read_strings(schema::SWEEP_ERROR)?;
+        let (seeds, _) = r.read_i64(schema::SWEEP_SEED)?;
         if status.len() != p || errors.len() != p || seeds.len() != p {
             return Err(not_sweep(format!(
                 "the grid has {p} points but /sweep/status, /sweep/error and /sweep/seed have \
@@ -342,7 +343,7 @@ impl SweepData {
                 seeds.len()
             )));
         }
-        let (shard, _) = r.read_i64("/sweep/shard")?;
+        let (shard, _) = r.read_i64(schema::SWEEP_SHARD)?;
         let shard = match shard.as_slice() {
             &[i, n] if n >= 1 && (0..n).contains(&i) => Shard {
                 index: i as usize,
@@ -360,9 +361,9 @@ impl SweepData {
                 metrics: BTreeMap::new(),
             });
         }
-        if r.exists("/sweep/metrics") {
-            for name in r.list_group("/sweep/metrics")? {
-                let (col, _) = r.read_f64(&format!("/sweep/metrics/{name}"))?;
+        if r.exists(schema::SWEEP_METRICS) {
+            for name in r.list_group(schema::SWEEP_METRICS)? {
+                let (col, _) = r.read_f64(&schema::sweep_metric(&name))?;
                 if col.len() != p {
                     return Err(not_sweep(format!(
                         "/sweep/metrics/{name} has {} values for {p} points",
@@ -377,17 +378,17 @@ impl SweepData {
                 }
             }
         }
-        let (scenario_seed, _) = r.read_i64("/parameters/seed")?;
+        let (scenario_seed, _) = r.read_i64(schema::PARAMETERS_SEED)?;
         Ok(Self {
-            scenario_path: r.read_string("/parameters/scenario_path")?,
-            scenario_text: r.read_string("/parameters/scenario_toml")?,
+            scenario_path: r.read_string(schema::PARAMETERS_SCENARIO_PATH)?,
+            scenario_text: r.read_string(schema::PARAMETERS_SCENARIO_TOML)?,
             scenario_seed: scenario_seed.first().copied().unwrap_or(0) as u64,
             grid,
             shard,
             seeds: seeds.into_iter().map(|s| s as u64).collect(),
             points,
-            program_version: r.read_string("/parameters/program_version")?,
-            git_commit: r.read_string("/parameters/git_commit")?,
+            program_version: r.read_string(schema::PARAMETERS_PROGRAM_VERSION)?,
+            git_commit: r.read_string(schema::PARAMETERS_GIT_COMMIT)?,
         })
     }
 
@@ -399,9 +400,7 @@ impl SweepData {
             path: path.to_owned(),
             source,
         };
-        let tmp = partial_path(path);
-        let result = (|| {
-            let file = std::fs::File::create(&tmp)?;
+        let result = buffycoat_h5::atomic::write_atomic(path, |file| {
             let mut out = csv::Writer::from_writer(std::io::BufWriter::new(file));
             let metrics = self.metric_names();
             let mut header = vec!["point".to_string()];
@@ -427,26 +426,8 @@ impl SweepData {
                 out.write_record(&row).map_err(std::io::Error::other)?;
             }
             let mut buf = out.into_inner().map_err(|e| e.into_error())?;
-            buf.flush()?;
-            buf.get_ref().sync_all()?;
-            std::fs::rename(&tmp, path)
-        })();
-        if result.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
+            buf.flush()
+        });
         result.map_err(csv_err)
     }
-}
-
-/// `<dir>/.<name>.partial-<pid>` next to `path`.
-fn partial_path(path: &Path) -> PathBuf {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "sweep.csv".into());
-    dir.join(format!(".{name}.partial-{}", std::process::id()))
 }

@@ -54,17 +54,15 @@ pub mod runner;
 pub use file::{PointResult, PointStatus, StatusCounts, SweepData};
 pub use grid::{Axis, Grid, Shard};
 pub use merge::merge_parts;
-pub use plan::{Prepared, SweepPlan, derive_seed};
+pub use plan::{Prepared, ScenarioSource, SweepPlan, derive_seed, error_chain};
 pub use runner::{CHECKPOINT_INTERVAL, CancelToken, SweepOptions, SweepOutcome, run_sweep};
 
-use crate::input::ScenarioError;
 use buffycoat_h5::H5Error;
 use std::path::PathBuf;
 
 /// Why a sweep or a merge could not be done. (A failing *point* is not an error: it is recorded
 /// in the file.)
 #[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
 pub enum SweepError {
     /// A `--vary` argument is malformed.
     #[error("--vary {arg}: {message}")]
@@ -90,9 +88,9 @@ pub enum SweepError {
         /// what is wrong
         message: String,
     },
-    /// The scenario file cannot be read or is invalid.
-    #[error(transparent)]
-    Scenario(#[from] ScenarioError),
+    /// The scenario file cannot be read or is invalid (the front end's message).
+    #[error("{0}")]
+    Scenario(String),
     /// The output exists and `--resume` was not given.
     #[error(
         "{} already exists: use --resume to continue that sweep, or remove the file",

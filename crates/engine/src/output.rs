@@ -18,37 +18,103 @@
 //!
 //! Positions and velocities are Cartesian in the rotating frame, z along the rotation axis.
 
-use crate::input::LoadedScenario;
+use crate::provenance::Provenance;
+use crate::setup::ParticleSetup;
+use buffycoat_h5::schema;
 use buffycoat_h5::{H5Error, SeriesId, Writer};
 use buffycoat_sediment::Sedimentation;
 use buffycoat_sediment::census::{SpeciesCensus, census};
 use buffycoat_stepper::Frame;
 use std::path::{Path, PathBuf};
 
+/// Creates an output file with the H5MD header and `/parameters`: every output kind starts so.
+pub fn create_output(path: &Path, provenance: &Provenance, seed: u64) -> Result<Writer, H5Error> {
+    let writer = Writer::create(path)?;
+    writer.h5md_header(
+        "buffycoat developers",
+        "buffycoat",
+        provenance.program.version,
+    )?;
+    write_parameters(&writer, provenance, seed)?;
+    Ok(writer)
+}
+
 /// Writes `/parameters`: the scenario text as written and as run, its path, the overrides,
 /// the seed, the program version and the git commit.
-pub fn write_parameters(writer: &Writer, scenario: &LoadedScenario) -> Result<(), H5Error> {
-    writer.dataset_string("/parameters/scenario_toml", &scenario.text)?;
-    writer.dataset_string("/parameters/effective_toml", &scenario.effective_text)?;
+pub fn write_parameters(
+    writer: &Writer,
+    provenance: &Provenance,
+    seed: u64,
+) -> Result<(), H5Error> {
+    writer.dataset_string(schema::PARAMETERS_SCENARIO_TOML, &provenance.text)?;
     writer.dataset_string(
-        "/parameters/scenario_path",
-        &scenario.path.display().to_string(),
+        schema::PARAMETERS_EFFECTIVE_TOML,
+        &provenance.effective_text,
     )?;
-    writer.dataset_strings("/parameters/overrides", &scenario.overrides)?;
-    writer.dataset_i64(
-        "/parameters/seed",
-        &[],
-        vec![scenario.resolved.seed as i64],
-        None,
+    writer.dataset_string(
+        schema::PARAMETERS_SCENARIO_PATH,
+        &provenance.scenario_path.display().to_string(),
     )?;
+    writer.dataset_strings(schema::PARAMETERS_OVERRIDES, &provenance.overrides)?;
+    writer.dataset_i64(schema::PARAMETERS_SEED, &[], vec![seed as i64], None)?;
     writer.attr_string(
-        "/parameters/seed",
+        schema::PARAMETERS_SEED,
         "note",
         "unsigned 64-bit seed stored as its two's-complement i64 bit pattern",
     )?;
-    writer.dataset_string("/parameters/program_version", crate::VERSION)?;
-    writer.dataset_string("/parameters/git_commit", crate::GIT_COMMIT)?;
+    writer.dataset_string(
+        schema::PARAMETERS_PROGRAM_VERSION,
+        provenance.program.version,
+    )?;
+    writer.dataset_string(schema::PARAMETERS_GIT_COMMIT, provenance.program.git_commit)?;
     Ok(())
+}
+
+/// Writes the H5MD particle group of `n` tracer cells: the box (not periodic), the per-cell
+/// constants (species with attr `names`, id, diameter, density) and the position time series,
+/// whose id it returns. Particle runs and hindered runs write their cells alike.
+pub fn write_cells(
+    writer: &Writer,
+    species: &[u16],
+    species_names: &[String],
+    diameter: &[f64],
+    density: &[f64],
+) -> Result<SeriesId, H5Error> {
+    let n = species.len();
+    // H5MD requires a box; the container is not periodic.
+    writer.attr_i64(schema::PARTICLES_CELLS_BOX, "dimension", 3)?;
+    writer.attr_strings(
+        schema::PARTICLES_CELLS_BOX,
+        "boundary",
+        &["none".into(), "none".into(), "none".into()],
+    )?;
+    let position = writer.time_series(schema::PARTICLES_CELLS_POSITION, &[n, 3], Some("m"), "s")?;
+    writer.dataset_i32(
+        schema::PARTICLES_CELLS_SPECIES,
+        &[n],
+        species.iter().map(|&k| i32::from(k)).collect(),
+        None,
+    )?;
+    writer.attr_strings(schema::PARTICLES_CELLS_SPECIES, "names", species_names)?;
+    writer.dataset_i64(
+        schema::PARTICLES_CELLS_ID,
+        &[n],
+        (0..n as i64).collect(),
+        None,
+    )?;
+    writer.dataset_f64(
+        schema::PARTICLES_CELLS_DIAMETER,
+        &[n],
+        diameter.to_vec(),
+        Some("m"),
+    )?;
+    writer.dataset_f64(
+        schema::PARTICLES_CELLS_DENSITY,
+        &[n],
+        density.to_vec(),
+        Some("kg m-3"),
+    )?;
+    Ok(position)
 }
 
 /// Writes a particle run to an H5MD file (through the writer thread of [`Writer`]).
@@ -69,56 +135,44 @@ impl H5mdOutput {
     /// header, parameters and per-cell constants.
     pub fn create(
         path: &Path,
-        scenario: &LoadedScenario,
+        setup: &ParticleSetup,
+        provenance: &Provenance,
         sys: &Sedimentation,
         species_names: &[String],
     ) -> Result<Self, H5Error> {
-        let writer = Writer::create(path)?;
-        writer.h5md_header("buffycoat developers", "buffycoat", crate::VERSION)?;
+        let writer = create_output(path, provenance, setup.sample.seed)?;
         let cells = sys.cells();
         let n = cells.len();
         let s = species_names.len();
-        // H5MD requires a box; the container is not periodic.
-        writer.attr_i64("/particles/cells/box", "dimension", 3)?;
-        writer.attr_strings(
-            "/particles/cells/box",
-            "boundary",
-            &["none".into(), "none".into(), "none".into()],
+        let position = write_cells(
+            &writer,
+            &cells.species,
+            species_names,
+            &cells.diameter,
+            &cells.density,
         )?;
-        let position = writer.time_series("/particles/cells/position", &[n, 3], Some("m"), "s")?;
-        let velocity = if scenario.resolved.velocities {
-            Some(writer.time_series("/particles/cells/velocity", &[n, 3], Some("m s-1"), "s")?)
+        let velocity = if setup.velocities {
+            Some(writer.time_series(
+                schema::PARTICLES_CELLS_VELOCITY,
+                &[n, 3],
+                Some("m s-1"),
+                "s",
+            )?)
         } else {
             None
         };
-        let mut species = Vec::with_capacity(n);
-        species.extend(cells.species.iter().map(|&k| i32::from(k)));
-        writer.dataset_i32("/particles/cells/species", &[n], species, None)?;
-        writer.attr_strings("/particles/cells/species", "names", species_names)?;
-        writer.dataset_i64("/particles/cells/id", &[n], (0..n as i64).collect(), None)?;
-        writer.dataset_f64(
-            "/particles/cells/diameter",
-            &[n],
-            cells.diameter.clone(),
-            Some("m"),
-        )?;
-        writer.dataset_f64(
-            "/particles/cells/density",
-            &[n],
-            cells.density.clone(),
-            Some("kg m-3"),
-        )?;
-        let pelleted = writer.time_series("/observables/pelleted_fraction", &[s], None, "s")?;
-        let floated = writer.time_series("/observables/floated_fraction", &[s], None, "s")?;
-        let mean_radius = writer.time_series("/observables/mean_radius", &[s], Some("m"), "s")?;
+        let pelleted =
+            writer.time_series(schema::OBSERVABLES_PELLETED_FRACTION, &[s], None, "s")?;
+        let floated = writer.time_series(schema::OBSERVABLES_FLOATED_FRACTION, &[s], None, "s")?;
+        let mean_radius =
+            writer.time_series(schema::OBSERVABLES_MEAN_RADIUS, &[s], Some("m"), "s")?;
         for group in [
-            "/observables/pelleted_fraction",
-            "/observables/floated_fraction",
-            "/observables/mean_radius",
+            schema::OBSERVABLES_PELLETED_FRACTION,
+            schema::OBSERVABLES_FLOATED_FRACTION,
+            schema::OBSERVABLES_MEAN_RADIUS,
         ] {
             writer.attr_strings(group, "names", species_names)?;
         }
-        write_parameters(&writer, scenario)?;
         Ok(Self {
             writer,
             position,
@@ -126,7 +180,7 @@ impl H5mdOutput {
             pelleted,
             floated,
             mean_radius,
-            particle_every: scenario.resolved.particle_every,
+            particle_every: setup.particle_every,
             species_count: s,
             census: Vec::with_capacity(s),
         })
@@ -175,13 +229,13 @@ impl H5mdOutput {
         let cells = sys.cells();
         let status: Vec<i32> = cells.status.iter().map(|&s| i32::from(s)).collect();
         self.writer.dataset_i32(
-            "/particles/cells/final_status",
+            schema::PARTICLES_CELLS_FINAL_STATUS,
             &[cells.len()],
             status,
             None,
         )?;
         self.writer.attr_string(
-            "/particles/cells/final_status",
+            schema::PARTICLES_CELLS_FINAL_STATUS,
             "legend",
             "bit flags: 0 free, 1 pelleted, 2 floated, 4 touching a side wall",
         )?;

@@ -1,0 +1,180 @@
+//! The particle models (overdamped, inertial): population, solver, H5MD output, census.
+
+use crate::error::RunError;
+use crate::observe::{RunOptions, run_observed};
+use crate::output::H5mdOutput;
+use crate::provenance::Provenance;
+use crate::setup::{ParticleSetup, geometry_name, particle_model_name};
+use crate::summary::{ModelOutcome, Named, Outcome, ParticleOutcome, ParticleSpecies};
+use buffycoat_physics::population::sample_species;
+use buffycoat_physics::units::MICROLITRE;
+use buffycoat_sediment::census::census;
+use buffycoat_sediment::{CellSpec, Cells, SedimentError, Sedimentation, SedimentationConfig};
+use buffycoat_stepper::{DEFAULT_CHUNK_LEN, Frame, Parallel, Schedule};
+use std::time::Instant;
+
+/// Samples every species' tracer cells (species k uses RNG stream k + 1) and places them.
+///
+/// # Errors
+/// [`SedimentError`] naming the species of a rejected cell.
+pub fn build_cells(setup: &ParticleSetup) -> Result<Cells, SedimentError> {
+    let sample = &setup.sample;
+    let total: usize = sample.species.iter().map(|s| s.count).sum();
+    let mut specs = Vec::with_capacity(total);
+    let mut samples = Vec::new();
+    if sample.species.len() > usize::from(u16::MAX) {
+        return Err(SedimentError::InvalidParameter {
+            name: "species".into(),
+            value: sample.species.len() as f64,
+            allowed: format!("at most {} species", u16::MAX),
+        });
+    }
+    for (k, sp) in sample.species.iter().enumerate() {
+        sample_species(
+            &sp.species,
+            sp.count,
+            sample.seed,
+            k as u64 + 1,
+            &mut samples,
+        );
+        specs.extend(samples.iter().map(|c| CellSpec {
+            species: k as u16,
+            diameter: c.diameter,
+            density: c.density,
+            shape_factor: sp.species.shape_factor,
+        }));
+    }
+    Cells::place(
+        &specs,
+        &setup.geometry,
+        sample.fluid.density,
+        sample.fluid.viscosity,
+        sample.seed,
+    )
+    .map_err(|e| match e {
+        // Name the species of a rejected cell.
+        SedimentError::InvalidCell { index, message } => SedimentError::InvalidCell {
+            index,
+            message: format!(
+                "species `{}`: {message}",
+                sample.species[usize::from(specs[index].species)]
+                    .species
+                    .name
+            ),
+        },
+        SedimentError::InvalidParameter {
+            name,
+            value,
+            allowed,
+        } => SedimentError::InvalidParameter {
+            name: format!("a sampled cell's {name}"),
+            value,
+            allowed,
+        },
+        other => other,
+    })
+}
+
+/// The solver configuration of a particle set-up.
+pub fn sedimentation_config(setup: &ParticleSetup) -> SedimentationConfig {
+    SedimentationConfig {
+        geometry: setup.geometry,
+        rotor: setup.rotor.clone(),
+        fluid_density: setup.sample.fluid.density,
+        viscosity: setup.sample.fluid.viscosity,
+        forces: setup.forces,
+        model: setup.model,
+        dt: setup.dt,
+        tolerances: setup.tolerances,
+    }
+}
+
+/// Builds the system of a particle set-up.
+///
+/// # Errors
+/// [`SedimentError`] for invalid cells or solver settings.
+pub fn build_system(setup: &ParticleSetup, par: &Parallel) -> Result<Sedimentation, SedimentError> {
+    Sedimentation::new(sedimentation_config(setup), build_cells(setup)?, par)
+}
+
+/// Runs a particle set-up.
+pub(crate) fn run_particles(
+    setup: &ParticleSetup,
+    provenance: &Provenance,
+    opts: &RunOptions,
+) -> Result<Outcome, RunError> {
+    let start = Instant::now();
+    let par = Parallel::new(opts.threads, DEFAULT_CHUNK_LEN)?;
+    let mut sys = build_system(setup, &par).map_err(|source| RunError::Setup {
+        scenario: provenance.scenario_path.clone(),
+        source,
+    })?;
+    let names = setup.sample.names();
+    let schedule = Schedule::new(setup.timeline.duration, setup.timeline.output_interval)?;
+    // Everything is checked; only now does a file appear (under a temporary name).
+    let mut output = match &opts.output {
+        Some(path) => Some(H5mdOutput::create(path, setup, provenance, &sys, &names)?),
+        None => None,
+    };
+    let report = run_observed(
+        schedule,
+        &mut sys,
+        &par,
+        |f: &Frame<'_, Sedimentation>| match output.as_mut() {
+            Some(o) => o.observe(f).map_err(RunError::from),
+            None => Ok(()),
+        },
+        opts.progress,
+    )?;
+    let output_path = output.map(|o| o.finish(&sys)).transpose()?;
+    let mut counts = Vec::new();
+    census(sys.cells(), &setup.geometry, names.len(), &mut counts);
+    let sample_volume_ul = setup.geometry.volume() / MICROLITRE;
+    let species = Named(
+        names
+            .iter()
+            .zip(&counts)
+            .zip(&setup.sample.species)
+            .map(|((name, c), sp)| {
+                (
+                    name.clone(),
+                    ParticleSpecies {
+                        count: c.count,
+                        pelleted_fraction: c.pelleted_fraction(),
+                        floated_fraction: c.floated_fraction(),
+                        wall_fraction: c.wall_fraction(),
+                        mean_radius_m: c.mean_radius,
+                        min_radius_m: c.min_radius,
+                        max_radius_m: c.max_radius,
+                        per_ul: sp.per_ul,
+                        cells_represented: sp.per_ul.map(|p| p * sample_volume_ul),
+                    },
+                )
+            })
+            .collect(),
+    );
+    let advance = report.advance_time.as_secs_f64();
+    let totals = sys.totals();
+    let model = ModelOutcome::Particles(ParticleOutcome {
+        model: particle_model_name(setup.model),
+        geometry: geometry_name(&setup.geometry),
+        duration_s: report.time,
+        particle_steps: totals.particle_steps,
+        particle_steps_per_second: if advance > 0.0 {
+            totals.particle_steps as f64 / advance
+        } else {
+            0.0
+        },
+        dt_s: sys.dt(),
+        max_particle_reynolds: totals.max_reynolds,
+        species,
+    });
+    Ok(Outcome::new(
+        provenance,
+        output_path,
+        setup.sample.seed,
+        par.threads(),
+        start,
+        model,
+    ))
+}
