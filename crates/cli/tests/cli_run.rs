@@ -179,9 +179,11 @@ fn help_is_available_everywhere() {
     }
 }
 
-/// The whole-blood preset (at reduced resolution to keep the suite fast): red cells pack
-/// towards φ_max, the plasma is essentially free of red cells, mononuclear cells collect in the
-/// buffy coat; the field output has its layout; volumes are conserved.
+/// The whole-blood preset (at reduced resolution to keep the suite fast): the consolidating red
+/// bed compacts to a few per cent trapped plasma (beyond the old cap φ_max = 0.9, below the
+/// geometric bound 0.99), the plasma is essentially free of red cells, most mononuclear cells
+/// and platelets end in the buffy coat or plasma; the field output has its layout; volumes are
+/// conserved.
 #[test]
 fn whole_blood_preset_forms_layers() {
     let dir = tempfile::tempdir().unwrap();
@@ -203,23 +205,21 @@ fn whole_blood_preset_forms_layers() {
         serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
     let layers = &json["layers"];
     let f = |layer: &str, species: &str| layers[layer]["species"][species].as_f64().unwrap();
-    // Red layer packs towards φ_max = 0.9 (mean hematocrit of the layer).
+    // Red layer consolidates to a few per cent trapped plasma (mean hematocrit of the layer);
+    // consolidation, not max_packing = 0.99, decides it.
     let hct = layers["red_cells"]["hematocrit"].as_f64().unwrap();
-    assert!(
-        hct > 0.85 && hct <= 0.9 + 1e-9,
-        "red-layer hematocrit {hct}"
-    );
+    assert!(hct > 0.93 && hct < 0.985, "red-layer hematocrit {hct}");
     // Plasma essentially free of red cells: < 1 per µL (inlet ≈ 4.8e6 per µL).
     let rbc_plasma = layers["plasma"]["per_ul"]["rbc"].as_f64().unwrap();
     assert!(rbc_plasma < 1.0, "{rbc_plasma} red cells per µL in plasma");
     assert!(f("red_cells", "rbc") > 0.999);
-    // Mononuclear cells: the buffy coat (a few % of the volume) holds a large share of them.
+    // Mononuclear cells and platelets: most end in the buffy coat or plasma, not in the red
+    // layer (they rise out of the consolidating bed).
+    for species in ["lymphocyte", "monocyte", "platelet"] {
+        let out = f("buffy_coat", species) + f("plasma", species);
+        assert!(out > 0.5, "{species}: {out} in buffy coat or plasma");
+    }
     for mnc in ["lymphocyte", "monocyte"] {
-        assert!(
-            f("buffy_coat", mnc) > 0.4,
-            "{mnc}: {}",
-            f("buffy_coat", mnc)
-        );
         assert!(f("plasma", mnc) < 0.05, "{mnc} in plasma");
     }
     let buffy = &layers["buffy_coat"];

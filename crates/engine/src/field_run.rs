@@ -107,6 +107,10 @@ pub fn field_config(setup: &HinderedSetup) -> FieldConfig {
     config.gravity = setup.gravity;
     config.numerics.cfl = setup.field.cfl;
     config.numerics.inactive_fraction = setup.field.inactive_fraction;
+    config.numerics.scheme = setup.field.scheme;
+    config.numerics.implicit.time_tolerance = setup.field.time_tolerance;
+    config.numerics.implicit.max_dt = setup.field.max_dt;
+    config.consolidation = setup.field.consolidation;
     config
 }
 
