@@ -337,7 +337,7 @@ struct RunArgs {
     force: bool,
 }
 
-fn cmd_run(args: RunArgs) -> Result<()> {
+fn cmd_run(args: RunArgs) -> Result<ExitCode> {
     let library = library::default_library().context("the bundled species library is invalid")?;
     let loaded = input::load(&args.scenario, &args.set, &library)?;
     if args.threads == Some(0) {
@@ -351,17 +351,35 @@ fn cmd_run(args: RunArgs) -> Result<()> {
         summary: args.summary,
         threads: args.threads,
         progress: ProgressMode::wanted(!args.quiet),
+        cancel: Some(buffycoat_engine::CancelFlag::new()),
     };
     for path in opts.output.iter().chain(&opts.summary) {
         refuse_existing(path, args.force)?;
     }
-    let outcome = buffycoat_engine::run(&loaded.setup(), &loaded.provenance(), &opts)
-        .map_err(input::setup::name_scenario_keys)?;
+    if let Some(flag) = opts.cancel.clone() {
+        let count = std::sync::atomic::AtomicUsize::new(0);
+        ctrlc::set_handler(move || {
+            // First SIGINT/SIGTERM/SIGHUP: stop at the next safe point. Third: stop at once.
+            flag.cancel();
+            if count.fetch_add(1, std::sync::atomic::Ordering::SeqCst) >= 2 {
+                std::process::exit(i32::from(EXIT_INTERRUPTED));
+            }
+        })
+        .context("cannot install the Ctrl-C/SIGTERM handler")?;
+    }
+    let outcome = match buffycoat_engine::run(&loaded.setup(), &loaded.provenance(), &opts) {
+        Ok(outcome) => outcome,
+        Err(e @ buffycoat_engine::RunError::Interrupted { .. }) => {
+            eprintln!("{e}");
+            return Ok(ExitCode::from(EXIT_INTERRUPTED));
+        }
+        Err(e) => return Err(input::setup::name_scenario_keys(e).into()),
+    };
     print!("{}", outcome.to_text());
     if let Some(path) = &opts.summary {
         println!("summary: {}", path.display());
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
 fn cmd_validate() -> Result<bool> {
@@ -477,7 +495,7 @@ fn main() -> ExitCode {
             threads,
             quiet,
             force,
-        } => cmd_run(RunArgs {
+        } => match cmd_run(RunArgs {
             scenario,
             output,
             summary,
@@ -485,8 +503,10 @@ fn main() -> ExitCode {
             threads,
             quiet,
             force,
-        })
-        .map(|()| true),
+        }) {
+            Ok(code) => return code,
+            Err(e) => Err(e),
+        },
         Command::Validate => cmd_validate(),
         Command::Species { sources } => cmd_species(sources).map(|()| true),
         Command::Plot {

@@ -67,4 +67,16 @@ pub enum RunError {
         #[source]
         source: std::io::Error,
     },
+    /// The run was cancelled ([`crate::CancelFlag`]) and stopped at a safe point; its partial
+    /// output was removed.
+    #[error("interrupted at t = {time} s{}", match checkpoint {
+        Some(c) => format!("; checkpoint {} written: run the same command with --resume to continue", c.display()),
+        None => String::new(),
+    })]
+    Interrupted {
+        /// simulated time reached (s)
+        time: f64,
+        /// the checkpoint written, if the run was checkpointing
+        checkpoint: Option<PathBuf>,
+    },
 }

@@ -308,6 +308,7 @@ pub(crate) fn run_hindered(
             None => Ok(()),
         },
         opts.progress,
+        opts.cancel.as_ref(),
     )?;
     let roles = LayerRoles::from_roles(field.classes(), &setup.sample.roles);
     let layers = field.layers_with(&roles, &thresholds(settings));

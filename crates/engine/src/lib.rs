@@ -33,6 +33,7 @@ pub mod sweep;
 pub mod validate;
 
 pub use error::RunError;
+pub use observe::CancelFlag;
 pub use progress::ProgressMode;
 pub use provenance::{GIT_COMMIT, Program, Provenance, VERSION};
 pub use run::{RunOptions, run};

@@ -5,6 +5,41 @@ use crate::error::RunError;
 use crate::progress::{Progress, ProgressMode};
 use buffycoat_stepper::{Cadence, Executor, Frame, Parallel, Propagate, RunReport, Schedule};
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// A cancellation flag shared between a run and whoever may stop it (a signal handler, a
+/// Python `KeyboardInterrupt`, another thread). Cloning shares the flag.
+///
+/// A run checks it at every safe point (between output intervals of the time-stepping
+/// models, before each solve of the others); once set, the run stops there, writes a
+/// checkpoint if it is checkpointing, removes its partial output and returns
+/// [`RunError::Interrupted`].
+#[derive(Debug, Clone, Default)]
+pub struct CancelFlag(Arc<AtomicBool>);
+
+impl CancelFlag {
+    /// A flag that is not set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Asks the run to stop at its next safe point (callable from a signal handler: one
+    /// atomic store).
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether [`CancelFlag::cancel`] has been called.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    /// The shared atomic itself (for loops that poll it).
+    pub fn as_atomic(&self) -> &AtomicBool {
+        &self.0
+    }
+}
 
 /// How to run.
 #[derive(Debug, Clone)]
@@ -17,6 +52,23 @@ pub struct RunOptions {
     pub threads: Option<usize>,
     /// progress on stderr
     pub progress: ProgressMode,
+    /// stops the run at its next safe point when set (`None`: never)
+    pub cancel: Option<CancelFlag>,
+}
+
+impl RunOptions {
+    /// `Err(Interrupted)` if the run has been cancelled: the check at a safe point of the
+    /// models that do not step through an executor (channel, procedure), `time` being the
+    /// simulated time reached.
+    pub(crate) fn check_cancel(&self, time: f64) -> Result<(), RunError> {
+        if self.cancel.as_ref().is_some_and(CancelFlag::is_cancelled) {
+            return Err(RunError::Interrupted {
+                time,
+                checkpoint: None,
+            });
+        }
+        Ok(())
+    }
 }
 
 impl Default for RunOptions {
@@ -27,6 +79,7 @@ impl Default for RunOptions {
             summary: None,
             threads: None,
             progress: ProgressMode::Off,
+            cancel: None,
         }
     }
 }
@@ -40,6 +93,7 @@ pub(crate) fn run_observed<S>(
     par: &Parallel,
     mut write: impl FnMut(&Frame<'_, S>) -> Result<(), RunError>,
     progress: ProgressMode,
+    cancel: Option<&CancelFlag>,
 ) -> Result<RunReport, RunError>
 where
     S: Propagate,
@@ -52,10 +106,20 @@ where
         });
         Ok::<(), RunError>(())
     };
-    let report = Executor::<S, RunError>::new(schedule)
+    let mut executor = Executor::<S, RunError>::new(schedule)
         .observe(Cadence::ALWAYS, &mut write)
-        .observe(Cadence::ALWAYS, &mut show)
-        .run(system, par);
+        .observe(Cadence::ALWAYS, &mut show);
+    if let Some(flag) = cancel {
+        executor = executor.cancel_on(flag.as_atomic());
+    }
+    let report = executor.run(system, par);
     bar.finish();
-    report
+    let report = report?;
+    if report.cancelled {
+        return Err(RunError::Interrupted {
+            time: report.time,
+            checkpoint: None,
+        });
+    }
+    Ok(report)
 }

@@ -125,6 +125,7 @@ pub(crate) fn run_particles(
             None => Ok(()),
         },
         opts.progress,
+        opts.cancel.as_ref(),
     )?;
     let output_path = output.map(|o| o.finish(&sys)).transpose()?;
     let mut counts = Vec::new();

@@ -60,6 +60,8 @@ pub(crate) fn run_procedure(
             scenario: provenance.scenario_path.clone(),
             message: e.to_string(),
         })?;
+    // A cancelled run stops here, before anything is written.
+    opts.check_cancel(result.samples.last().map_or(0.0, |s| s.time))?;
     let names = sample.names();
     let output = match &opts.output {
         Some(path) => Some(write_output(path, setup, provenance, &result, &names)?),

@@ -10,6 +10,7 @@ use crate::summary::{Outcome, write_json_atomic};
 /// Runs `setup` to completion: the model's solver, the HDF5 output if asked (written under a
 /// temporary name and moved into place at the end), the JSON summary if asked.
 pub fn run(setup: &Setup, provenance: &Provenance, opts: &RunOptions) -> Result<Outcome, RunError> {
+    opts.check_cancel(0.0)?;
     let outcome = match setup {
         Setup::Particles(s) => crate::particles::run_particles(s, provenance, opts)?,
         Setup::Hindered(s) => crate::field_run::run_hindered(s, provenance, opts)?,
