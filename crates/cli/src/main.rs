@@ -44,9 +44,15 @@ enum Command {
         /// No progress (a bar on a terminal, otherwise a plain line every 10 s).
         #[arg(short, long)]
         quiet: bool,
-        /// Replace an existing output or summary file (without it, run refuses to overwrite).
+        /// Replace an existing output or summary file (without it, run refuses to overwrite),
+        /// or start over instead of continuing an interrupted run's checkpoint.
         #[arg(short, long)]
         force: bool,
+        /// Continue an interrupted run of the same scenario and output from its checkpoint
+        /// (particle and hindered runs; the result is bitwise that of an uninterrupted run).
+        /// Without a checkpoint the run starts from the beginning.
+        #[arg(long, conflicts_with = "force")]
+        resume: bool,
     },
     /// Run the built-in validation cases against analytic solutions; fails if any case fails.
     Validate,
@@ -335,6 +341,7 @@ struct RunArgs {
     threads: Option<usize>,
     quiet: bool,
     force: bool,
+    resume: bool,
 }
 
 fn cmd_run(args: RunArgs) -> Result<ExitCode> {
@@ -352,9 +359,41 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode> {
         threads: args.threads,
         progress: ProgressMode::wanted(!args.quiet),
         cancel: Some(buffycoat_engine::CancelFlag::new()),
+        checkpoint: Some(buffycoat_engine::Checkpointing {
+            every: loaded.resolved.checkpoint_every,
+            resume: args.resume,
+        }),
     };
     for path in opts.output.iter().chain(&opts.summary) {
         refuse_existing(path, args.force)?;
+    }
+    if let Some(output) = &opts.output {
+        use buffycoat_engine::checkpoint;
+        for stale in checkpoint::remove_stale_partials(output) {
+            eprintln!(
+                "removed {}, the partial output of an earlier run that did not finish",
+                stale.display()
+            );
+        }
+        match checkpoint::find_checkpoint(output) {
+            Some(c) if args.resume => eprintln!(
+                "resuming {} from its checkpoint at t = {} s (frame {})",
+                output.display(),
+                buffycoat_engine::summary::human(c.time, 6),
+                c.frame
+            ),
+            Some(c) if !args.force => anyhow::bail!(
+                "an interrupted run of {} left a checkpoint at t = {} s ({}): continue it with --resume, or give --force to start over",
+                output.display(),
+                buffycoat_engine::summary::human(c.time, 6),
+                c.path.display()
+            ),
+            None if args.resume => eprintln!(
+                "no checkpoint of {} to resume: starting from the beginning",
+                output.display()
+            ),
+            _ => {}
+        }
     }
     if let Some(flag) = opts.cancel.clone() {
         let count = std::sync::atomic::AtomicUsize::new(0);
@@ -495,6 +534,7 @@ fn main() -> ExitCode {
             threads,
             quiet,
             force,
+            resume,
         } => match cmd_run(RunArgs {
             scenario,
             output,
@@ -503,6 +543,7 @@ fn main() -> ExitCode {
             threads,
             quiet,
             force,
+            resume,
         }) {
             Ok(code) => return code,
             Err(e) => Err(e),

@@ -67,6 +67,14 @@ pub enum RunError {
         #[source]
         source: std::io::Error,
     },
+    /// A checkpoint or its journal cannot be written, read or used.
+    #[error("checkpoint {}: {message}", path.display())]
+    Checkpoint {
+        /// the checkpoint or journal file
+        path: PathBuf,
+        /// what went wrong
+        message: String,
+    },
     /// The run was cancelled ([`crate::CancelFlag`]) and stopped at a safe point; its partial
     /// output was removed.
     #[error("interrupted at t = {time} s{}", match checkpoint {

@@ -54,6 +54,9 @@ pub struct RunOptions {
     pub progress: ProgressMode,
     /// stops the run at its next safe point when set (`None`: never)
     pub cancel: Option<CancelFlag>,
+    /// checkpoints of particle and hindered runs with an output (`None`: none; an
+    /// interrupted run then leaves nothing to resume)
+    pub checkpoint: Option<crate::checkpoint::Checkpointing>,
 }
 
 impl RunOptions {
@@ -80,13 +83,15 @@ impl Default for RunOptions {
             threads: None,
             progress: ProgressMode::Off,
             cancel: None,
+            checkpoint: None,
         }
     }
 }
 
 /// Runs `system` through `schedule` with the two observers every time-stepping run has, at
 /// every output time: `write` (the file, if any), then the progress display (showing the
-/// frame's time; removed at the end, also on error).
+/// frame's time; removed at the end, also on error). A cancelled run returns its report with
+/// `cancelled` set: the caller checkpoints and reports [`RunError::Interrupted`].
 pub(crate) fn run_observed<S>(
     schedule: Schedule,
     system: &mut S,
@@ -94,6 +99,7 @@ pub(crate) fn run_observed<S>(
     mut write: impl FnMut(&Frame<'_, S>) -> Result<(), RunError>,
     progress: ProgressMode,
     cancel: Option<&CancelFlag>,
+    start_frame: usize,
 ) -> Result<RunReport, RunError>
 where
     S: Propagate,
@@ -112,14 +118,7 @@ where
     if let Some(flag) = cancel {
         executor = executor.cancel_on(flag.as_atomic());
     }
-    let report = executor.run(system, par);
+    let report = executor.start_at(start_frame).run(system, par);
     bar.finish();
-    let report = report?;
-    if report.cancelled {
-        return Err(RunError::Interrupted {
-            time: report.time,
-            checkpoint: None,
-        });
-    }
-    Ok(report)
+    report
 }

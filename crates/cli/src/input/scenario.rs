@@ -36,6 +36,9 @@
 //! [output]
 //! particle_every = 1           # write particle positions every n-th frame
 //! velocities = true
+//! # checkpoint_interval_s = 60  # particle and hindered runs: wall-clock time between
+//! #                             # checkpoints (`run --resume` continues); or instead:
+//! # checkpoint_every_frames = 10
 //! ```
 
 use buffycoat_engine::summary::human;
@@ -617,10 +620,58 @@ pub struct OutputSection {
     /// write velocities
     #[serde(default = "yes")]
     pub velocities: bool,
+    /// wall-clock time between checkpoints (s)
+    #[serde(default)]
+    pub checkpoint_interval_s: Option<f64>,
+    /// checkpoint every n-th output frame instead
+    #[serde(default)]
+    pub checkpoint_every_frames: Option<i64>,
 }
+
+/// Largest `output.checkpoint_interval_s` (s): one week.
+pub const MAX_CHECKPOINT_INTERVAL_S: f64 = 604_800.0;
 
 fn one() -> i64 {
     1
+}
+
+impl OutputSection {
+    fn checkpoint_every(&self) -> Result<buffycoat_engine::CheckpointEvery, KeyError> {
+        use buffycoat_engine::CheckpointEvery;
+        match (self.checkpoint_interval_s, self.checkpoint_every_frames) {
+            (Some(_), Some(_)) => Err(key_err(
+                "output.checkpoint_every_frames",
+                "give either output.checkpoint_interval_s or output.checkpoint_every_frames, not both",
+            )),
+            (Some(s), None) => {
+                if !(s.is_finite() && s > 0.0 && s <= MAX_CHECKPOINT_INTERVAL_S) {
+                    return Err(key_err(
+                        "output.checkpoint_interval_s",
+                        format!(
+                            "{} is out of range: allowed (0, {}] s",
+                            human(s, 4),
+                            human(MAX_CHECKPOINT_INTERVAL_S, 4)
+                        ),
+                    ));
+                }
+                Ok(CheckpointEvery::Wall(std::time::Duration::from_secs_f64(s)))
+            }
+            (None, Some(n)) => {
+                if n < 1 {
+                    return Err(key_err(
+                        "output.checkpoint_every_frames",
+                        format!("{n} is out of range: allowed ≥ 1"),
+                    ));
+                }
+                Ok(CheckpointEvery::Frames(
+                    usize::try_from(n).unwrap_or(usize::MAX),
+                ))
+            }
+            (None, None) => Ok(CheckpointEvery::Wall(std::time::Duration::from_secs_f64(
+                buffycoat_engine::checkpoint::DEFAULT_CHECKPOINT_INTERVAL_S,
+            ))),
+        }
+    }
 }
 
 impl Default for OutputSection {
@@ -628,6 +679,8 @@ impl Default for OutputSection {
         Self {
             particle_every: 1,
             velocities: true,
+            checkpoint_interval_s: None,
+            checkpoint_every_frames: None,
         }
     }
 }
@@ -679,6 +732,8 @@ pub struct Resolved {
     pub particle_every: usize,
     /// write velocities
     pub velocities: bool,
+    /// checkpoint cadence of particle and hindered runs
+    pub checkpoint_every: buffycoat_engine::CheckpointEvery,
     /// the hindered model's settings (`model = "hindered"`)
     pub hindered: Option<HinderedSettings>,
     /// the channel's settings (`geometry.kind = "channel"`)
@@ -957,6 +1012,7 @@ impl ScenarioFile {
                 format!("{particle_every} is out of range: allowed ≥ 1"),
             ));
         }
+        let checkpoint_every = self.output.checkpoint_every()?;
         let procedure = self.procedure_settings(&species, channel.as_ref())?;
         Ok(Resolved {
             duration,
@@ -972,6 +1028,7 @@ impl ScenarioFile {
             species,
             particle_every: particle_every as usize,
             velocities: self.output.velocities,
+            checkpoint_every,
             hindered,
             procedure,
             channel,

@@ -124,6 +124,7 @@ impl SweepPlan {
             threads: Some(1),
             progress: ProgressMode::Off,
             cancel: None,
+            checkpoint: None,
         };
         match run(&setup, &provenance, &opts) {
             Ok(summary) => match serde_json::to_value(&summary) {
