@@ -186,7 +186,13 @@ pub(crate) fn run_particles(
         } else {
             0.0
         },
-        dt_s: sys.dt(),
+        // The automatic step is infinite when nothing moves (rpm 0, no gravity): each output
+        // interval is then one step.
+        dt_s: if sys.dt().is_finite() {
+            sys.dt()
+        } else {
+            setup.timeline.output_interval
+        },
         max_particle_reynolds: totals.max_reynolds,
         species,
     });

@@ -13,7 +13,7 @@
 //! | `collect_fraction` (attr `names`) | `[T][Sp]` the channel's collect fraction in force | – |
 //! | `citrate_rate_mg_kg_min`, `citrate_dose_mg_kg` | `[T]` | mg kg-1 min-1, mg kg-1 |
 //! | `citrate_thresholds_mg_kg_min` | `[2]` | mg kg-1 min-1 |
-//! | `ce1`, `ce2` (attr `names`) | `[Sp]` at the end | – |
+//! | `ce1`, `ce2` (attr `names`) | `[Sp]` at the end (0 where undefined) | – |
 
 use crate::error::RunError;
 use crate::observe::RunOptions;
@@ -173,6 +173,9 @@ fn write_output(
         (schema::PROCEDURE_CE1, r.ce1()),
         (schema::PROCEDURE_CE2, r.ce2()),
     ] {
+        // 0 where undefined (nothing processed, or a species absent before the procedure), as
+        // in the JSON summary: no NaN or infinity is ever written.
+        let values = values.into_iter().map(finite_or_zero).collect();
         w.dataset_f64(path, &[sp], values, None)?;
         w.attr_strings(path, "names", names)?;
     }
