@@ -350,6 +350,8 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode> {
     if args.threads == Some(0) {
         anyhow::bail!("--threads must be at least 1");
     }
+    input::resources::check_memory(&loaded.resolved)
+        .map_err(|m| anyhow::anyhow!("{}: {m}", args.scenario.display()))?;
     let opts = RunOptions {
         output: Some(
             args.output

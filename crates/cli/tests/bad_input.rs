@@ -158,3 +158,32 @@ fn missing_scenario_file_fails_cleanly() {
         "missing file",
     );
 }
+
+/// Reproducer: `count = 1e8` died with `memory allocation of 1600000000 bytes failed` under a
+/// 4 GB limit. The memory is estimated before anything is allocated or written and the run
+/// is refused with a clear message (here under `ulimit -v` of 2 GB, with 10⁷ cells).
+#[test]
+fn a_run_larger_than_the_memory_limit_is_refused_up_front() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -v 2000000 && exec '{}' run '{}' -o '{}' --set species.0.count=10000000 -q",
+            env!("CARGO_BIN_EXE_buffycoat"),
+            good_scenario().display(),
+            dir.path().join("out.h5").display()
+        ))
+        .output()
+        .unwrap();
+    assert_clean_failure(
+        &out,
+        &[
+            "needs about",
+            "of memory",
+            "10000000 tracer cells",
+            "ulimit -v",
+        ],
+        dir.path(),
+        "memory limit",
+    );
+}
