@@ -185,6 +185,11 @@ fn cmd_sweep(args: SweepArgs) -> Result<ExitCode> {
     if args.threads == Some(0) {
         anyhow::bail!("--threads must be at least 1");
     }
+    let mut outputs: Vec<(&str, &Path)> = vec![("-o", &args.output)];
+    if let Some(csv) = &args.csv {
+        outputs.push(("--csv", csv));
+    }
+    check_outputs(&[&args.scenario], &outputs)?;
     let library = library::default_library().context("the bundled species library is invalid")?;
     let plan = if args.set.is_empty() {
         input::sweep::sweep_plan(&args.scenario, grid, shard, library)?
@@ -286,6 +291,12 @@ fn cmd_sweep(args: SweepArgs) -> Result<ExitCode> {
 }
 
 fn cmd_merge(args: MergeArgs) -> Result<ExitCode> {
+    let mut outputs: Vec<(&str, &Path)> = vec![("-o", &args.output)];
+    if let Some(csv) = &args.csv {
+        outputs.push(("--csv", csv));
+    }
+    let inputs: Vec<&Path> = args.parts.iter().map(PathBuf::as_path).collect();
+    check_outputs(&inputs, &outputs)?;
     refuse_existing(&args.output, args.force)?;
     if let Some(csv) = &args.csv {
         refuse_existing(csv, args.force)?;
@@ -320,6 +331,81 @@ fn default_output(scenario: &Path) -> PathBuf {
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "buffycoat".into());
     PathBuf::from(format!("{stem}.h5"))
+}
+
+/// `path` made absolute with its directory resolved (symbolic links, `..`), for comparing
+/// paths that may not exist yet.
+fn resolved_path(path: &Path) -> PathBuf {
+    if let Ok(p) = path.canonicalize() {
+        return p;
+    }
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    match (dir.canonicalize(), path.file_name()) {
+        (Ok(d), Some(name)) => d.join(name),
+        _ => path.to_path_buf(),
+    }
+}
+
+/// Checks every output path of a command before anything is computed: no two outputs and no
+/// output and input are the same file, and each output's directory exists, is a directory and
+/// is writable (by creating and removing a probe file), and the output itself is not a
+/// directory. `outputs` are (what, path) pairs, e.g. ("--summary", path).
+fn check_outputs(inputs: &[&Path], outputs: &[(&str, &Path)]) -> Result<()> {
+    for (k, (what, path)) in outputs.iter().enumerate() {
+        let p = resolved_path(path);
+        for input in inputs {
+            if resolved_path(input) == p {
+                anyhow::bail!(
+                    "{what} {} is also an input of this command: choose another output file",
+                    path.display()
+                );
+            }
+        }
+        for (other, q) in &outputs[..k] {
+            if resolved_path(q) == p {
+                anyhow::bail!(
+                    "{other} and {what} are the same file {}: give each output its own file",
+                    path.display()
+                );
+            }
+        }
+        if p.is_dir() {
+            anyhow::bail!("{what} {} is a directory: give a file name", path.display());
+        }
+        let dir = buffycoat_h5::atomic::directory_of(path);
+        match std::fs::metadata(dir) {
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => anyhow::bail!(
+                "cannot write {what} {}: {} is not a directory",
+                path.display(),
+                dir.display()
+            ),
+            Err(e) => anyhow::bail!(
+                "cannot write {what} {}: directory {} does not exist or is not accessible ({e})",
+                path.display(),
+                dir.display()
+            ),
+        }
+        let probe = dir.join(format!(".buffycoat-probe-{}", std::process::id()));
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&probe)
+        {
+            Ok(_) => {
+                let _ = std::fs::remove_file(&probe);
+            }
+            Err(e) => anyhow::bail!(
+                "cannot write {what} {}: directory {} is not writable ({e})",
+                path.display(),
+                dir.display()
+            ),
+        }
+    }
+    Ok(())
 }
 
 /// Never silently destroy a result: an existing `path` is an error unless `force`.
@@ -366,6 +452,14 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode> {
             resume: args.resume,
         }),
     };
+    let mut outputs: Vec<(&str, &Path)> = Vec::new();
+    if let Some(o) = &opts.output {
+        outputs.push(("-o", o));
+    }
+    if let Some(s) = &opts.summary {
+        outputs.push(("--summary", s));
+    }
+    check_outputs(&[&args.scenario], &outputs)?;
     for path in opts.output.iter().chain(&opts.summary) {
         refuse_existing(path, args.force)?;
     }
@@ -509,8 +603,13 @@ impl VolumeSpread for buffycoat_physics::species::Species {
     }
 }
 
+/// Longest text of one cause in an error message (characters); longer ones (an echoed string
+/// value of a megabyte) are cut with a note of how much was left out.
+const MAX_CAUSE_CHARS: usize = 500;
+
 /// The error and its causes, each cause added only if the message does not already say it
-/// (typed errors often quote their source in their own message).
+/// (typed errors often quote their source in their own message); each cause cut to
+/// [`MAX_CAUSE_CHARS`]; a full disk said in one line instead of the HDF5 error stack.
 fn error_chain(e: &anyhow::Error) -> String {
     let mut message = String::new();
     for cause in e.chain() {
@@ -522,7 +621,66 @@ fn error_chain(e: &anyhow::Error) -> String {
             message.push_str(&text);
         }
     }
-    message
+    readable(&message)
+}
+
+/// `message` for people: a disk-full error in one line, long texts cut.
+fn readable(message: &str) -> String {
+    // HDF5 reports a failed write(2) as "bytes actually written = 18446744073709551615" (−1)
+    // in a long error stack; the OS error is ENOSPC.
+    let disk_full = message.contains("No space left on device")
+        || message.contains("bytes actually written = 18446744073709551615");
+    if disk_full {
+        let head: String = message
+            .split(": ")
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(": ")
+            .chars()
+            .take(200)
+            .collect();
+        return format!(
+            "{head}: the disk is full (no space left on device); no partial output was kept"
+        );
+    }
+    cut(message, MAX_CAUSE_CHARS * 4)
+}
+
+/// `text` cut to `max` characters, with a note of how many were left out.
+fn cut(text: &str, max: usize) -> String {
+    let n = text.chars().count();
+    if n <= max {
+        return text.to_string();
+    }
+    let kept: String = text.chars().take(max).collect();
+    format!("{kept}… ({} more characters not shown)", n - max)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_disk_is_one_line_and_long_messages_are_cut() {
+        let hdf5 = "output: cannot write /tmp/x/out.h5: HDF5 error: H5Dwrite(): can't write data\n  #001: H5FDsec2.c line 800 in H5FD__sec2_write(): file write failed: time = Sat, filename = '/tmp/x/.out.h5.partial-1', file descriptor = 3, errno = 28, error message = 'No space left on device', buf = 0x1, total write size = 4096, bytes this sub-write = 4096, bytes actually written = 18446744073709551615, offset = 0";
+        let m = readable(hdf5);
+        assert!(m.contains("the disk is full"), "{m}");
+        assert!(
+            !m.contains("18446744073709551615") && !m.contains('\n'),
+            "{m}"
+        );
+        assert!(m.starts_with("output: cannot write /tmp/x/out.h5"), "{m}");
+        // An echoed megabyte string value is cut.
+        let long = format!("unknown species `{}`", "x".repeat(1 << 20));
+        let m = readable(&long);
+        assert!(m.chars().count() < 2100, "{}", m.len());
+        assert!(
+            m.ends_with("more characters not shown)"),
+            "{}",
+            &m[m.len() - 60..]
+        );
+        assert_eq!(readable("short"), "short");
+    }
 }
 
 fn main() -> ExitCode {
