@@ -656,33 +656,6 @@ fn cut(text: &str, max: usize) -> String {
     format!("{kept}… ({} more characters not shown)", n - max)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_full_disk_is_one_line_and_long_messages_are_cut() {
-        let hdf5 = "output: cannot write /tmp/x/out.h5: HDF5 error: H5Dwrite(): can't write data\n  #001: H5FDsec2.c line 800 in H5FD__sec2_write(): file write failed: time = Sat, filename = '/tmp/x/.out.h5.partial-1', file descriptor = 3, errno = 28, error message = 'No space left on device', buf = 0x1, total write size = 4096, bytes this sub-write = 4096, bytes actually written = 18446744073709551615, offset = 0";
-        let m = readable(hdf5);
-        assert!(m.contains("the disk is full"), "{m}");
-        assert!(
-            !m.contains("18446744073709551615") && !m.contains('\n'),
-            "{m}"
-        );
-        assert!(m.starts_with("output: cannot write /tmp/x/out.h5"), "{m}");
-        // An echoed megabyte string value is cut.
-        let long = format!("unknown species `{}`", "x".repeat(1 << 20));
-        let m = readable(&long);
-        assert!(m.chars().count() < 2100, "{}", m.len());
-        assert!(
-            m.ends_with("more characters not shown)"),
-            "{}",
-            &m[m.len() - 60..]
-        );
-        assert_eq!(readable("short"), "short");
-    }
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -732,5 +705,32 @@ fn main() -> ExitCode {
             eprintln!("error: {}", error_chain(&e));
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_disk_is_one_line_and_long_messages_are_cut() {
+        let hdf5 = "output: cannot write /tmp/x/out.h5: HDF5 error: H5Dwrite(): can't write data\n  #001: H5FDsec2.c line 800 in H5FD__sec2_write(): file write failed: time = Sat, filename = '/tmp/x/.out.h5.partial-1', file descriptor = 3, errno = 28, error message = 'No space left on device', buf = 0x1, total write size = 4096, bytes this sub-write = 4096, bytes actually written = 18446744073709551615, offset = 0";
+        let m = readable(hdf5);
+        assert!(m.contains("the disk is full"), "{m}");
+        assert!(
+            !m.contains("18446744073709551615") && !m.contains('\n'),
+            "{m}"
+        );
+        assert!(m.starts_with("output: cannot write /tmp/x/out.h5"), "{m}");
+        // An echoed megabyte string value is cut.
+        let long = format!("unknown species `{}`", "x".repeat(1 << 20));
+        let m = readable(&long);
+        assert!(m.chars().count() < 2100, "{}", m.len());
+        assert!(
+            m.ends_with("more characters not shown)"),
+            "{}",
+            &m[m.len() - 60..]
+        );
+        assert_eq!(readable("short"), "short");
     }
 }
