@@ -190,6 +190,7 @@ fn cmd_sweep(args: SweepArgs) -> Result<ExitCode> {
         outputs.push(("--csv", csv));
     }
     check_outputs(&[&args.scenario], &outputs)?;
+    let _lock = OutputLock::take(&args.output)?;
     let library = library::default_library().context("the bundled species library is invalid")?;
     let plan = if args.set.is_empty() {
         input::sweep::sweep_plan(&args.scenario, grid, shard, library)?
@@ -406,6 +407,70 @@ fn check_outputs(inputs: &[&Path], outputs: &[(&str, &Path)]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A lock file `.NAME.lock` (holding the process id) next to an output that a command writes
+/// for a long time (a sweep): a second command on the same output is refused while the first
+/// runs. A lock left by a process that no longer exists (killed) is taken over. Removed when
+/// dropped.
+struct OutputLock {
+    path: PathBuf,
+}
+
+impl OutputLock {
+    fn take(output: &Path) -> Result<Self> {
+        let name = output
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let path = buffycoat_h5::atomic::directory_of(output).join(format!(".{name}.lock"));
+        for _ in 0..2 {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
+                Ok(mut f) => {
+                    use std::io::Write;
+                    let _ = write!(f, "{}", std::process::id());
+                    return Ok(Self { path });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let pid = std::fs::read_to_string(&path)
+                        .ok()
+                        .and_then(|s| s.trim().parse::<u32>().ok());
+                    let alive = pid.is_some_and(|p| {
+                        p != std::process::id()
+                            && (!Path::new("/proc/self").exists()
+                                || Path::new("/proc").join(p.to_string()).exists())
+                    });
+                    if alive {
+                        anyhow::bail!(
+                            "another buffycoat (process {}) is writing {} (lock {}): wait for it to finish, or stop it and continue with --resume",
+                            pid.unwrap_or(0),
+                            output.display(),
+                            path.display()
+                        );
+                    }
+                    // A lock of a process that was killed: take it over.
+                    let _ = std::fs::remove_file(&path);
+                }
+                Err(e) => {
+                    return Err(anyhow::anyhow!(
+                        "cannot create the lock file {}: {e}",
+                        path.display()
+                    ));
+                }
+            }
+        }
+        anyhow::bail!("cannot take the lock {}", path.display())
+    }
+}
+
+impl Drop for OutputLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
 }
 
 /// Never silently destroy a result: an existing `path` is an error unless `force`.
