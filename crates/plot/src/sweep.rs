@@ -195,7 +195,11 @@ pub(crate) fn plot(
             ),
         ));
     }
-    if let Some((i, bad)) = status.iter().enumerate().find(|(_, s)| !(0..=2).contains(*s)) {
+    if let Some((i, bad)) = status
+        .iter()
+        .enumerate()
+        .find(|(_, s)| !(0..=2).contains(*s))
+    {
         return Err(src.malformed(
             STATUS,
             format!("point {i} has status {bad}; allowed 0 (ok), 1 (failed), 2 (not run)"),

@@ -369,8 +369,7 @@ impl SweepData {
                 metrics: BTreeMap::new(),
             });
         }
-        if !r.exists(schema::SWEEP_METRICS) && points.iter().any(|p| p.status == PointStatus::Ok)
-        {
+        if !r.exists(schema::SWEEP_METRICS) && points.iter().any(|p| p.status == PointStatus::Ok) {
             return Err(not_sweep(
                 "it has points with status ok but no /sweep/metrics".into(),
             ));
