@@ -26,12 +26,18 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run a scenario: writes an HDF5 (H5MD) file and prints a summary.
+    ///
+    /// Without -o the file is <scenario name>.h5 in the current directory (an existing file is
+    /// an error unless --force); --no-output writes no HDF5 at all (only the summary).
     Run {
         /// Scenario file (TOML), e.g. data/scenarios/default.toml.
         scenario: PathBuf,
         /// HDF5 output file [default: <scenario name>.h5 in the current directory].
         #[arg(short, long, value_name = "OUT.h5")]
         output: Option<PathBuf>,
+        /// Write no HDF5 file (the summary is still printed, and written with --summary).
+        #[arg(long, conflicts_with = "output")]
+        no_output: bool,
         /// Also write the summary as JSON to this file.
         #[arg(long, value_name = "SUMMARY.json")]
         summary: Option<PathBuf>,
@@ -487,6 +493,7 @@ fn refuse_existing(path: &Path, force: bool) -> Result<()> {
 struct RunArgs {
     scenario: PathBuf,
     output: Option<PathBuf>,
+    no_output: bool,
     summary: Option<PathBuf>,
     set: Vec<String>,
     threads: Option<usize>,
@@ -504,10 +511,14 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode> {
     input::resources::check_memory(&loaded.resolved)
         .map_err(|m| anyhow::anyhow!("{}: {m}", args.scenario.display()))?;
     let opts = RunOptions {
-        output: Some(
-            args.output
-                .unwrap_or_else(|| default_output(&args.scenario)),
-        ),
+        output: if args.no_output {
+            None
+        } else {
+            Some(
+                args.output
+                    .unwrap_or_else(|| default_output(&args.scenario)),
+            )
+        },
         summary: args.summary,
         threads: args.threads,
         progress: ProgressMode::wanted(!args.quiet),
@@ -516,6 +527,7 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode> {
             every: loaded.resolved.checkpoint_every,
             resume: args.resume,
         }),
+        compression: loaded.resolved.compression,
     };
     let mut outputs: Vec<(&str, &Path)> = Vec::new();
     if let Some(o) = &opts.output {
@@ -727,6 +739,7 @@ fn main() -> ExitCode {
         Command::Run {
             scenario,
             output,
+            no_output,
             summary,
             set,
             threads,
@@ -736,6 +749,7 @@ fn main() -> ExitCode {
         } => match cmd_run(RunArgs {
             scenario,
             output,
+            no_output,
             summary,
             set,
             threads,

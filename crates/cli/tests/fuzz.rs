@@ -25,7 +25,7 @@ fn bases() -> Vec<(String, String)> {
         .replace("output_interval_s = 1.0", "output_interval_s = 0.5");
     let hindered = read("whole_blood_tube.toml")
         .replace("duration_s = 600.0", "duration_s = 60.0")
-        .replace("radial_cells = 200", "radial_cells = 40")
+        .replace("radial_cells = 400", "radial_cells = 40")
         .replace("tracers_per_species = 200", "tracers_per_species = 5");
     vec![
         ("particles.toml".into(), particles),

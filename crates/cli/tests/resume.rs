@@ -263,7 +263,7 @@ fn a_hindered_run_killed_and_interrupted_resumes_to_the_identical_file() {
         "h.toml",
         &[
             ("output_interval_s = 10.0", "output_interval_s = 5.0"),
-            ("radial_cells = 200", "radial_cells = 80"),
+            ("radial_cells = 400", "radial_cells = 80"),
             ("tracers_per_species = 200", "tracers_per_species = 50"),
         ],
     );

@@ -57,6 +57,8 @@ pub struct RunOptions {
     /// checkpoints of particle and hindered runs with an output (`None`: none; an
     /// interrupted run then leaves nothing to resume)
     pub checkpoint: Option<crate::checkpoint::Checkpointing>,
+    /// how the HDF5 file stores large datasets (the scenario's `[output] compression`)
+    pub compression: buffycoat_h5::Compression,
 }
 
 impl RunOptions {
@@ -84,6 +86,7 @@ impl Default for RunOptions {
             progress: ProgressMode::Off,
             cancel: None,
             checkpoint: None,
+            compression: buffycoat_h5::Compression::None,
         }
     }
 }

@@ -59,6 +59,13 @@ impl StateWriter {
             self.bytes.extend_from_slice(&x.to_bits().to_le_bytes());
         }
     }
+    /// A slice of usize (as u64) with its length.
+    pub fn usizes(&mut self, v: &[usize]) {
+        self.u64(v.len() as u64);
+        for &x in v {
+            self.u64(x as u64);
+        }
+    }
     /// A slice of u8 with its length.
     pub fn u8s(&mut self, v: &[u8]) {
         self.u64(v.len() as u64);
@@ -124,6 +131,38 @@ impl<'a> StateReader<'a> {
         let b = self.take(8 * out.len())?;
         for (o, c) in out.iter_mut().zip(b.chunks_exact(8)) {
             *o = f64::from_bits(u64::from_le_bytes(c.try_into().expect("8 bytes")));
+        }
+        Ok(())
+    }
+    /// Fills `out` with a saved usize slice of exactly its length.
+    pub fn usizes_into(&mut self, what: &str, out: &mut [usize]) -> Result<(), StateError> {
+        self.len(what, out.len())?;
+        for o in out.iter_mut() {
+            *o = usize::try_from(self.u64()?)
+                .map_err(|_| StateError(format!("{what}: value out of range")))?;
+        }
+        Ok(())
+    }
+    /// Replaces the contents of `out` with a saved usize slice of at most `max` values (for
+    /// lists whose length is part of the state).
+    pub fn usizes_vec(
+        &mut self,
+        what: &str,
+        out: &mut Vec<usize>,
+        max: usize,
+    ) -> Result<(), StateError> {
+        let n = self.u64()?;
+        if n > max as u64 {
+            return Err(StateError(format!(
+                "{what}: {n} values saved, at most {max} fit this run"
+            )));
+        }
+        out.clear();
+        for _ in 0..n {
+            out.push(
+                usize::try_from(self.u64()?)
+                    .map_err(|_| StateError(format!("{what}: value out of range")))?,
+            );
         }
         Ok(())
     }

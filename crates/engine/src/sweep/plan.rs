@@ -125,6 +125,7 @@ impl SweepPlan {
             progress: ProgressMode::Off,
             cancel: None,
             checkpoint: None,
+            compression: buffycoat_h5::Compression::None,
         };
         match run(&setup, &provenance, &opts) {
             Ok(summary) => match serde_json::to_value(&summary) {

@@ -1,6 +1,6 @@
 //! The hindered field's checkpoint: its evolving state, saved and restored by the solver
-//! itself (see [`buffycoat_stepper::Checkpoint`]). A scheme with more state (for example an
-//! adaptive implicit step) adds it here.
+//! itself (see [`buffycoat_stepper::Checkpoint`]), including the implicit scheme's state
+//! (adaptive step, bed history, the column solver's reused factorisation).
 
 use super::HinderedField;
 use buffycoat_stepper::{Checkpoint, StateError, StateReader, StateWriter};
@@ -22,6 +22,13 @@ impl Checkpoint for HinderedField {
         out.u64(s.limiters.capacity);
         out.f64s(&self.tracers.radial);
         out.u8s(&self.tracers.status);
+        match &self.implicit {
+            Some(imp) => {
+                out.u64(1);
+                imp.save_state(out);
+            }
+            None => out.u64(0),
+        }
     }
 
     fn restore_state(&mut self, input: &mut StateReader<'_>) -> Result<(), StateError> {
@@ -37,6 +44,12 @@ impl Checkpoint for HinderedField {
         s.limiters.capacity = input.u64()?;
         input.f64s_into("tracer radii", &mut self.tracers.radial)?;
         input.u8s_into("tracer statuses", &mut self.tracers.status)?;
-        Ok(())
+        match (input.u64()?, self.implicit.as_mut()) {
+            (0, None) => Ok(()),
+            (1, Some(imp)) => imp.restore_state(input),
+            _ => Err(StateError(
+                "the checkpoint is of the other time scheme (grid.scheme)".into(),
+            )),
+        }
     }
 }
