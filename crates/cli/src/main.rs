@@ -50,9 +50,15 @@ enum Command {
         /// No progress (a bar on a terminal, otherwise a plain line every 10 s).
         #[arg(short, long)]
         quiet: bool,
-        /// Replace an existing output or summary file (without it, run refuses to overwrite).
+        /// Replace an existing output or summary file (without it, run refuses to overwrite),
+        /// or start over instead of continuing an interrupted run's checkpoint.
         #[arg(short, long)]
         force: bool,
+        /// Continue an interrupted run of the same scenario and output from its checkpoint
+        /// (particle and hindered runs; the result is bitwise that of an uninterrupted run).
+        /// Without a checkpoint the run starts from the beginning.
+        #[arg(long, conflicts_with = "force")]
+        resume: bool,
     },
     /// Run the built-in validation cases against analytic solutions; fails if any case fails.
     Validate,
@@ -185,6 +191,12 @@ fn cmd_sweep(args: SweepArgs) -> Result<ExitCode> {
     if args.threads == Some(0) {
         anyhow::bail!("--threads must be at least 1");
     }
+    let mut outputs: Vec<(&str, &Path)> = vec![("-o", &args.output)];
+    if let Some(csv) = &args.csv {
+        outputs.push(("--csv", csv));
+    }
+    check_outputs(&[&args.scenario], &outputs)?;
+    let _lock = OutputLock::take(&args.output)?;
     let library = library::default_library().context("the bundled species library is invalid")?;
     let plan = if args.set.is_empty() {
         input::sweep::sweep_plan(&args.scenario, grid, shard, library)?
@@ -286,6 +298,12 @@ fn cmd_sweep(args: SweepArgs) -> Result<ExitCode> {
 }
 
 fn cmd_merge(args: MergeArgs) -> Result<ExitCode> {
+    let mut outputs: Vec<(&str, &Path)> = vec![("-o", &args.output)];
+    if let Some(csv) = &args.csv {
+        outputs.push(("--csv", csv));
+    }
+    let inputs: Vec<&Path> = args.parts.iter().map(PathBuf::as_path).collect();
+    check_outputs(&inputs, &outputs)?;
     refuse_existing(&args.output, args.force)?;
     if let Some(csv) = &args.csv {
         refuse_existing(csv, args.force)?;
@@ -322,6 +340,145 @@ fn default_output(scenario: &Path) -> PathBuf {
     PathBuf::from(format!("{stem}.h5"))
 }
 
+/// `path` made absolute with its directory resolved (symbolic links, `..`), for comparing
+/// paths that may not exist yet.
+fn resolved_path(path: &Path) -> PathBuf {
+    if let Ok(p) = path.canonicalize() {
+        return p;
+    }
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    match (dir.canonicalize(), path.file_name()) {
+        (Ok(d), Some(name)) => d.join(name),
+        _ => path.to_path_buf(),
+    }
+}
+
+/// Checks every output path of a command before anything is computed: no two outputs and no
+/// output and input are the same file, and each output's directory exists, is a directory and
+/// is writable (by creating and removing a probe file), and the output itself is not a
+/// directory. `outputs` are (what, path) pairs, e.g. ("--summary", path).
+fn check_outputs(inputs: &[&Path], outputs: &[(&str, &Path)]) -> Result<()> {
+    for (k, (what, path)) in outputs.iter().enumerate() {
+        let p = resolved_path(path);
+        for input in inputs {
+            if resolved_path(input) == p {
+                anyhow::bail!(
+                    "{what} {} is also an input of this command: choose another output file",
+                    path.display()
+                );
+            }
+        }
+        for (other, q) in &outputs[..k] {
+            if resolved_path(q) == p {
+                anyhow::bail!(
+                    "{other} and {what} are the same file {}: give each output its own file",
+                    path.display()
+                );
+            }
+        }
+        if p.is_dir() {
+            anyhow::bail!("{what} {} is a directory: give a file name", path.display());
+        }
+        let dir = buffycoat_h5::atomic::directory_of(path);
+        match std::fs::metadata(dir) {
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => anyhow::bail!(
+                "cannot write {what} {}: {} is not a directory",
+                path.display(),
+                dir.display()
+            ),
+            Err(e) => anyhow::bail!(
+                "cannot write {what} {}: directory {} does not exist or is not accessible ({e})",
+                path.display(),
+                dir.display()
+            ),
+        }
+        let probe = dir.join(format!(".buffycoat-probe-{}", std::process::id()));
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&probe)
+        {
+            Ok(_) => {
+                let _ = std::fs::remove_file(&probe);
+            }
+            Err(e) => anyhow::bail!(
+                "cannot write {what} {}: directory {} is not writable ({e})",
+                path.display(),
+                dir.display()
+            ),
+        }
+    }
+    Ok(())
+}
+
+/// A lock file `.NAME.lock` (holding the process id) next to an output that a command writes
+/// for a long time (a sweep): a second command on the same output is refused while the first
+/// runs. A lock left by a process that no longer exists (killed) is taken over. Removed when
+/// dropped.
+struct OutputLock {
+    path: PathBuf,
+}
+
+impl OutputLock {
+    fn take(output: &Path) -> Result<Self> {
+        let name = output
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let path = buffycoat_h5::atomic::directory_of(output).join(format!(".{name}.lock"));
+        for _ in 0..2 {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
+                Ok(mut f) => {
+                    use std::io::Write;
+                    let _ = write!(f, "{}", std::process::id());
+                    return Ok(Self { path });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let pid = std::fs::read_to_string(&path)
+                        .ok()
+                        .and_then(|s| s.trim().parse::<u32>().ok());
+                    let alive = pid.is_some_and(|p| {
+                        p != std::process::id()
+                            && (!Path::new("/proc/self").exists()
+                                || Path::new("/proc").join(p.to_string()).exists())
+                    });
+                    if alive {
+                        anyhow::bail!(
+                            "another buffycoat (process {}) is writing {} (lock {}): wait for it to finish, or stop it and continue with --resume",
+                            pid.unwrap_or(0),
+                            output.display(),
+                            path.display()
+                        );
+                    }
+                    // A lock of a process that was killed: take it over.
+                    let _ = std::fs::remove_file(&path);
+                }
+                Err(e) => {
+                    return Err(anyhow::anyhow!(
+                        "cannot create the lock file {}: {e}",
+                        path.display()
+                    ));
+                }
+            }
+        }
+        anyhow::bail!("cannot take the lock {}", path.display())
+    }
+}
+
+impl Drop for OutputLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
 /// Never silently destroy a result: an existing `path` is an error unless `force`.
 fn refuse_existing(path: &Path, force: bool) -> Result<()> {
     if path.exists() && !force {
@@ -342,14 +499,17 @@ struct RunArgs {
     threads: Option<usize>,
     quiet: bool,
     force: bool,
+    resume: bool,
 }
 
-fn cmd_run(args: RunArgs) -> Result<()> {
+fn cmd_run(args: RunArgs) -> Result<ExitCode> {
     let library = library::default_library().context("the bundled species library is invalid")?;
     let loaded = input::load(&args.scenario, &args.set, &library)?;
     if args.threads == Some(0) {
         anyhow::bail!("--threads must be at least 1");
     }
+    input::resources::check_memory(&loaded.resolved)
+        .map_err(|m| anyhow::anyhow!("{}: {m}", args.scenario.display()))?;
     let opts = RunOptions {
         output: if args.no_output {
             None
@@ -362,18 +522,76 @@ fn cmd_run(args: RunArgs) -> Result<()> {
         summary: args.summary,
         threads: args.threads,
         progress: ProgressMode::wanted(!args.quiet),
+        cancel: Some(buffycoat_engine::CancelFlag::new()),
+        checkpoint: Some(buffycoat_engine::Checkpointing {
+            every: loaded.resolved.checkpoint_every,
+            resume: args.resume,
+        }),
         compression: loaded.resolved.compression,
     };
+    let mut outputs: Vec<(&str, &Path)> = Vec::new();
+    if let Some(o) = &opts.output {
+        outputs.push(("-o", o));
+    }
+    if let Some(s) = &opts.summary {
+        outputs.push(("--summary", s));
+    }
+    check_outputs(&[&args.scenario], &outputs)?;
     for path in opts.output.iter().chain(&opts.summary) {
         refuse_existing(path, args.force)?;
     }
-    let outcome = buffycoat_engine::run(&loaded.setup(), &loaded.provenance(), &opts)
-        .map_err(input::setup::name_scenario_keys)?;
+    if let Some(output) = &opts.output {
+        use buffycoat_engine::checkpoint;
+        for stale in checkpoint::remove_stale_partials(output) {
+            eprintln!(
+                "removed {}, the partial output of an earlier run that did not finish",
+                stale.display()
+            );
+        }
+        match checkpoint::find_checkpoint(output) {
+            Some(c) if args.resume => eprintln!(
+                "resuming {} from its checkpoint at t = {} s (frame {})",
+                output.display(),
+                buffycoat_engine::summary::human(c.time, 6),
+                c.frame
+            ),
+            Some(c) if !args.force => anyhow::bail!(
+                "an interrupted run of {} left a checkpoint at t = {} s ({}): continue it with --resume, or give --force to start over",
+                output.display(),
+                buffycoat_engine::summary::human(c.time, 6),
+                c.path.display()
+            ),
+            None if args.resume => eprintln!(
+                "no checkpoint of {} to resume: starting from the beginning",
+                output.display()
+            ),
+            _ => {}
+        }
+    }
+    if let Some(flag) = opts.cancel.clone() {
+        let count = std::sync::atomic::AtomicUsize::new(0);
+        ctrlc::set_handler(move || {
+            // First SIGINT/SIGTERM/SIGHUP: stop at the next safe point. Third: stop at once.
+            flag.cancel();
+            if count.fetch_add(1, std::sync::atomic::Ordering::SeqCst) >= 2 {
+                std::process::exit(i32::from(EXIT_INTERRUPTED));
+            }
+        })
+        .context("cannot install the Ctrl-C/SIGTERM handler")?;
+    }
+    let outcome = match buffycoat_engine::run(&loaded.setup(), &loaded.provenance(), &opts) {
+        Ok(outcome) => outcome,
+        Err(e @ buffycoat_engine::RunError::Interrupted { .. }) => {
+            eprintln!("{e}");
+            return Ok(ExitCode::from(EXIT_INTERRUPTED));
+        }
+        Err(e) => return Err(input::setup::name_scenario_keys(e).into()),
+    };
     print!("{}", outcome.to_text());
     if let Some(path) = &opts.summary {
         println!("summary: {}", path.display());
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
 fn cmd_validate() -> Result<bool> {
@@ -462,8 +680,13 @@ impl VolumeSpread for buffycoat_physics::species::Species {
     }
 }
 
+/// Longest text of one cause in an error message (characters); longer ones (an echoed string
+/// value of a megabyte) are cut with a note of how much was left out.
+const MAX_CAUSE_CHARS: usize = 500;
+
 /// The error and its causes, each cause added only if the message does not already say it
-/// (typed errors often quote their source in their own message).
+/// (typed errors often quote their source in their own message); each cause cut to
+/// [`MAX_CAUSE_CHARS`]; a full disk said in one line instead of the HDF5 error stack.
 fn error_chain(e: &anyhow::Error) -> String {
     let mut message = String::new();
     for cause in e.chain() {
@@ -475,7 +698,39 @@ fn error_chain(e: &anyhow::Error) -> String {
             message.push_str(&text);
         }
     }
-    message
+    readable(&message)
+}
+
+/// `message` for people: a disk-full error in one line, long texts cut.
+fn readable(message: &str) -> String {
+    // HDF5 reports a failed write(2) as "bytes actually written = 18446744073709551615" (−1)
+    // in a long error stack; the OS error is ENOSPC.
+    let disk_full = message.contains("No space left on device")
+        || message.contains("bytes actually written = 18446744073709551615");
+    if disk_full {
+        let head: String = message
+            .split(": ")
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(": ")
+            .chars()
+            .take(200)
+            .collect();
+        return format!(
+            "{head}: the disk is full (no space left on device); no partial output was kept"
+        );
+    }
+    cut(message, MAX_CAUSE_CHARS * 4)
+}
+
+/// `text` cut to `max` characters, with a note of how many were left out.
+fn cut(text: &str, max: usize) -> String {
+    let n = text.chars().count();
+    if n <= max {
+        return text.to_string();
+    }
+    let kept: String = text.chars().take(max).collect();
+    format!("{kept}… ({} more characters not shown)", n - max)
 }
 
 fn main() -> ExitCode {
@@ -490,7 +745,8 @@ fn main() -> ExitCode {
             threads,
             quiet,
             force,
-        } => cmd_run(RunArgs {
+            resume,
+        } => match cmd_run(RunArgs {
             scenario,
             output,
             no_output,
@@ -499,8 +755,11 @@ fn main() -> ExitCode {
             threads,
             quiet,
             force,
-        })
-        .map(|()| true),
+            resume,
+        }) {
+            Ok(code) => return code,
+            Err(e) => Err(e),
+        },
         Command::Validate => cmd_validate(),
         Command::Species { sources } => cmd_species(sources).map(|()| true),
         Command::Plot {
@@ -525,5 +784,32 @@ fn main() -> ExitCode {
             eprintln!("error: {}", error_chain(&e));
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_disk_is_one_line_and_long_messages_are_cut() {
+        let hdf5 = "output: cannot write /tmp/x/out.h5: HDF5 error: H5Dwrite(): can't write data\n  #001: H5FDsec2.c line 800 in H5FD__sec2_write(): file write failed: time = Sat, filename = '/tmp/x/.out.h5.partial-1', file descriptor = 3, errno = 28, error message = 'No space left on device', buf = 0x1, total write size = 4096, bytes this sub-write = 4096, bytes actually written = 18446744073709551615, offset = 0";
+        let m = readable(hdf5);
+        assert!(m.contains("the disk is full"), "{m}");
+        assert!(
+            !m.contains("18446744073709551615") && !m.contains('\n'),
+            "{m}"
+        );
+        assert!(m.starts_with("output: cannot write /tmp/x/out.h5"), "{m}");
+        // An echoed megabyte string value is cut.
+        let long = format!("unknown species `{}`", "x".repeat(1 << 20));
+        let m = readable(&long);
+        assert!(m.chars().count() < 2100, "{}", m.len());
+        assert!(
+            m.ends_with("more characters not shown)"),
+            "{}",
+            &m[m.len() - 60..]
+        );
+        assert_eq!(readable("short"), "short");
     }
 }

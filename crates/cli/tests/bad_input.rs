@@ -158,3 +158,127 @@ fn missing_scenario_file_fails_cleanly() {
         "missing file",
     );
 }
+
+/// Reproducer: `count = 1e8` died with `memory allocation of 1600000000 bytes failed` under a
+/// 4 GB limit. The memory is estimated before anything is allocated or written and the run
+/// is refused with a clear message (here under `ulimit -v` of 2 GB, with 10⁷ cells).
+#[test]
+fn a_run_larger_than_the_memory_limit_is_refused_up_front() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -v 2000000 && exec '{}' run '{}' -o '{}' --set species.0.count=10000000 -q",
+            env!("CARGO_BIN_EXE_buffycoat"),
+            good_scenario().display(),
+            dir.path().join("out.h5").display()
+        ))
+        .output()
+        .unwrap();
+    assert_clean_failure(
+        &out,
+        &[
+            "needs about",
+            "of memory",
+            "10000000 tracer cells",
+            "ulimit -v",
+        ],
+        dir.path(),
+        "memory limit",
+    );
+}
+
+/// Reproducers of item 3 of issue 13: outputs that coincide with each other or with an input,
+/// and outputs whose directory is missing or which are directories, are refused before
+/// anything is computed, and no file appears (the HDF5 output once stayed behind when only the
+/// summary failed).
+#[test]
+fn coinciding_or_unwritable_outputs_are_refused_before_computing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let scn = d.join("scen.toml");
+    let text = std::fs::read_to_string(good_scenario()).unwrap();
+    std::fs::write(&scn, &text).unwrap();
+    let run = |args: &[&std::ffi::OsStr]| bin().arg("run").args(args).arg("-q").output().unwrap();
+    let os = |p: &Path| p.as_os_str().to_owned();
+    let same = d.join("same.out");
+    let cases: Vec<(Vec<std::ffi::OsString>, Vec<&str>)> = vec![
+        (
+            vec![
+                os(&scn),
+                "-o".into(),
+                os(&same),
+                "--summary".into(),
+                os(&same),
+            ],
+            vec!["-o and --summary are the same file"],
+        ),
+        (
+            vec![os(&scn), "-o".into(), os(&scn)],
+            vec!["is also an input"],
+        ),
+        (
+            vec![
+                os(&scn),
+                "-o".into(),
+                os(&d.join("./scen.toml")),
+                "--force".into(),
+            ],
+            vec!["is also an input"],
+        ),
+        (
+            vec![
+                os(&scn),
+                "-o".into(),
+                os(&d.join("out.h5")),
+                "--summary".into(),
+                os(&d.join("missing/s.json")),
+            ],
+            vec!["--summary", "missing", "does not exist"],
+        ),
+        (
+            vec![
+                os(&scn),
+                "-o".into(),
+                os(&d.join("out.h5")),
+                "--summary".into(),
+                os(d),
+            ],
+            vec!["--summary", "is a directory"],
+        ),
+    ];
+    for (args, expected) in cases {
+        let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+        let o = run(&args);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{args:?}\n{stderr}");
+        for piece in expected {
+            assert!(
+                stderr.contains(piece),
+                "{args:?}: lacks {piece:?}\n{stderr}"
+            );
+        }
+        // Nothing written, the scenario untouched.
+        let mut left: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, vec!["scen.toml".to_string()], "{args:?}");
+        assert_eq!(std::fs::read_to_string(&scn).unwrap(), text);
+    }
+    // A sweep whose CSV cannot be written does not start (no sweep file).
+    let o = bin()
+        .arg("sweep")
+        .arg(&scn)
+        .args(["--vary", "rotor.rpm=1000,2000", "-o"])
+        .arg(d.join("sw.h5"))
+        .arg("--csv")
+        .arg(d.join("nowhere/sw.csv"))
+        .arg("-q")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--csv"));
+    assert!(!d.join("sw.h5").exists());
+}

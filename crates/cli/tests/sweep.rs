@@ -613,3 +613,122 @@ print("ok")
         .expect("python3 is required for the layout test (bash .ci/run installs it)");
     assert!(o.status.success(), "h5py check failed:\n{}", text(&o));
 }
+
+/// Reproducers of item 4 of issue 13: a shard with `/sweep/metrics` deleted merged with exit
+/// 0 and NaN metrics; float statuses 0.5 and 2.5 were truncated to 0 and 2; `plot` accepted
+/// status 99; two sweeps on the same output both ran every point. Corrupted files (edited
+/// with h5py) are now refused with a clear message and nothing is written; a second sweep on
+/// an output that another live process is writing is refused (a stale lock is taken over).
+#[test]
+fn corrupted_sweep_files_are_refused_and_concurrent_sweeps_locked_out() {
+    if std::env::var_os("BUFFYCOAT_SKIP_PYTHON").is_some() {
+        eprintln!("skipped: BUFFYCOAT_SKIP_PYTHON is set");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let scn = scenario(d, "s.toml", 20);
+    let grid = ["--vary", "rotor.rpm=1000,2000"];
+    let mut parts = Vec::new();
+    for i in 0..2 {
+        let part = d.join(format!("p{i}.h5"));
+        let o = sweep(
+            &scn,
+            &[
+                &grid[..],
+                &["-o", part.to_str().unwrap(), "--shard", &format!("{i}/2")],
+            ]
+            .concat(),
+        );
+        assert!(o.status.success(), "{}", text(&o));
+        parts.push(part);
+    }
+    let edit = |file: &Path, code: &str| {
+        let copy = file.with_file_name(format!(
+            "edited_{}",
+            file.file_name().unwrap().to_string_lossy()
+        ));
+        std::fs::copy(file, &copy).unwrap();
+        let script = format!(
+            "import sys, h5py, numpy as np\nf = h5py.File(sys.argv[1], 'r+')\n{code}\nf.close()\n"
+        );
+        let o = Command::new("python3")
+            .arg("-c")
+            .arg(script)
+            .arg(&copy)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+        copy
+    };
+    let merge = |a: &Path, b: &Path| {
+        bin()
+            .arg("merge")
+            .arg(a)
+            .arg(b)
+            .arg("-o")
+            .arg(d.join("merged.h5"))
+            .output()
+            .unwrap()
+    };
+    let cases = [
+        ("del f['sweep/metrics']", "no /sweep/metrics"),
+        (
+            "st = f['sweep/status'][:].astype(np.float64); st[st == 0] = 0.5\ndel f['sweep/status']\nf['sweep/status'] = st",
+            "non-integer value 0.5",
+        ),
+        (
+            "st = f['sweep/status'][:].astype(np.float64); st[st == 2] = 2.5\ndel f['sweep/status']\nf['sweep/status'] = st",
+            "non-integer value 2.5",
+        ),
+    ];
+    for (code, expected) in cases {
+        let bad = edit(&parts[0], code);
+        let o = merge(&bad, &parts[1]);
+        assert_eq!(o.status.code(), Some(1), "{code}: {}", text(&o));
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains(expected),
+            "{code}: {}",
+            text(&o)
+        );
+        assert!(!d.join("merged.h5").exists());
+        std::fs::remove_file(bad).unwrap();
+    }
+    // plot refuses an unknown status and a float status.
+    for (code, expected) in [
+        ("f['sweep/status'][0] = 99", "status 99"),
+        (
+            "st = f['sweep/status'][:].astype(np.float64); st[0] = 0.5\ndel f['sweep/status']\nf['sweep/status'] = st",
+            "non-integer value 0.5",
+        ),
+    ] {
+        let bad = edit(&parts[0], code);
+        let o = bin()
+            .arg("plot")
+            .arg(&bad)
+            .arg("-o")
+            .arg(d.join("plots"))
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "{code}: {}", text(&o));
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains(expected),
+            "{code}: {}",
+            text(&o)
+        );
+        std::fs::remove_file(bad).unwrap();
+    }
+    // A lock held by a live process (this test) refuses a second sweep on the same output.
+    let out = d.join("locked.h5");
+    let lock = d.join(".locked.h5.lock");
+    std::fs::write(&lock, std::process::id().to_string()).unwrap();
+    let o = sweep(&scn, &[&grid[..], &["-o", out.to_str().unwrap()]].concat());
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("is writing"));
+    assert!(!out.exists());
+    // A lock of a process that no longer exists is taken over and removed at the end.
+    std::fs::write(&lock, "4194304999").unwrap();
+    let o = sweep(&scn, &[&grid[..], &["-o", out.to_str().unwrap()]].concat());
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(out.exists() && !lock.exists());
+}

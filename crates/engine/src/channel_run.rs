@@ -157,6 +157,8 @@ pub(crate) fn run_channel(
             )
         }
     };
+    // A cancelled run stops here, before anything is written.
+    opts.check_cancel(0.0)?;
     let output_path = match &opts.output {
         Some(path) => Some(write_output(
             path,

@@ -67,4 +67,24 @@ pub enum RunError {
         #[source]
         source: std::io::Error,
     },
+    /// A checkpoint or its journal cannot be written, read or used.
+    #[error("checkpoint {}: {message}", path.display())]
+    Checkpoint {
+        /// the checkpoint or journal file
+        path: PathBuf,
+        /// what went wrong
+        message: String,
+    },
+    /// The run was cancelled ([`crate::CancelFlag`]) and stopped at a safe point; its partial
+    /// output was removed.
+    #[error("interrupted at t = {time} s{}", match checkpoint {
+        Some(c) => format!("; checkpoint {} written: run the same command with --resume to continue", c.display()),
+        None => String::new(),
+    })]
+    Interrupted {
+        /// simulated time reached (s)
+        time: f64,
+        /// the checkpoint written, if the run was checkpointing
+        checkpoint: Option<PathBuf>,
+    },
 }

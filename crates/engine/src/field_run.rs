@@ -13,6 +13,7 @@
 //! | `/observables/layer_fraction/...` (attrs `names` = species, `layers`) | `[T][Sp][3]` | – |
 //! | `/observables/plasma_concentration/...` (attr `names` = species) | `[T][Sp]` | µL-1 |
 
+use crate::checkpoint::Checkpointer;
 use crate::error::RunError;
 use crate::observe::{RunOptions, run_observed};
 use crate::output::{create_output, write_cells};
@@ -124,6 +125,7 @@ fn thresholds(settings: &HinderedSettings) -> LayerThresholds {
 /// Writes the field run (everything goes through the writer thread).
 struct FieldOutput {
     writer: Writer,
+    checkpoint: Option<Checkpointer>,
     phi: SeriesId,
     position: SeriesId,
     interfaces: SeriesId,
@@ -220,6 +222,7 @@ impl FieldOutput {
         writer.attr_strings(schema::OBSERVABLES_PLASMA_CONCENTRATION, "names", &species)?;
         Ok(Self {
             writer,
+            checkpoint: None,
             phi,
             position,
             interfaces,
@@ -234,14 +237,40 @@ impl FieldOutput {
         })
     }
 
-    fn observe(&mut self, frame: &Frame<'_, HinderedField>) -> Result<(), H5Error> {
+    /// The output's time series in a fixed order (the journal's slots).
+    fn series_ids(&self) -> Vec<SeriesId> {
+        vec![
+            self.phi,
+            self.position,
+            self.interfaces,
+            self.hematocrit,
+            self.layer_fraction,
+            self.plasma_concentration,
+        ]
+    }
+
+    fn append(
+        &mut self,
+        id: SeriesId,
+        step: i64,
+        time: f64,
+        buf: Vec<f64>,
+    ) -> Result<(), RunError> {
+        if let Some(c) = self.checkpoint.as_mut() {
+            c.record(id, step, time, &buf)?;
+        }
+        self.writer.append(id, step, time, buf)?;
+        Ok(())
+    }
+
+    fn observe(&mut self, frame: &Frame<'_, HinderedField>) -> Result<(), RunError> {
         let field = frame.state;
         let step = frame.step as i64;
         let nr = field.radial_cells();
         let s = field.classes().len();
         let mut buf = self.writer.take_buffer_f64(nr * s);
         field.copy_volume_fractions(&mut buf);
-        self.writer.append(self.phi, step, frame.time, buf)?;
+        self.append(self.phi, step, frame.time, buf)?;
         if frame.index.is_multiple_of(self.particle_every) || frame.last {
             let t = field.tracers();
             let mut buf = self.writer.take_buffer_f64(3 * t.len());
@@ -253,15 +282,15 @@ impl FieldOutput {
                 };
                 p.copy_from_slice(&xyz);
             }
-            self.writer.append(self.position, step, frame.time, buf)?;
+            self.append(self.position, step, frame.time, buf)?;
         }
         let report = field.layers_with(&self.roles, &self.thresholds);
         let mut buf = self.writer.take_buffer_f64(2);
         buf.copy_from_slice(&[report.plasma_buffy_radius, report.buffy_red_radius]);
-        self.writer.append(self.interfaces, step, frame.time, buf)?;
+        self.append(self.interfaces, step, frame.time, buf)?;
         let mut buf = self.writer.take_buffer_f64(1);
         buf[0] = report.red_layer_hematocrit;
-        self.writer.append(self.hematocrit, step, frame.time, buf)?;
+        self.append(self.hematocrit, step, frame.time, buf)?;
         let fractions = report.species_fractions(field.classes());
         let mut buf = self.writer.take_buffer_f64(3 * self.species.len());
         buf.fill(0.0);
@@ -273,10 +302,11 @@ impl FieldOutput {
             }
             conc[k] = species_plasma_per_ul(&report, field.classes(), name);
         }
-        self.writer
-            .append(self.layer_fraction, step, frame.time, buf)?;
-        self.writer
-            .append(self.plasma_concentration, step, frame.time, conc)?;
+        self.append(self.layer_fraction, step, frame.time, buf)?;
+        self.append(self.plasma_concentration, step, frame.time, conc)?;
+        if let Some(c) = self.checkpoint.as_mut() {
+            c.after_frame(frame.index, frame.time, frame.last, field)?;
+        }
         Ok(())
     }
 }
@@ -310,16 +340,36 @@ pub(crate) fn run_hindered(
         )?),
         None => None,
     };
+    let mut start_frame = 0;
+    if let (Some(o), Some(path), Some(c)) = (output.as_mut(), &opts.output, &opts.checkpoint) {
+        let (ckpt, frame) =
+            Checkpointer::start(path, provenance, c, &o.writer, o.series_ids(), &mut field)?;
+        o.checkpoint = Some(ckpt);
+        start_frame = frame;
+    }
     let report = run_observed(
         schedule,
         &mut field,
         &par,
         |f: &Frame<'_, HinderedField>| match output.as_mut() {
-            Some(o) => o.observe(f).map_err(RunError::from),
+            Some(o) => o.observe(f),
             None => Ok(()),
         },
         opts.progress,
+        opts.cancel.as_ref(),
+        start_frame,
     )?;
+    if report.cancelled {
+        // Checkpoint the state reached; dropping the output removes its partial file.
+        let checkpoint = match output.as_mut().and_then(|o| o.checkpoint.as_mut()) {
+            Some(c) => Some(c.save(report.reached, report.time, &field)?),
+            None => None,
+        };
+        return Err(RunError::Interrupted {
+            time: report.time,
+            checkpoint,
+        });
+    }
     let roles = LayerRoles::from_roles(field.classes(), &setup.sample.roles);
     let layers = field.layers_with(&roles, &thresholds(settings));
     let tracer_layers = field.tracer_layers(&layers);
@@ -341,7 +391,11 @@ pub(crate) fn run_hindered(
                 "legend",
                 "bits 0-3: 0 free, 1 pelleted; bits 4-5: final layer 0 plasma, 1 buffy coat, 2 red cells",
             )?;
-            Some(output.writer.finish()?)
+            let path = output.writer.finish()?;
+            if let Some(c) = output.checkpoint {
+                c.remove();
+            }
+            Some(path)
         }
         None => None,
     };

@@ -18,6 +18,7 @@
 #![forbid(unsafe_code)]
 
 pub mod channel_run;
+pub mod checkpoint;
 pub mod error;
 pub mod field_run;
 pub mod observe;
@@ -32,7 +33,9 @@ pub mod summary;
 pub mod sweep;
 pub mod validate;
 
+pub use checkpoint::{CheckpointEvery, Checkpointing};
 pub use error::RunError;
+pub use observe::CancelFlag;
 pub use progress::ProgressMode;
 pub use provenance::{GIT_COMMIT, Program, Provenance, VERSION};
 pub use run::{RunOptions, run};

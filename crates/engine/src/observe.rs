@@ -5,6 +5,41 @@ use crate::error::RunError;
 use crate::progress::{Progress, ProgressMode};
 use buffycoat_stepper::{Cadence, Executor, Frame, Parallel, Propagate, RunReport, Schedule};
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// A cancellation flag shared between a run and whoever may stop it (a signal handler, a
+/// Python `KeyboardInterrupt`, another thread). Cloning shares the flag.
+///
+/// A run checks it at every safe point (between output intervals of the time-stepping
+/// models, before each solve of the others); once set, the run stops there, writes a
+/// checkpoint if it is checkpointing, removes its partial output and returns
+/// [`RunError::Interrupted`].
+#[derive(Debug, Clone, Default)]
+pub struct CancelFlag(Arc<AtomicBool>);
+
+impl CancelFlag {
+    /// A flag that is not set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Asks the run to stop at its next safe point (callable from a signal handler: one
+    /// atomic store).
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether [`CancelFlag::cancel`] has been called.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    /// The shared atomic itself (for loops that poll it).
+    pub fn as_atomic(&self) -> &AtomicBool {
+        &self.0
+    }
+}
 
 /// How to run.
 #[derive(Debug, Clone)]
@@ -17,8 +52,28 @@ pub struct RunOptions {
     pub threads: Option<usize>,
     /// progress on stderr
     pub progress: ProgressMode,
+    /// stops the run at its next safe point when set (`None`: never)
+    pub cancel: Option<CancelFlag>,
+    /// checkpoints of particle and hindered runs with an output (`None`: none; an
+    /// interrupted run then leaves nothing to resume)
+    pub checkpoint: Option<crate::checkpoint::Checkpointing>,
     /// how the HDF5 file stores large datasets (the scenario's `[output] compression`)
     pub compression: buffycoat_h5::Compression,
+}
+
+impl RunOptions {
+    /// `Err(Interrupted)` if the run has been cancelled: the check at a safe point of the
+    /// models that do not step through an executor (channel, procedure), `time` being the
+    /// simulated time reached.
+    pub(crate) fn check_cancel(&self, time: f64) -> Result<(), RunError> {
+        if self.cancel.as_ref().is_some_and(CancelFlag::is_cancelled) {
+            return Err(RunError::Interrupted {
+                time,
+                checkpoint: None,
+            });
+        }
+        Ok(())
+    }
 }
 
 impl Default for RunOptions {
@@ -29,6 +84,8 @@ impl Default for RunOptions {
             summary: None,
             threads: None,
             progress: ProgressMode::Off,
+            cancel: None,
+            checkpoint: None,
             compression: buffycoat_h5::Compression::None,
         }
     }
@@ -36,13 +93,16 @@ impl Default for RunOptions {
 
 /// Runs `system` through `schedule` with the two observers every time-stepping run has, at
 /// every output time: `write` (the file, if any), then the progress display (showing the
-/// frame's time; removed at the end, also on error).
+/// frame's time; removed at the end, also on error). A cancelled run returns its report with
+/// `cancelled` set: the caller checkpoints and reports [`RunError::Interrupted`].
 pub(crate) fn run_observed<S>(
     schedule: Schedule,
     system: &mut S,
     par: &Parallel,
     mut write: impl FnMut(&Frame<'_, S>) -> Result<(), RunError>,
     progress: ProgressMode,
+    cancel: Option<&CancelFlag>,
+    start_frame: usize,
 ) -> Result<RunReport, RunError>
 where
     S: Propagate,
@@ -55,10 +115,13 @@ where
         });
         Ok::<(), RunError>(())
     };
-    let report = Executor::<S, RunError>::new(schedule)
+    let mut executor = Executor::<S, RunError>::new(schedule)
         .observe(Cadence::ALWAYS, &mut write)
-        .observe(Cadence::ALWAYS, &mut show)
-        .run(system, par);
+        .observe(Cadence::ALWAYS, &mut show);
+    if let Some(flag) = cancel {
+        executor = executor.cancel_on(flag.as_atomic());
+    }
+    let report = executor.start_at(start_frame).run(system, par);
     bar.finish();
     report
 }

@@ -18,6 +18,7 @@
 //!
 //! Positions and velocities are Cartesian in the rotating frame, z along the rotation axis.
 
+use crate::error::RunError;
 use crate::provenance::Provenance;
 use crate::setup::ParticleSetup;
 use buffycoat_h5::schema;
@@ -126,6 +127,8 @@ pub fn write_cells(
 /// Writes a particle run to an H5MD file (through the writer thread of [`Writer`]).
 pub struct H5mdOutput {
     writer: Writer,
+    /// the checkpoint observer, if the run checkpoints
+    pub(crate) checkpoint: Option<crate::checkpoint::Checkpointer>,
     position: SeriesId,
     velocity: Option<SeriesId>,
     pelleted: SeriesId,
@@ -182,6 +185,7 @@ impl H5mdOutput {
         }
         Ok(Self {
             writer,
+            checkpoint: None,
             position,
             velocity,
             pelleted,
@@ -193,20 +197,47 @@ impl H5mdOutput {
         })
     }
 
+    /// The output's time series in a fixed order (the journal's slots).
+    pub(crate) fn series_ids(&self) -> Vec<SeriesId> {
+        let mut ids = vec![self.position];
+        ids.extend(self.velocity);
+        ids.extend([self.pelleted, self.floated, self.mean_radius]);
+        ids
+    }
+
+    /// The writer (to replay a journal into).
+    pub(crate) fn writer(&self) -> &Writer {
+        &self.writer
+    }
+
+    fn append(
+        &mut self,
+        id: SeriesId,
+        step: i64,
+        time: f64,
+        buf: Vec<f64>,
+    ) -> Result<(), RunError> {
+        if let Some(c) = self.checkpoint.as_mut() {
+            c.record(id, step, time, &buf)?;
+        }
+        self.writer.append(id, step, time, buf)?;
+        Ok(())
+    }
+
     /// Appends one frame: particle data at the configured cadence (and always the first and
     /// last frame), observables at every frame.
-    pub fn observe(&mut self, frame: &Frame<'_, Sedimentation>) -> Result<(), H5Error> {
+    pub fn observe(&mut self, frame: &Frame<'_, Sedimentation>) -> Result<(), RunError> {
         let sys = frame.state;
         let cells = sys.cells();
         let step = frame.step as i64;
         if frame.index.is_multiple_of(self.particle_every) || frame.last {
             let mut buf = self.writer.take_buffer_f64(3 * cells.len());
             cells.fill_positions(&mut buf);
-            self.writer.append(self.position, step, frame.time, buf)?;
+            self.append(self.position, step, frame.time, buf)?;
             if let Some(v) = self.velocity {
                 let mut buf = self.writer.take_buffer_f64(3 * cells.len());
                 sys.fill_velocities(frame.time, &mut buf);
-                self.writer.append(v, step, frame.time, buf)?;
+                self.append(v, step, frame.time, buf)?;
             }
         }
         census(
@@ -226,13 +257,17 @@ impl H5mdOutput {
             for (b, c) in buf.iter_mut().zip(&self.census) {
                 *b = value(c);
             }
-            self.writer.append(id, step, frame.time, buf)?;
+            self.append(id, step, frame.time, buf)?;
+        }
+        if let Some(c) = self.checkpoint.as_mut() {
+            c.after_frame(frame.index, frame.time, frame.last, sys)?;
         }
         Ok(())
     }
 
-    /// Writes the final per-cell status, closes the file and moves it to its final name.
-    pub fn finish(self, sys: &Sedimentation) -> Result<PathBuf, H5Error> {
+    /// Writes the final per-cell status, closes the file and moves it to its final name; then
+    /// removes the checkpoint, if any.
+    pub fn finish(self, sys: &Sedimentation) -> Result<PathBuf, RunError> {
         let cells = sys.cells();
         let status: Vec<i32> = cells.status.iter().map(|&s| i32::from(s)).collect();
         self.writer.dataset_i32(
@@ -246,6 +281,10 @@ impl H5mdOutput {
             "legend",
             "bit flags: 0 free, 1 pelleted, 2 floated, 4 touching a side wall",
         )?;
-        self.writer.finish()
+        let path = self.writer.finish()?;
+        if let Some(c) = self.checkpoint {
+            c.remove();
+        }
+        Ok(path)
     }
 }

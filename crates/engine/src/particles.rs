@@ -1,5 +1,6 @@
 //! The particle models (overdamped, inertial): population, solver, H5MD output, census.
 
+use crate::checkpoint::Checkpointer;
 use crate::error::RunError;
 use crate::observe::{RunOptions, run_observed};
 use crate::output::H5mdOutput;
@@ -123,16 +124,36 @@ pub(crate) fn run_particles(
         )?),
         None => None,
     };
+    let mut start_frame = 0;
+    if let (Some(o), Some(path), Some(c)) = (output.as_mut(), &opts.output, &opts.checkpoint) {
+        let (ckpt, frame) =
+            Checkpointer::start(path, provenance, c, o.writer(), o.series_ids(), &mut sys)?;
+        o.checkpoint = Some(ckpt);
+        start_frame = frame;
+    }
     let report = run_observed(
         schedule,
         &mut sys,
         &par,
         |f: &Frame<'_, Sedimentation>| match output.as_mut() {
-            Some(o) => o.observe(f).map_err(RunError::from),
+            Some(o) => o.observe(f),
             None => Ok(()),
         },
         opts.progress,
+        opts.cancel.as_ref(),
+        start_frame,
     )?;
+    if report.cancelled {
+        // Checkpoint the state reached; dropping the output removes its partial file.
+        let checkpoint = match output.as_mut().and_then(|o| o.checkpoint.as_mut()) {
+            Some(c) => Some(c.save(report.reached, report.time, &sys)?),
+            None => None,
+        };
+        return Err(RunError::Interrupted {
+            time: report.time,
+            checkpoint,
+        });
+    }
     let output_path = output.map(|o| o.finish(&sys)).transpose()?;
     let mut counts = Vec::new();
     census(sys.cells(), &setup.geometry, names.len(), &mut counts);
@@ -172,7 +193,13 @@ pub(crate) fn run_particles(
         } else {
             0.0
         },
-        dt_s: sys.dt(),
+        // The automatic step is infinite when nothing moves (rpm 0, no gravity): each output
+        // interval is then one step.
+        dt_s: if sys.dt().is_finite() {
+            sys.dt()
+        } else {
+            setup.timeline.output_interval
+        },
         max_particle_reynolds: totals.max_reynolds,
         species,
     });

@@ -13,7 +13,7 @@
 //! | `collect_fraction` (attr `names`) | `[T][Sp]` the channel's collect fraction in force | – |
 //! | `citrate_rate_mg_kg_min`, `citrate_dose_mg_kg` | `[T]` | mg kg-1 min-1, mg kg-1 |
 //! | `citrate_thresholds_mg_kg_min` | `[2]` | mg kg-1 min-1 |
-//! | `ce1`, `ce2` (attr `names`) | `[Sp]` at the end | – |
+//! | `ce1`, `ce2` (attr `names`) | `[Sp]` at the end (0 where undefined) | – |
 
 use crate::error::RunError;
 use crate::observe::RunOptions;
@@ -61,6 +61,8 @@ pub(crate) fn run_procedure(
             scenario: provenance.scenario_path.clone(),
             message: e.to_string(),
         })?;
+    // A cancelled run stops here, before anything is written.
+    opts.check_cancel(result.samples.last().map_or(0.0, |s| s.time))?;
     let names = sample.names();
     let output = match &opts.output {
         Some(path) => Some(write_output(
@@ -180,6 +182,9 @@ fn write_output(
         (schema::PROCEDURE_CE1, r.ce1()),
         (schema::PROCEDURE_CE2, r.ce2()),
     ] {
+        // 0 where undefined (nothing processed, or a species absent before the procedure), as
+        // in the JSON summary: no NaN or infinity is ever written.
+        let values = values.into_iter().map(finite_or_zero).collect();
         w.dataset_f64(path, &[sp], values, None)?;
         w.attr_strings(path, "names", names)?;
     }

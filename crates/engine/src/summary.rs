@@ -110,8 +110,10 @@ pub struct ParticleSpecies {
     /// largest radial coordinate (m)
     pub max_radius_m: f64,
     /// real cells per µL (blood compositions)
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub per_ul: Option<f64>,
     /// real cells represented by the tracers (blood compositions): per_ul × sample volume
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cells_represented: Option<f64>,
 }
 
@@ -177,10 +179,13 @@ pub struct HinderedSpecies {
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub radii: Option<RadialExtent>,
     /// real cells per µL (blood compositions)
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub per_ul: Option<f64>,
     /// real cells represented by the tracers (blood compositions)
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cells_represented: Option<f64>,
     /// initial volume fraction
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub volume_fraction: Option<f64>,
     /// fraction of the species' cells in [plasma, buffy coat, red cells] from the field
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -292,8 +297,10 @@ pub struct ChannelSpecies {
     /// tracer cells
     pub count: usize,
     /// real cells per µL of the undiluted blood
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub per_ul: Option<f64>,
     /// volume fraction in the undiluted blood
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub volume_fraction: Option<f64>,
     /// share of the tracers that reached the outer wall (steady; absent without tracers)
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -350,6 +357,7 @@ pub struct ThresholdCrossing {
     /// the threshold (mg/kg/min)
     pub threshold_mg_kg_min: f64,
     /// minutes into the procedure (`null`: never)
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub crossed_at_min: Option<f64>,
 }
 
@@ -393,6 +401,7 @@ pub struct ProcedureSummary {
     /// cells in the product per kg body weight
     pub product_cells_per_kg: NamedValues,
     /// CD34+ cells per kg in the product (if the patient has CD34+ cells)
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cd34_per_kg: Option<f64>,
     /// CE1 per species (Neyrinck 2015)
     pub ce1: NamedValues,
@@ -414,8 +423,10 @@ pub struct ProcedureSummary {
 #[derive(Debug, Clone, Serialize)]
 pub struct ProcedureSpecies {
     /// cells per µL in the patient's blood
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub per_ul: Option<f64>,
     /// volume fraction in the patient's blood
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub volume_fraction: Option<f64>,
 }
 

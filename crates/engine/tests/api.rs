@@ -190,3 +190,29 @@ fn hindered_field_runs_from_rust() {
         "{text}"
     );
 }
+
+#[test]
+fn a_cancelled_run_stops_and_leaves_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let flag = buffycoat_engine::CancelFlag::new();
+    flag.cancel();
+    let opts = RunOptions {
+        output: Some(dir.path().join("c.h5")),
+        summary: Some(dir.path().join("c.json")),
+        cancel: Some(flag.clone()),
+        ..RunOptions::default()
+    };
+    let err = run(&particle_setup(50), &Provenance::from_code("api"), &opts).unwrap_err();
+    assert!(
+        matches!(err, buffycoat_engine::RunError::Interrupted { .. }),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    // The same options without the flag set run to completion.
+    let opts = RunOptions {
+        cancel: Some(buffycoat_engine::CancelFlag::new()),
+        ..opts
+    };
+    run(&particle_setup(50), &Provenance::from_code("api"), &opts).unwrap();
+    assert!(dir.path().join("c.h5").exists());
+}

@@ -228,6 +228,149 @@ pub struct ColumnSolver {
 }
 
 impl ColumnSolver {
+    /// Saves the whole workspace, including the Jacobian factorisation that later steps
+    /// reuse (a checkpoint must restore it for the continued run to be bitwise identical).
+    pub fn save_state(&self, w: &mut buffycoat_stepper::StateWriter) {
+        w.tag("column_solver");
+        for v in self.f64_fields() {
+            w.f64s(v);
+        }
+        w.usizes(&self.major);
+        w.usizes(&self.minor);
+        w.usizes(&self.piv);
+        w.u64(u64::from(self.exact));
+        w.f64(self.factor_dt);
+        let s = &self.stats;
+        for x in [
+            s.steps,
+            s.iterations,
+            s.factorizations,
+            s.subdivided,
+            s.exact_retries,
+            s.backtracks,
+        ] {
+            w.u64(x);
+        }
+        w.f64(s.clipped);
+        w.f64(s.max_residual);
+    }
+
+    /// Restores what [`ColumnSolver::save_state`] saved.
+    ///
+    /// # Errors
+    /// A state of another size.
+    pub fn restore_state(
+        &mut self,
+        r: &mut buffycoat_stepper::StateReader<'_>,
+    ) -> Result<(), buffycoat_stepper::StateError> {
+        r.tag("column_solver")?;
+        for v in self.f64_fields_mut() {
+            r.f64s_into("column solver workspace", v)?;
+        }
+        let n = self.n;
+        r.usizes_vec("major classes", &mut self.major, n)?;
+        r.usizes_vec("minor classes", &mut self.minor, n)?;
+        r.usizes_into("pivots", &mut self.piv)?;
+        self.exact = r.u64()? != 0;
+        self.factor_dt = r.f64()?;
+        let s = &mut self.stats;
+        for x in [
+            &mut s.steps,
+            &mut s.iterations,
+            &mut s.factorizations,
+            &mut s.subdivided,
+            &mut s.exact_retries,
+            &mut s.backtracks,
+        ] {
+            *x = r.u64()?;
+        }
+        s.clipped = r.f64()?;
+        s.max_residual = r.f64()?;
+        Ok(())
+    }
+
+    fn f64_fields(&self) -> [&Vec<f64>; 35] {
+        [
+            &self.v,
+            &self.v_trial,
+            &self.flux,
+            &self.flux_trial,
+            &self.resid,
+            &self.resid_trial,
+            &self.trial,
+            &self.delta,
+            &self.phi_jac,
+            &self.v_jac,
+            &self.dv,
+            &self.diag,
+            &self.lower,
+            &self.upper,
+            &self.xmat,
+            &self.inv,
+            &self.lower_t,
+            &self.tmp,
+            &self.delta_major,
+            &self.tri_lower,
+            &self.tri_upper_factor,
+            &self.tri_inv_diag,
+            &self.couple_own,
+            &self.couple_next,
+            &self.couple_prev,
+            &self.dv_minor,
+            &self.coupling,
+            &self.sig,
+            &self.dsig,
+            &self.grad,
+            &self.h,
+            &self.dh,
+            &self.sig_trial,
+            &self.h_trial,
+            &self.start,
+        ]
+    }
+
+    fn f64_fields_mut(&mut self) -> [&mut Vec<f64>; 35] {
+        [
+            &mut self.v,
+            &mut self.v_trial,
+            &mut self.flux,
+            &mut self.flux_trial,
+            &mut self.resid,
+            &mut self.resid_trial,
+            &mut self.trial,
+            &mut self.delta,
+            &mut self.phi_jac,
+            &mut self.v_jac,
+            &mut self.dv,
+            &mut self.diag,
+            &mut self.lower,
+            &mut self.upper,
+            &mut self.xmat,
+            &mut self.inv,
+            &mut self.lower_t,
+            &mut self.tmp,
+            &mut self.delta_major,
+            &mut self.tri_lower,
+            &mut self.tri_upper_factor,
+            &mut self.tri_inv_diag,
+            &mut self.couple_own,
+            &mut self.couple_next,
+            &mut self.couple_prev,
+            &mut self.dv_minor,
+            &mut self.coupling,
+            &mut self.sig,
+            &mut self.dsig,
+            &mut self.grad,
+            &mut self.h,
+            &mut self.dh,
+            &mut self.sig_trial,
+            &mut self.h_trial,
+            &mut self.start,
+        ]
+    }
+}
+
+impl ColumnSolver {
     /// A workspace for columns of `cells` cells and `n` classes.
     pub fn new(cells: usize, n: usize) -> Self {
         let z = |k: usize| vec![0.0; k];

@@ -113,6 +113,64 @@ impl Implicit {
         s
     }
 
+    /// Saves the scheme's evolving state: the column and its previous and candidate states,
+    /// the face accelerations, the class scales and errors, the bed history, the step sizes,
+    /// the statistics and the column solver's workspace (with its reused factorisation).
+    pub fn save_state(&self, w: &mut buffycoat_stepper::StateWriter) {
+        w.tag("implicit");
+        for v in [
+            &self.col,
+            &self.next,
+            &self.prev,
+            &self.accel,
+            &self.inv_scale,
+            &self.err_scale,
+            &self.class_err,
+            &self.history,
+        ] {
+            w.f64s(v);
+        }
+        let major: Vec<u8> = self.major.iter().map(|&m| u8::from(m)).collect();
+        w.u8s(&major);
+        w.f64(self.dt);
+        w.f64(self.dt_prev);
+        w.u64(self.stats.accepted);
+        w.u64(self.stats.rejected_error);
+        w.u64(self.stats.rejected_newton);
+        self.solver.save_state(w);
+    }
+
+    /// Restores what [`Implicit::save_state`] saved.
+    pub fn restore_state(
+        &mut self,
+        r: &mut buffycoat_stepper::StateReader<'_>,
+    ) -> Result<(), buffycoat_stepper::StateError> {
+        r.tag("implicit")?;
+        for (name, v) in [
+            ("column", &mut self.col),
+            ("candidate column", &mut self.next),
+            ("previous column", &mut self.prev),
+            ("face accelerations", &mut self.accel),
+            ("class scales", &mut self.inv_scale),
+            ("error scales", &mut self.err_scale),
+            ("class errors", &mut self.class_err),
+            ("bed history", &mut self.history),
+        ] {
+            r.f64s_into(name, v)?;
+        }
+        let mut major = vec![0u8; self.major.len()];
+        r.u8s_into("coupled classes", &mut major)?;
+        for (m, b) in self.major.iter_mut().zip(major) {
+            *m = b != 0;
+        }
+        self.dt = r.f64()?;
+        self.dt_prev = r.f64()?;
+        self.stats.accepted = r.u64()?;
+        self.stats.rejected_error = r.u64()?;
+        self.stats.rejected_newton = r.u64()?;
+        self.solver.restore_state(r)
+    }
+
     /// Class scales from the mean fractions (Newton residual, error measure, coupling).
     pub fn set_scales(&mut self, means: &[f64], coupling_threshold: f64) {
         let total: f64 = means.iter().sum();

@@ -4,6 +4,8 @@
 use buffycoat_physics::rotor::RotorProfile;
 use buffycoat_stepper::{ChunkReducer, Parallel, Propagate};
 use rayon::prelude::*;
+
+mod checkpoint;
 use std::sync::{Mutex, PoisonError};
 
 use crate::classes::Class;

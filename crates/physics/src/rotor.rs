@@ -13,6 +13,12 @@ use crate::units::rpm_to_rad_per_s;
 /// Apheresis centrifuges run at about 1 000–5 000 rpm; anything above this limit is a typo.
 pub const MAX_RPM: f64 = 150_000.0;
 
+/// Shortest interval between two knots of a rotor profile (s), and so the shortest ramp or
+/// brake: 1 ms. Real rotors take seconds to change speed; shorter spacings only produce
+/// accelerations that overflow (a ramp of 10⁻³⁰⁶ s) or knot times below the resolution of
+/// the run's clock (a knot at 10⁻³²⁰ s), so they are refused.
+pub const MIN_KNOT_SPACING_S: f64 = 1e-3;
+
 /// Error building a rotor profile.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum RotorError {
@@ -33,6 +39,18 @@ pub enum RotorError {
         index: usize,
         /// offending time (s)
         time: f64,
+    },
+    /// Two knots closer than [`MIN_KNOT_SPACING_S`].
+    #[error(
+        "profile knot {index} at t = {time:e} s is closer than {min} s to the previous knot (ramps and brakes last at least {min} s)"
+    )]
+    KnotsTooClose {
+        /// knot index
+        index: usize,
+        /// its time (s)
+        time: f64,
+        /// the limit (s)
+        min: f64,
     },
     /// An empty profile.
     #[error("a rotor profile needs at least one knot")]
@@ -70,6 +88,13 @@ impl RotorProfile {
                 };
             if !time_ok {
                 return Err(RotorError::BadTimes { index, time });
+            }
+            if index > 0 && time - times[index - 1] < MIN_KNOT_SPACING_S {
+                return Err(RotorError::KnotsTooClose {
+                    index,
+                    time,
+                    min: MIN_KNOT_SPACING_S,
+                });
             }
             if !(rpm.is_finite() && (0.0..=MAX_RPM).contains(&rpm)) {
                 return Err(RotorError::RpmOutOfRange {
@@ -252,5 +277,15 @@ mod tests {
             Err(RotorError::BadTimes { index: 1, .. })
         ));
         assert_eq!(RotorProfile::from_rpm_knots(&[]), Err(RotorError::Empty));
+        // Ramps shorter than a millisecond (a reproducer: 1e-306 s overflowed ω̇) are refused.
+        assert!(matches!(
+            RotorProfile::trapezoid(2400.0, 1e-306, 20.0, 0.0),
+            Err(RotorError::KnotsTooClose { index: 1, .. })
+        ));
+        assert!(matches!(
+            RotorProfile::from_rpm_knots(&[(0.0, 0.0), (1e-320, 2400.0)]),
+            Err(RotorError::KnotsTooClose { index: 1, .. })
+        ));
+        assert!(RotorProfile::trapezoid(2400.0, MIN_KNOT_SPACING_S, 20.0, 0.0).is_ok());
     }
 }

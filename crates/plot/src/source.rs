@@ -106,6 +106,12 @@ impl Source {
         self.require_dataset(path)?;
         let (data, shape) = self.reader.read_i64(path)?;
         self.check_shape(path, &shape, &[len])?;
+        // A float dataset would be truncated silently (status 0.5 read as 0): refuse it.
+        if let Ok((floats, _)) = self.reader.read_f64(path)
+            && let Some(bad) = floats.iter().find(|x| x.fract() != 0.0 || !x.is_finite())
+        {
+            return Err(self.malformed(path, format!("has the non-integer value {bad}")));
+        }
         Ok(data)
     }
 

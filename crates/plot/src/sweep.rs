@@ -195,6 +195,16 @@ pub(crate) fn plot(
             ),
         ));
     }
+    if let Some((i, bad)) = status
+        .iter()
+        .enumerate()
+        .find(|(_, s)| !(0..=2).contains(*s))
+    {
+        return Err(src.malformed(
+            STATUS,
+            format!("point {i} has status {bad}; allowed 0 (ok), 1 (failed), 2 (not run)"),
+        ));
+    }
     let ok: Vec<bool> = status.iter().map(|&s| s == 0).collect();
 
     let mut params = Vec::with_capacity(keys.len());

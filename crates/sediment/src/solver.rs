@@ -8,6 +8,8 @@ use buffycoat_physics::rotor::RotorProfile;
 use buffycoat_stepper::{ChunkReducer, Parallel, Propagate};
 use rayon::prelude::*;
 
+mod checkpoint;
+
 /// Particle model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ParticleModel {

@@ -144,6 +144,8 @@ pub struct RunReport {
     pub wall_time: Duration,
     /// true if the run stopped early because cancellation was requested
     pub cancelled: bool,
+    /// index of the last frame reached (the state's frame when cancelled)
+    pub reached: usize,
 }
 
 type ObserverSlot<'o, S, E> = (Cadence, &'o mut dyn Observer<S, E>);
@@ -153,6 +155,7 @@ pub struct Executor<'o, S, E> {
     schedule: Schedule,
     observers: Vec<ObserverSlot<'o, S, E>>,
     cancel: Option<&'o AtomicBool>,
+    start: usize,
 }
 
 impl<'o, S, E> Executor<'o, S, E>
@@ -166,6 +169,7 @@ where
             schedule,
             observers: Vec::new(),
             cancel: None,
+            start: 0,
         }
     }
 
@@ -178,6 +182,13 @@ where
     /// Stops cleanly (after the current interval) once `flag` becomes true.
     pub fn cancel_on(mut self, flag: &'o AtomicBool) -> Self {
         self.cancel = Some(flag);
+        self
+    }
+
+    /// Continues a run whose state is that of frame `k` (restored from a checkpoint): frames
+    /// 0..=k are not delivered again; the first advance is from frame k to k + 1.
+    pub fn start_at(mut self, k: usize) -> Self {
+        self.start = k;
         self
     }
 
@@ -202,11 +213,15 @@ where
         let start = Instant::now();
         let mut advance_time = Duration::ZERO;
         let k_max = self.schedule.intervals();
-        self.notify(system, 0, false)?;
-        let mut frames = 1;
+        let first = self.start.min(k_max);
+        let mut frames = 0;
+        if first == 0 {
+            self.notify(system, 0, false)?;
+            frames = 1;
+        }
         let mut cancelled = false;
-        let mut reached = 0;
-        for k in 1..=k_max {
+        let mut reached = first;
+        for k in first + 1..=k_max {
             if self.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
                 cancelled = true;
                 break;
@@ -227,6 +242,7 @@ where
             advance_time,
             wall_time: start.elapsed(),
             cancelled,
+            reached,
         })
     }
 }
@@ -338,6 +354,30 @@ mod tests {
             .unwrap();
         assert!(report.cancelled);
         assert_eq!(report.frames, 1);
+        assert_eq!(report.reached, 0);
         assert_eq!(system.steps, 0);
+    }
+
+    #[test]
+    fn a_run_started_at_a_frame_delivers_only_the_later_frames() {
+        let mut system = Decay {
+            x: 1.0,
+            steps: 0,
+            dt: 0.01,
+        };
+        let mut seen = Vec::new();
+        let mut rec = |f: &Frame<'_, Decay>| -> Result<(), String> {
+            seen.push(f.index);
+            Ok(())
+        };
+        let report = Executor::new(Schedule::new(1.0, 0.1).unwrap())
+            .observe(Cadence::ALWAYS, &mut rec)
+            .start_at(7)
+            .run(&mut system, &Parallel::serial())
+            .unwrap();
+        assert_eq!(seen, vec![8, 9, 10]);
+        assert_eq!(report.frames, 3);
+        assert_eq!(report.reached, 10);
+        assert_eq!(system.steps, 30);
     }
 }

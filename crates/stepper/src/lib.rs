@@ -23,7 +23,9 @@
 mod control;
 mod executor;
 mod parallel;
+mod state;
 
 pub use control::{StepController, StepDecision};
 pub use executor::{Cadence, Executor, Frame, Observer, Propagate, RunReport, Schedule};
 pub use parallel::{ChunkReducer, DEFAULT_CHUNK_LEN, Parallel, StepperError};
+pub use state::{Checkpoint, StateError, StateReader, StateWriter};

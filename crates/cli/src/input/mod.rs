@@ -4,6 +4,7 @@
 pub mod library;
 pub mod overrides;
 pub mod quantity;
+pub mod resources;
 pub mod scenario;
 pub mod setup;
 pub mod sweep;

@@ -36,6 +36,9 @@
 //! [output]
 //! particle_every = 1           # write particle positions every n-th frame
 //! velocities = true
+//! # checkpoint_interval_s = 60  # particle and hindered runs: wall-clock time between
+//! #                             # checkpoints (`run --resume` continues); or instead:
+//! # checkpoint_every_frames = 10
 //! compression = "none"         # or "lzf", "shuffle+lzf", "deflate[:LEVEL]", "shuffle+deflate[:LEVEL]"
 //! ```
 
@@ -60,6 +63,14 @@ pub const MAX_DURATION_S: f64 = 1e7;
 pub const MAX_FRAMES: f64 = 1e6;
 /// Most tracer cells per run.
 pub const MAX_CELLS: u64 = 100_000_000;
+/// Most integration steps per cell of a particle run with a fixed `run.dt_s`
+/// (`run.duration_s / run.dt_s`).
+pub const MAX_STEPS_PER_CELL: f64 = 1e8;
+/// Most cell-steps of a particle run with a fixed `run.dt_s` (cells × steps): about ten
+/// minutes at the measured 2 × 10⁹ cell-steps/s of one core.
+pub const MAX_CELL_STEPS: f64 = 1e12;
+/// Shortest procedure step (min): a 24-hour procedure then has at most 144 000 samples.
+pub const MIN_PROCEDURE_STEP_MIN: f64 = 0.01;
 /// Plausible fluid density range (kg/m³): catches g/mL typed as kg/m³.
 pub const FLUID_DENSITY_RANGE: (f64, f64) = (500.0, 3000.0);
 /// Plausible viscosity range (Pa·s): water at 100 °C (2.8e-4) to glycerol-like 10 Pa·s.
@@ -660,14 +671,62 @@ pub struct OutputSection {
     /// write velocities
     #[serde(default = "yes")]
     pub velocities: bool,
+    /// wall-clock time between checkpoints (s)
+    #[serde(default)]
+    pub checkpoint_interval_s: Option<f64>,
+    /// checkpoint every n-th output frame instead
+    #[serde(default)]
+    pub checkpoint_every_frames: Option<i64>,
     /// HDF5 filter of large datasets, see [`buffycoat_h5::Compression::parse`] (default
     /// `"none"`)
     #[serde(default)]
     pub compression: Option<String>,
 }
 
+/// Largest `output.checkpoint_interval_s` (s): one week.
+pub const MAX_CHECKPOINT_INTERVAL_S: f64 = 604_800.0;
+
 fn one() -> i64 {
     1
+}
+
+impl OutputSection {
+    fn checkpoint_every(&self) -> Result<buffycoat_engine::CheckpointEvery, KeyError> {
+        use buffycoat_engine::CheckpointEvery;
+        match (self.checkpoint_interval_s, self.checkpoint_every_frames) {
+            (Some(_), Some(_)) => Err(key_err(
+                "output.checkpoint_every_frames",
+                "give either output.checkpoint_interval_s or output.checkpoint_every_frames, not both",
+            )),
+            (Some(s), None) => {
+                if !(s.is_finite() && s > 0.0 && s <= MAX_CHECKPOINT_INTERVAL_S) {
+                    return Err(key_err(
+                        "output.checkpoint_interval_s",
+                        format!(
+                            "{} is out of range: allowed (0, {}] s",
+                            human(s, 4),
+                            human(MAX_CHECKPOINT_INTERVAL_S, 4)
+                        ),
+                    ));
+                }
+                Ok(CheckpointEvery::Wall(std::time::Duration::from_secs_f64(s)))
+            }
+            (None, Some(n)) => {
+                if n < 1 {
+                    return Err(key_err(
+                        "output.checkpoint_every_frames",
+                        format!("{n} is out of range: allowed ≥ 1"),
+                    ));
+                }
+                Ok(CheckpointEvery::Frames(
+                    usize::try_from(n).unwrap_or(usize::MAX),
+                ))
+            }
+            (None, None) => Ok(CheckpointEvery::Wall(std::time::Duration::from_secs_f64(
+                buffycoat_engine::checkpoint::DEFAULT_CHECKPOINT_INTERVAL_S,
+            ))),
+        }
+    }
 }
 
 impl Default for OutputSection {
@@ -675,6 +734,8 @@ impl Default for OutputSection {
         Self {
             particle_every: 1,
             velocities: true,
+            checkpoint_interval_s: None,
+            checkpoint_every_frames: None,
             compression: None,
         }
     }
@@ -727,6 +788,8 @@ pub struct Resolved {
     pub particle_every: usize,
     /// write velocities
     pub velocities: bool,
+    /// checkpoint cadence of particle and hindered runs
+    pub checkpoint_every: buffycoat_engine::CheckpointEvery,
     /// HDF5 compression of large datasets (every output kind)
     pub compression: buffycoat_h5::Compression,
     /// the hindered model's settings (`model = "hindered"`)
@@ -775,8 +838,21 @@ fn in_range(
         let (lo, hi) = (human(lo, 4), human(hi, 4));
         Err(key_err(
             key,
-            format!("{value} is out of range: allowed {lo_bracket}{lo}, {hi}] {unit}"),
+            format!(
+                "{} is out of range: allowed {lo_bracket}{lo}, {hi}] {unit}",
+                number(value)
+            ),
         ))
+    }
+}
+
+/// A number for a message: plain, or in exponent form when plain would be very long
+/// (1e-306, not 0.000…0001).
+pub fn number(v: f64) -> String {
+    if v.is_finite() && v != 0.0 && !(1e-4..1e15).contains(&v.abs()) {
+        format!("{v:e}")
+    } else {
+        format!("{v}")
     }
 }
 
@@ -1001,6 +1077,27 @@ impl ScenarioFile {
                 format!("{total} tracer cells in all; allowed at most {MAX_CELLS}"),
             ));
         }
+        if let Some(dt) = dt {
+            let steps = duration / dt;
+            if steps > MAX_STEPS_PER_CELL || steps * total as f64 > MAX_CELL_STEPS {
+                return Err(key_err(
+                    "run.dt_s",
+                    format!(
+                        "{} s gives {} steps per cell ({} cell-steps); allowed at most {} steps per cell and {} cell-steps (run.dt_s ≥ {} s here), or omit run.dt_s for the automatic step",
+                        number(dt),
+                        human(steps, 3),
+                        human(steps * total as f64, 3),
+                        human(MAX_STEPS_PER_CELL, 3),
+                        human(MAX_CELL_STEPS, 3),
+                        human(
+                            (duration / MAX_STEPS_PER_CELL)
+                                .max(duration * total as f64 / MAX_CELL_STEPS),
+                            3
+                        ),
+                    ),
+                ));
+            }
+        }
         let particle_every = self.output.particle_every;
         if particle_every < 1 {
             return Err(key_err(
@@ -1008,6 +1105,7 @@ impl ScenarioFile {
                 format!("{particle_every} is out of range: allowed ≥ 1"),
             ));
         }
+        let checkpoint_every = self.output.checkpoint_every()?;
         let compression = match &self.output.compression {
             None => buffycoat_h5::Compression::default(),
             Some(text) => buffycoat_h5::Compression::parse(text)
@@ -1028,6 +1126,7 @@ impl ScenarioFile {
             species,
             particle_every: particle_every as usize,
             velocities: self.output.velocities,
+            checkpoint_every,
             compression,
             hindered,
             procedure,
@@ -1182,7 +1281,16 @@ impl ScenarioFile {
         }
         let step = q
             .step_min
-            .map(|v| in_range("procedure.step_min", v, 0.0, 60.0, true, "min"))
+            .map(|v| {
+                in_range(
+                    "procedure.step_min",
+                    v,
+                    MIN_PROCEDURE_STEP_MIN,
+                    60.0,
+                    false,
+                    "min",
+                )
+            })
             .transpose()?
             .unwrap_or(1.0)
             * 60.0;

@@ -332,6 +332,14 @@ impl SweepData {
         let grid = Grid::new(axes).map_err(|e| not_sweep(e.to_string()))?;
         let p = grid.points();
         let (status, _) = r.read_i32(schema::SWEEP_STATUS)?;
+        // A float status (0.5, 2.5) would be truncated silently: refuse it.
+        if let Ok((floats, _)) = r.read_f64(schema::SWEEP_STATUS)
+            && let Some(bad) = floats.iter().find(|x| x.fract() != 0.0 || !x.is_finite())
+        {
+            return Err(not_sweep(format!(
+                "/sweep/status has the non-integer value {bad}; allowed 0 (ok), 1 (failed), 2 (not run)"
+            )));
+        }
         let errors = r.read_strings(schema::SWEEP_ERROR)?;
         let (seeds, _) = r.read_i64(schema::SWEEP_SEED)?;
         if status.len() != p || errors.len() != p || seeds.len() != p {
@@ -360,6 +368,11 @@ impl SweepData {
                 error,
                 metrics: BTreeMap::new(),
             });
+        }
+        if !r.exists(schema::SWEEP_METRICS) && points.iter().any(|p| p.status == PointStatus::Ok) {
+            return Err(not_sweep(
+                "it has points with status ok but no /sweep/metrics".into(),
+            ));
         }
         if r.exists(schema::SWEEP_METRICS) {
             for name in r.list_group(schema::SWEEP_METRICS)? {

@@ -123,6 +123,8 @@ impl SweepPlan {
             // the cores keeps every core busy without synchronisation inside a run.
             threads: Some(1),
             progress: ProgressMode::Off,
+            cancel: None,
+            checkpoint: None,
             compression: buffycoat_h5::Compression::None,
         };
         match run(&setup, &provenance, &opts) {

@@ -1,0 +1,333 @@
+//! Kill tests of single runs: a particle run and a hindered run are interrupted (SIGTERM) and
+//! killed (SIGKILL) at several points and resumed with `--resume`; the finished file holds
+//! bitwise the data of an uninterrupted run and no partial, journal or checkpoint file remains.
+//! Also: a resume of another scenario is refused, a fresh run does not silently discard a
+//! checkpoint.
+
+use buffycoat_engine::checkpoint::{checkpoint_path, find_checkpoint, journal_path};
+use buffycoat_h5::{ObjectKind, Reader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_buffycoat"))
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// A preset with `replace` applied to its text, written to `dir/name`.
+fn scenario(dir: &Path, preset: &str, name: &str, replace: &[(&str, &str)]) -> PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../data/scenarios")
+        .join(preset);
+    let mut text = std::fs::read_to_string(path).unwrap();
+    for (from, to) in replace {
+        assert!(text.contains(from), "{preset} has no `{from}`");
+        text = text.replace(from, to);
+    }
+    let out = dir.join(name);
+    std::fs::write(&out, text).unwrap();
+    out
+}
+
+/// Every dataset (values bitwise) and attribute of `a` equals that of `b`, and both hold the
+/// same objects.
+fn assert_same_file(a: &Path, b: &Path) {
+    let (ra, rb) = (Reader::open(a).unwrap(), Reader::open(b).unwrap());
+    let mut stack = vec!["/".to_string()];
+    let mut datasets = 0;
+    while let Some(group) = stack.pop() {
+        let names = ra.list_group(&group).unwrap();
+        assert_eq!(names, rb.list_group(&group).unwrap(), "members of {group}");
+        for name in names {
+            let path = if group == "/" {
+                format!("/{name}")
+            } else {
+                format!("{group}/{name}")
+            };
+            let kind = ra.kind(&path);
+            assert_eq!(kind, rb.kind(&path), "{path}");
+            match kind {
+                Some(ObjectKind::Group) => stack.push(path.clone()),
+                Some(ObjectKind::Dataset) => {
+                    datasets += 1;
+                    assert_eq!(dataset(&ra, &path), dataset(&rb, &path), "{path}");
+                }
+                _ => {}
+            }
+            let attrs = ra.attr_names(&path).unwrap();
+            assert_eq!(attrs, rb.attr_names(&path).unwrap(), "attributes of {path}");
+            for attr in attrs {
+                assert_eq!(
+                    attribute(&ra, &path, &attr),
+                    attribute(&rb, &path, &attr),
+                    "{path}@{attr}"
+                );
+            }
+        }
+    }
+    assert!(datasets > 5, "{datasets} datasets");
+}
+
+/// A dataset's values as comparable text: f64 as bit patterns, else integers, else strings.
+fn dataset(r: &Reader, path: &str) -> String {
+    if let Ok((v, shape)) = r.read_f64(path) {
+        let bits: Vec<u64> = v.iter().map(|x| x.to_bits()).collect();
+        return format!("{shape:?} {bits:?}");
+    }
+    if let Ok((v, shape)) = r.read_i64(path) {
+        return format!("{shape:?} {v:?}");
+    }
+    if let Ok(v) = r.read_strings(path) {
+        return format!("{v:?}");
+    }
+    format!("{:?}", r.read_string(path))
+}
+
+fn attribute(r: &Reader, path: &str, name: &str) -> String {
+    if let Ok(v) = r.read_attr_strings(path, name) {
+        return format!("{v:?}");
+    }
+    if let Ok(v) = r.read_attr_string(path, name) {
+        return v;
+    }
+    if let Ok(v) = r.read_attr_i64s(path, name) {
+        return format!("{v:?}");
+    }
+    format!("{:?}", r.read_attr_f64(path, name).map(f64::to_bits))
+}
+
+/// The sorted names in `dir`.
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// How a run is stopped.
+#[derive(Debug, Clone, Copy)]
+enum Stop {
+    Term,
+    Kill,
+}
+
+/// Waits until the run has a checkpoint at frame ≥ `frame` (or has ended), then stops it.
+/// Returns true if it was stopped while running.
+fn stop_at(child: &mut Child, out: &Path, frame: u64, how: Stop) -> bool {
+    let start = Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return false;
+        }
+        if find_checkpoint(out).is_some_and(|c| c.frame >= frame) {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(120), "no checkpoint");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    match how {
+        Stop::Term => {
+            let ok = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok);
+        }
+        Stop::Kill => child.kill().unwrap(),
+    }
+    true
+}
+
+/// Runs `scn` uninterrupted, then again stopped at each of `stops` and resumed, and checks
+/// that the results are the same and no stray file is left.
+fn kill_and_resume(scn: &Path, dir: &Path, stops: &[(u64, Stop)]) {
+    let set = ["--set", "output.checkpoint_every_frames=1"];
+    let reference = dir.join("reference.h5");
+    let o = bin()
+        .arg("run")
+        .arg(scn)
+        .arg("-o")
+        .arg(&reference)
+        .args(set)
+        .arg("-q")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let before = listing(dir);
+    let out = dir.join("out.h5");
+    let spawn = |resume: bool| {
+        let mut c = bin();
+        c.arg("run")
+            .arg(scn)
+            .arg("-o")
+            .arg(&out)
+            .args(set)
+            .args(["-q", "--threads", "2"]);
+        if resume {
+            c.arg("--resume");
+        }
+        c.stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut stopped = 0;
+    for (k, &(frame, how)) in stops.iter().enumerate() {
+        let mut child = spawn(k > 0);
+        let was_running = stop_at(&mut child, &out, frame, how);
+        let o = child.wait_with_output().unwrap();
+        if !was_running {
+            // Finished before reaching the frame: nothing more to interrupt.
+            assert!(o.status.success(), "{}", text(&o));
+            break;
+        }
+        stopped += 1;
+        match how {
+            Stop::Term => {
+                assert_eq!(o.status.code(), Some(130), "{}", text(&o));
+                let err = String::from_utf8_lossy(&o.stderr);
+                assert!(err.contains("--resume"), "{err}");
+                // A clean stop leaves only the checkpoint and its journal next to the inputs.
+                let mut expected = before.clone();
+                expected.push(".out.h5.checkpoint".into());
+                expected.push(".out.h5.journal".into());
+                expected.sort();
+                assert_eq!(listing(dir), expected);
+            }
+            Stop::Kill => assert!(checkpoint_path(&out).exists()),
+        }
+        assert!(!out.exists());
+    }
+    assert!(
+        stopped >= 2,
+        "the run ended before it could be stopped twice"
+    );
+    if !out.exists() {
+        let o = spawn(true).wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    assert_same_file(&reference, &out);
+    // No partial output, journal or checkpoint is left.
+    let mut expected = before;
+    expected.push("out.h5".into());
+    expected.sort();
+    assert_eq!(listing(dir), expected);
+    assert!(!journal_path(&out).exists());
+}
+
+#[test]
+fn a_particle_run_killed_and_interrupted_resumes_to_the_identical_file() {
+    let dir = tempfile::tempdir().unwrap();
+    // Inertial cells with adaptive steps (their step sizes are part of the checkpoint), 80
+    // frames with velocities.
+    let scn = scenario(
+        dir.path(),
+        "default.toml",
+        "p.toml",
+        &[
+            ("count = 1000", "count = 3000"),
+            ("kind = \"overdamped\"", "kind = \"inertial\""),
+            ("output_interval_s = 1.0", "output_interval_s = 0.25"),
+        ],
+    );
+    kill_and_resume(
+        &scn,
+        dir.path(),
+        &[
+            (5, Stop::Term),
+            (20, Stop::Kill),
+            (35, Stop::Kill),
+            (50, Stop::Term),
+        ],
+    );
+}
+
+#[test]
+fn a_hindered_run_killed_and_interrupted_resumes_to_the_identical_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let scn = scenario(
+        dir.path(),
+        "whole_blood_tube.toml",
+        "h.toml",
+        &[
+            ("output_interval_s = 10.0", "output_interval_s = 5.0"),
+            ("radial_cells = 400", "radial_cells = 80"),
+            ("tracers_per_species = 200", "tracers_per_species = 50"),
+        ],
+    );
+    kill_and_resume(
+        &scn,
+        dir.path(),
+        &[
+            (10, Stop::Kill),
+            (30, Stop::Term),
+            (60, Stop::Kill),
+            (90, Stop::Term),
+        ],
+    );
+}
+
+#[test]
+fn a_resume_of_another_scenario_is_refused_and_a_checkpoint_is_not_discarded_silently() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let scn = scenario(
+        d,
+        "default.toml",
+        "p.toml",
+        &[("output_interval_s = 1.0", "output_interval_s = 0.1")],
+    );
+    let out = d.join("out.h5");
+    let run = |extra: &[&str]| {
+        bin()
+            .arg("run")
+            .arg(&scn)
+            .arg("-o")
+            .arg(&out)
+            .args(["-q", "--set", "output.checkpoint_every_frames=1"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let mut child = bin()
+        .arg("run")
+        .arg(&scn)
+        .arg("-o")
+        .arg(&out)
+        .args(["-q", "--set", "output.checkpoint_every_frames=1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(stop_at(&mut child, &out, 3, Stop::Kill));
+    child.wait().unwrap();
+    // Another scenario (an extra override) is refused, naming the reason.
+    let o = run(&["--resume", "--set", "rotor.rpm=2000"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("another input"), "{err}");
+    // The killed run's partial output was found and removed.
+    assert!(err.contains("partial output of an earlier run"), "{err}");
+    assert!(checkpoint_path(&out).exists());
+    // A fresh run does not discard the checkpoint without --force.
+    let o = run(&[]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("--resume") && err.contains("--force"), "{err}");
+    // --force starts over and cleans up.
+    let o = run(&["--force"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(listing(d), vec!["out.h5".to_string(), "p.toml".into()]);
+}
