@@ -117,8 +117,8 @@ pub use error::ChannelError;
 pub use grid::{ChannelGrid, Port, depth_fraction, flux_coordinate};
 pub use separator::ChannelSeparator;
 pub use solution::{
-    CellRoles, ChannelSolution, InterfaceTarget, PortReport, PortSpecies, SpeciesReport,
-    SteadyStats,
+    CellRoles, ChannelSolution, InterfaceTarget, PlasmaControl, PortReport, PortSpecies,
+    SpeciesReport, SteadyStats,
 };
 pub use tracers::{
     ChannelTracer, GradeTable, SpeciesGrade, TracerFate, TracerSettings, equal_width_edges,

@@ -3,7 +3,7 @@
 
 use crate::channel::Channel;
 use crate::config::ChannelConfig;
-use crate::solution::{CellRoles, InterfaceTarget};
+use crate::solution::{CellRoles, InterfaceTarget, PlasmaControl};
 use buffycoat_field::classes_from_suspension;
 use buffycoat_physics::species::Species;
 use buffycoat_procedure::{PortFractions, Separator};
@@ -22,6 +22,9 @@ pub struct ChannelSeparator {
     pub red_cell_aggregate_cells: f64,
     /// the interface controller's target (`None`: the plasma pump is fixed)
     pub interface: Option<InterfaceTarget>,
+    /// the collect-hematocrit set-point (volume fraction in (0, 1); `None`: not controlled);
+    /// exclusive with `interface`
+    pub collect_hematocrit: Option<f64>,
     /// which species are red cells and platelets
     pub roles: CellRoles,
     /// threads of the channel solves
@@ -47,13 +50,14 @@ impl Separator for ChannelSeparator {
         )
         .map_err(|e| e.to_string())?;
         let channel = Channel::new(self.config.clone(), classes).map_err(|e| e.to_string())?;
-        let mut sol = channel.solve_steady(&self.par).map_err(|e| e.to_string())?;
-        if let Some(target) = &self.interface {
-            let names: Vec<String> = self.species.iter().map(|s| s.name.clone()).collect();
-            sol = sol
-                .with_interface_control(target, &names, &self.roles, self.config.flows.collect)
-                .map_err(|e| e.to_string())?;
-        }
+        let control = PlasmaControl::from_options(self.interface.as_ref(), self.collect_hematocrit)
+            .map_err(|e| e.to_string())?;
+        let names: Vec<String> = self.species.iter().map(|s| s.name.clone()).collect();
+        let sol = channel
+            .solve_steady(&self.par)
+            .map_err(|e| e.to_string())?
+            .with_plasma_control(&control, &names, &self.roles, self.config.flows.collect)
+            .map_err(|e| e.to_string())?;
         let report = sol.species_report(&self.roles).map_err(|e| e.to_string())?;
         let ns = self.species.len();
         let mut out = PortFractions {

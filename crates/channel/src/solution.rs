@@ -22,6 +22,56 @@ pub enum InterfaceTarget {
     Species(Vec<String>),
 }
 
+/// How the plasma pump is set after the steady solve (the port flows only place the cuts at
+/// the outlet, so no controller needs a new solve).
+#[derive(Debug, Clone, PartialEq)]
+pub enum PlasmaControl {
+    /// the plasma flow of the configuration
+    Fixed,
+    /// the interface controller: the plasma flow that collects the most target cells
+    /// (docs/physics.md §6.5)
+    Interface(InterfaceTarget),
+    /// the collect-hematocrit control of continuous MNC collection: the plasma flow that holds
+    /// the collect port's hematocrit at this set-point (volume fraction in (0, 1);
+    /// docs/physics.md §10.6)
+    CollectHematocrit(f64),
+}
+
+impl PlasmaControl {
+    /// The control from the two optional settings of a front end (`ports.interface_control` /
+    /// `interface_target` and `ports.collect_hematocrit`).
+    ///
+    /// # Errors
+    /// [`ChannelError::Inconsistent`] when both are given (they set the same pump);
+    /// [`ChannelError::InvalidParameter`] (`ports.collect_hematocrit`) for a set-point that is
+    /// not in (0, 1).
+    pub fn from_options(
+        interface: Option<&InterfaceTarget>,
+        collect_hematocrit: Option<f64>,
+    ) -> Result<Self, ChannelError> {
+        match (interface, collect_hematocrit) {
+            (None, None) => Ok(Self::Fixed),
+            (Some(t), None) => Ok(Self::Interface(t.clone())),
+            (None, Some(h)) => {
+                if h.is_finite() && h > 0.0 && h < 1.0 {
+                    Ok(Self::CollectHematocrit(h))
+                } else {
+                    Err(crate::error::invalid(
+                        "ports.collect_hematocrit",
+                        h,
+                        "in (0, 1) (a volume fraction, e.g. 0.04 for 4 %)",
+                    ))
+                }
+            }
+            (Some(_), Some(_)) => Err(ChannelError::Inconsistent(
+                "ports.collect_hematocrit and ports.interface_control both set the plasma pump; \
+                 give one of them"
+                    .into(),
+            )),
+        }
+    }
+}
+
 /// One species at one port.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PortSpecies {
@@ -301,6 +351,47 @@ impl ChannelSolution {
         let idx = self.classes_of(&names);
         let plasma = self.interface_plasma_flow(&idx, collect)?;
         self.with_port_flows(plasma, collect)
+    }
+
+    /// The solution with the plasma pump set so that the collect port's hematocrit equals
+    /// `setpoint` at the collect flow `collect` (m³/s): [`collect_hematocrit_plasma_flow`](
+    /// Self::collect_hematocrit_plasma_flow) then [`with_port_flows`](Self::with_port_flows)
+    /// (docs/physics.md §10.6). The one implementation used by channel runs and procedures.
+    ///
+    /// # Errors
+    /// As [`collect_hematocrit_plasma_flow`](Self::collect_hematocrit_plasma_flow) and
+    /// [`with_port_flows`](Self::with_port_flows).
+    pub fn with_collect_hematocrit(
+        &self,
+        roles: &CellRoles,
+        collect: f64,
+        setpoint: f64,
+    ) -> Result<Self, ChannelError> {
+        let plasma = self.collect_hematocrit_plasma_flow(roles, collect, setpoint)?;
+        self.with_port_flows(plasma, collect)
+    }
+
+    /// The solution with the plasma pump set by `control` (docs/physics.md §6.5, §10.6): unchanged
+    /// for [`PlasmaControl::Fixed`], else [`with_interface_control`](Self::with_interface_control)
+    /// or [`with_collect_hematocrit`](Self::with_collect_hematocrit) at the collect flow
+    /// `collect` (m³/s). Channel runs and the procedure's separator both call this.
+    ///
+    /// # Errors
+    /// Those of the chosen controller.
+    pub fn with_plasma_control(
+        self,
+        control: &PlasmaControl,
+        run_species: &[String],
+        roles: &CellRoles,
+        collect: f64,
+    ) -> Result<Self, ChannelError> {
+        match control {
+            PlasmaControl::Fixed => Ok(self),
+            PlasmaControl::Interface(target) => {
+                self.with_interface_control(target, run_species, roles, collect)
+            }
+            PlasmaControl::CollectHematocrit(h) => self.with_collect_hematocrit(roles, collect, *h),
+        }
     }
 
     /// Angular velocity ω (rad/s).

@@ -4,7 +4,7 @@
 
 mod common;
 
-use buffycoat_channel::{CellRoles, ChannelError, ChannelSolution};
+use buffycoat_channel::{CellRoles, ChannelError, ChannelSolution, InterfaceTarget, PlasmaControl};
 use buffycoat_physics::units::ml_per_min_to_m3_per_s;
 use buffycoat_stepper::Parallel;
 use common::*;
@@ -123,4 +123,84 @@ fn unreachable_and_invalid_setpoints_error() {
         .unwrap_err()
         .to_string();
     assert!(msg.contains("needs red cells"), "{msg}");
+}
+
+/// The plasma-pump dispatch used by channel runs and the procedure's separator: the
+/// collect-hematocrit control lands on its set-point (to round-off, far inside the 0.002 of the
+/// acceptance), the interface control and the fixed pump give what their own paths give, and
+/// the two controllers are exclusive.
+#[test]
+fn plasma_control_dispatch() {
+    let sol = solved();
+    let roles = CellRoles::standard();
+    let collect = ml_per_min_to_m3_per_s(1.0);
+    let names: Vec<String> = ["rbc", "platelet", "lymphocyte", "monocyte", "neutrophil"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    for setpoint in [0.02, 0.04, 0.3] {
+        let control = PlasmaControl::from_options(None, Some(setpoint)).unwrap();
+        let held = sol
+            .clone()
+            .with_plasma_control(&control, &names, &roles, collect)
+            .unwrap();
+        let h = held.species_report(&roles).unwrap().ports[1].hematocrit;
+        assert!((h - setpoint).abs() < 1e-9, "{setpoint}: {h}");
+        let direct = sol
+            .with_collect_hematocrit(&roles, collect, setpoint)
+            .unwrap();
+        assert_eq!(direct.field(), held.field());
+        assert_eq!(direct.class_port_fractions(), held.class_port_fractions());
+    }
+    let target = InterfaceTarget::WhiteCells;
+    let by_dispatch = sol
+        .clone()
+        .with_plasma_control(
+            &PlasmaControl::from_options(Some(&target), None).unwrap(),
+            &names,
+            &roles,
+            collect,
+        )
+        .unwrap();
+    let by_controller = sol
+        .with_interface_control(&target, &names, &roles, collect)
+        .unwrap();
+    assert_eq!(
+        by_dispatch.class_port_fractions(),
+        by_controller.class_port_fractions()
+    );
+    let fixed = sol
+        .clone()
+        .with_plasma_control(&PlasmaControl::Fixed, &names, &roles, collect)
+        .unwrap();
+    assert_eq!(fixed.class_port_fractions(), sol.class_port_fractions());
+
+    let both = PlasmaControl::from_options(Some(&target), Some(0.04)).unwrap_err();
+    assert!(
+        both.to_string().contains("ports.collect_hematocrit")
+            && both.to_string().contains("ports.interface_control"),
+        "{both}"
+    );
+    for bad in [0.0, 1.0, -0.04, f64::NAN, f64::INFINITY] {
+        let msg = PlasmaControl::from_options(None, Some(bad))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("ports.collect_hematocrit") && msg.contains("(0, 1)"),
+            "{msg}"
+        );
+    }
+    // unreachable set-point: the error names the achievable range
+    let (_, hi) = sol.collect_hematocrit_range(&roles, collect).unwrap();
+    let msg = sol
+        .clone()
+        .with_plasma_control(
+            &PlasmaControl::CollectHematocrit(0.5 * (hi + 1.0)),
+            &names,
+            &roles,
+            collect,
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains(&format!("{hi:.4}]")), "{msg}");
 }

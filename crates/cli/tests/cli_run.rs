@@ -659,3 +659,75 @@ fn output_file_defaults_and_no_output() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("--no-output"));
 }
+
+/// `ports.collect_hematocrit`: the plasma pump holds the collect line at the set-point (channel
+/// run and procedure), the summary says so (`collect_hematocrit_setpoint`, absent without the
+/// control), the result is bitwise the same for 1, 2 and 3 threads; coarse grids to stay fast.
+#[test]
+fn collect_hematocrit_setpoint_is_held() {
+    let dir = tempfile::tempdir().unwrap();
+    let presets = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/scenarios");
+    let coarse = [
+        "grid.radial_cells=40",
+        "grid.along_cells=40",
+        "blood.tracers_per_species=10",
+    ];
+    let run = |scenario: &Path, sets: &[&str], threads: &str, name: &str| -> serde_json::Value {
+        let summary = dir.path().join(format!("{name}.json"));
+        let mut cmd = bin();
+        cmd.arg("run")
+            .arg(scenario)
+            .args(["--quiet", "--no-output", "--threads", threads, "--summary"])
+            .arg(&summary);
+        for s in sets {
+            cmd.args(["--set", s]);
+        }
+        let o = cmd.output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap()
+    };
+    let channel = presets.join("leukapheresis_channel.toml");
+    let mut sets = coarse.to_vec();
+    sets.push("ports.collect_hematocrit=0.04");
+    let held = run(&channel, &sets, "1", "held1");
+    let h = held["ports"]["collect"]["hematocrit"].as_f64().unwrap();
+    assert!((h - 0.04).abs() < 1e-9, "{h}");
+    assert_eq!(held["collect_hematocrit_setpoint"].as_f64(), Some(0.04));
+    assert_eq!(held["interface_control"].as_bool(), Some(false));
+    // the plasma pump moved away from the preset's fixed 26.5 mL/min; the flows still add up
+    let flows: f64 = ["plasma", "collect", "red_cells"]
+        .iter()
+        .map(|p| held["ports"][p]["flow_ml_min"].as_f64().unwrap())
+        .sum();
+    assert!((flows - 50.0 * 13.0 / 12.0).abs() < 1e-9, "{flows}");
+    assert_ne!(held["ports"]["plasma"]["flow_ml_min"].as_f64(), Some(26.5));
+    for threads in ["2", "3"] {
+        let other = run(&channel, &sets, threads, &format!("held{threads}"));
+        assert_eq!(other["ports"], held["ports"], "{threads} threads");
+        assert_eq!(
+            other["collection_efficiency"],
+            held["collection_efficiency"]
+        );
+    }
+    let fixed = run(&channel, &coarse, "1", "fixed");
+    assert!(fixed.get("collect_hematocrit_setpoint").is_none());
+
+    // a procedure: the product bag's hematocrit is the set-point
+    let text = std::fs::read_to_string(presets.join("procedure_mnc_cart.toml")).unwrap();
+    let text = text
+        .replace("interface_control = true", "collect_hematocrit = 0.04")
+        .lines()
+        .filter(|l| !l.starts_with("interface_target"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let procedure = dir.path().join("mnc_setpoint.toml");
+    std::fs::write(&procedure, text).unwrap();
+    let p = run(
+        &procedure,
+        &["grid.radial_cells=40", "grid.along_cells=40"],
+        "2",
+        "procedure",
+    );
+    let product = p["procedure"]["product_hematocrit"].as_f64().unwrap();
+    assert!((product - 0.04).abs() < 0.002, "{product}");
+}

@@ -30,8 +30,8 @@ use crate::summary::{
     PortSummary, Purity, RadialExtent,
 };
 use buffycoat_channel::{
-    Channel, ChannelError, ChannelTracer, Port, SpeciesGrade, SpeciesReport, TracerFate,
-    TracerSettings, TransientSettings, grade_efficiency_per_species,
+    Channel, ChannelError, ChannelTracer, PlasmaControl, Port, SpeciesGrade, SpeciesReport,
+    TracerFate, TracerSettings, TransientSettings, grade_efficiency_per_species,
 };
 use buffycoat_field::classes_where;
 use buffycoat_h5::schema;
@@ -101,14 +101,13 @@ pub(crate) fn run_channel(
     let channel =
         Channel::new(ch.config(&setup.field, sample.fluid), classes).map_err(channel_setup)?;
     let names = sample.names();
+    let control = ch.plasma_control().map_err(channel_setup)?;
     let (report, field, stations, transient, tracer_data, cuts) = match &setup.solver {
         ChannelSolver::Steady => {
-            let mut sol = channel.solve_steady(&par)?;
-            if let Some(target) = &ch.interface {
-                sol = sol
-                    .with_interface_control(target, &names, &sample.roles, ch.flows.collect)
-                    .map_err(channel_setup)?;
-            }
+            let sol = channel
+                .solve_steady(&par)?
+                .with_plasma_control(&control, &names, &sample.roles, ch.flows.collect)
+                .map_err(channel_setup)?;
             let report = sol.species_report(&sample.roles)?;
             let t = tracers(setup);
             let fates = sol.track(&t, &TracerSettings::default(), &par)?;
@@ -129,6 +128,13 @@ pub(crate) fn run_channel(
             initial,
             rotor,
         } => {
+            if control != PlasmaControl::Fixed {
+                return Err(channel_setup(ChannelError::Inconsistent(
+                    "ports.interface_control and ports.collect_hematocrit apply to the steady \
+                     channel only; give ports.plasma_ml_min for a transient run"
+                        .into(),
+                )));
+            }
             let mut ts = TransientSettings::new(timeline.duration, timeline.output_interval);
             ts.initial = *initial;
             ts.rotor = rotor.clone();
@@ -516,6 +522,7 @@ fn channel_outcome(
         port_split_radius_m: cuts,
         solver,
         interface_control: setup.channel.interface.is_some(),
+        collect_hematocrit_setpoint: setup.channel.collect_hematocrit,
         balance_residual: report.balance_residual.iter().copied().fold(0.0, f64::max),
     }
 }

@@ -49,6 +49,7 @@ pub(crate) fn run_procedure(
         classes_per_species: setup.field.classes_per_species,
         red_cell_aggregate_cells: setup.field.red_cell_aggregate_cells(sample),
         interface: setup.channel.interface.clone(),
+        collect_hematocrit: setup.channel.collect_hematocrit,
         roles: sample.roles.clone(),
         par: Parallel::new(opts.threads, buffycoat_stepper::DEFAULT_CHUNK_LEN)?,
     };

@@ -2,8 +2,8 @@
 //! files, future Python bindings) build a [`Setup`]; [`crate::run()`] runs it.
 
 use buffycoat_channel::{
-    ChannelConfig, ChannelFlows, ChannelGeometry, FlowProfile, InitialFill, InterfaceTarget,
-    SteadyMethod,
+    ChannelConfig, ChannelError, ChannelFlows, ChannelGeometry, FlowProfile, InitialFill,
+    InterfaceTarget, PlasmaControl, SteadyMethod,
 };
 use buffycoat_field::{Class, FieldError, FieldGeometry, classes_from_suspension};
 use buffycoat_physics::fluid::Fluid;
@@ -209,9 +209,22 @@ pub struct ChannelSettings {
     pub grade_bins: usize,
     /// the interface controller's target (`None`: plasma flow fixed)
     pub interface: Option<InterfaceTarget>,
+    /// the collect-hematocrit set-point (volume fraction in (0, 1)): the plasma flow is solved
+    /// so the collect port's hematocrit equals it (`None`: not controlled; exclusive with
+    /// `interface`; docs/physics.md §10.6)
+    pub collect_hematocrit: Option<f64>,
 }
 
 impl ChannelSettings {
+    /// How the plasma pump is set after the steady solve.
+    ///
+    /// # Errors
+    /// Both controllers given, or a set-point outside (0, 1)
+    /// ([`PlasmaControl::from_options`]).
+    pub fn plasma_control(&self) -> Result<PlasmaControl, ChannelError> {
+        PlasmaControl::from_options(self.interface.as_ref(), self.collect_hematocrit)
+    }
+
     /// The channel solver's configuration.
     pub fn config(&self, field: &HinderedSettings, fluid: Fluid) -> ChannelConfig {
         let mut config = ChannelConfig::new(

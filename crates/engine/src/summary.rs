@@ -23,7 +23,7 @@
 //!   exit radii, `tracer_port_fractions`}, `ports`, `collection_efficiency`, `purity`,
 //!   `platelet_loss`, `mononuclear_collection_efficiency`, `inlet_hematocrit`,
 //!   `residence_time_s`, `port_split_radius_m`, `solver`, `interface_control`,
-//!   `balance_residual`;
+//!   `collect_hematocrit_setpoint` (only with that control), `balance_residual`;
 //! - procedure (`model` = hindered, `geometry` = channel): `species.<name>` = {`per_ul`,
 //!   `volume_fraction`}, `procedure`.
 
@@ -345,6 +345,9 @@ pub struct ChannelOutcome {
     pub solver: &'static str,
     /// the plasma pump was set by the interface controller
     pub interface_control: bool,
+    /// the collect-hematocrit set-point the plasma pump held (absent without that control)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub collect_hematocrit_setpoint: Option<f64>,
     /// largest |Σ_ports fraction − 1| over species (steady: round-off)
     pub balance_residual: f64,
 }
@@ -641,10 +644,10 @@ impl ChannelOutcome {
             human(self.residence_time_s, 4),
             self.inlet_hematocrit,
             human(self.balance_residual, 2),
-            if self.interface_control {
-                ", plasma pump set by the interface controller"
-            } else {
-                ""
+            match (self.interface_control, self.collect_hematocrit_setpoint) {
+                (true, _) => ", plasma pump set by the interface controller".to_string(),
+                (false, Some(h)) => format!(", plasma pump holds the collect hematocrit at {h:.3}"),
+                (false, None) => String::new(),
             }
         );
         let _ = write!(out, "{:<12} {:>8} {:>6}", "port", "mL/min", "Hct");

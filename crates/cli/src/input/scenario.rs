@@ -248,6 +248,10 @@ pub struct PortsSection {
     pub interface_control: Option<bool>,
     /// species the interface controller collects (default: every white-cell species present)
     pub interface_target: Option<Vec<String>>,
+    /// collect-line hematocrit set-point (volume fraction, 0–1): the plasma pump is solved so
+    /// the collect port's hematocrit equals it (replaces `plasma_ml_min`; exclusive with
+    /// `interface_control`)
+    pub collect_hematocrit: Option<f64>,
 }
 
 /// Along-channel velocity profiles.
@@ -343,6 +347,8 @@ pub struct ChannelSettings {
     pub grade_bins: usize,
     /// species whose collection the interface controller maximises (`None`: plasma flow fixed)
     pub interface_target: Option<Vec<String>>,
+    /// collect-hematocrit set-point in (0, 1) (`None`: not controlled)
+    pub collect_hematocrit: Option<f64>,
 }
 
 /// Hindrance laws.
@@ -1313,7 +1319,28 @@ impl ScenarioFile {
         )?;
         let ac_ratio = in_range("inlet.ac_ratio", inlet.ac_ratio, 2.0, 50.0, false, "")?;
         let inflow = flow * (1.0 + 1.0 / ac_ratio);
-        let control = ports.interface_control.unwrap_or(false);
+        let interface = ports.interface_control.unwrap_or(false);
+        let collect_hematocrit = match ports.collect_hematocrit {
+            None => None,
+            Some(h) if h.is_finite() && h > 0.0 && h < 1.0 => Some(h),
+            Some(h) => {
+                return Err(key_err(
+                    "ports.collect_hematocrit",
+                    format!(
+                        "{h} is out of range: allowed (0, 1) (a volume fraction, e.g. 0.04 for 4 %)"
+                    ),
+                ));
+            }
+        };
+        if interface && collect_hematocrit.is_some() {
+            return Err(key_err(
+                "ports.collect_hematocrit",
+                "both ports.collect_hematocrit and ports.interface_control = true set the plasma \
+                 pump: give one of them",
+            ));
+        }
+        // Either controller replaces a fixed plasma flow.
+        let control = interface || collect_hematocrit.is_some();
         let within = format!(
             "mL/min (at most the channel inflow {} mL/min)",
             human(inflow, 4)
@@ -1337,12 +1364,13 @@ impl ScenarioFile {
             (None, false) => {
                 return Err(key_err(
                     "ports.plasma_ml_min",
-                    "missing: the plasma pump flow (mL/min), or set ports.interface_control = true",
+                    "missing: the plasma pump flow (mL/min), or set ports.interface_control = true \
+                     or ports.collect_hematocrit",
                 ));
             }
             (Some(p), false) => in_range("ports.plasma_ml_min", p, 0.0, inflow, false, &within)?,
         };
-        if ports.interface_target.is_some() && !control {
+        if ports.interface_target.is_some() && !interface {
             return Err(key_err(
                 "ports.interface_target",
                 "applies only with ports.interface_control = true",
@@ -1358,7 +1386,8 @@ impl ScenarioFile {
                 ),
             ));
         }
-        let interface_target = control.then(|| ports.interface_target.clone().unwrap_or_default());
+        let interface_target =
+            interface.then(|| ports.interface_target.clone().unwrap_or_default());
         let flows = buffycoat_channel::ChannelFlows {
             blood_inlet: units::ml_per_min_to_m3_per_s(flow),
             ac_ratio,
@@ -1371,7 +1400,11 @@ impl ScenarioFile {
         let c = self.channel.clone().unwrap_or_default();
         if control && c.solver == ChannelSolver::Transient {
             return Err(key_err(
-                "ports.interface_control",
+                if interface {
+                    "ports.interface_control"
+                } else {
+                    "ports.collect_hematocrit"
+                },
                 "applies to the steady channel only; give ports.plasma_ml_min for a transient run",
             ));
         }
@@ -1416,6 +1449,7 @@ impl ScenarioFile {
             initial_fill: c.initial_fill,
             grade_bins,
             interface_target,
+            collect_hematocrit,
         }))
     }
 

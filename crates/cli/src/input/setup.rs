@@ -94,6 +94,7 @@ fn channel_settings(c: &ChannelSettings) -> buffycoat_engine::ChannelSettings {
                 InterfaceTarget::Species(t.clone())
             }
         }),
+        collect_hematocrit: c.collect_hematocrit,
     }
 }
 
