@@ -7,8 +7,9 @@ One command (from the repository root):
 
 builds the release binary (`cargo build --release -p buffycoat --locked`), then runs every case
 below REPS times (default 5) as a fresh process, timing each run from spawn to exit with a
-monotonic clock, and prints a Markdown table of min / median / max wall time (seconds), the size
-of the HDF5 file written and the commands. Output files go to a temporary directory and are
+monotonic clock, and prints a Markdown table of min / median / max wall time (seconds), the
+median CPU time of the process (user + sys, from the children's resource usage: on a shared
+machine the load-independent figure), the size of the HDF5 file written and the commands. Output files go to a temporary directory and are
 deleted after each repetition. Nothing here is a test: the numbers depend on the machine.
 
 Options: --reps N, --only REGEX (case names), --no-build, --markdown FILE (also write the table
@@ -19,6 +20,7 @@ there), --check (read the sector case's output with h5py and check that it is co
 import argparse
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -64,6 +66,17 @@ CASES = [
         True,
     ),
     (
+        "whole-blood tube preset, 400 radial cells, 2 threads",
+        ["run", "data/scenarios/whole_blood_tube.toml", "--threads", "2", "-q", "-o", "{out}"],
+        True,
+    ),
+    (
+        "whole-blood tube preset, 2000 radial cells, 2 threads",
+        ["run", "data/scenarios/whole_blood_tube.toml", "--threads", "2", "-q", "-o", "{out}",
+         "--set", "grid.radial_cells=2000"],
+        True,
+    ),
+    (
         "leukapheresis channel preset, all cores",
         ["run", "data/scenarios/leukapheresis_channel.toml", "-q", "-o", "{out}"],
         True,
@@ -89,13 +102,17 @@ def binary():
 
 
 def run_case(exe, args, out):
+    """Wall time and CPU time (user + sys) of one run, in seconds."""
     argv = [exe] + [a.replace("{out}", out) for a in args]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         sys.exit(f"failed ({proc.returncode}): {' '.join(argv)}\n{proc.stderr.decode()}")
-    return elapsed
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return elapsed, cpu
 
 
 def check_sector_file(path):
@@ -136,9 +153,12 @@ def main():
                 continue
             out = os.path.join(tmp, "out.h5")
             times = []
+            cpus = []
             size = None
             for _ in range(opts.reps):
-                times.append(run_case(exe, args, out))
+                wall, cpu = run_case(exe, args, out)
+                times.append(wall)
+                cpus.append(cpu)
                 if writes:
                     size = os.path.getsize(out)
                     if opts.check and args[1] == SECTOR:
@@ -146,19 +166,21 @@ def main():
                     os.remove(out)
             shown = " ".join(a.replace("{out}", "OUT.h5") for a in args)
             rows.append((name, shown, len(times), min(times), statistics.median(times),
-                         max(times), size))
-            print(f"{name}: min {min(times):.3f} s, median {statistics.median(times):.3f} s",
-                  file=sys.stderr)
+                         max(times), statistics.median(cpus), size))
+            print(f"{name}: min {min(times):.3f} s, median {statistics.median(times):.3f} s, "
+                  f"median CPU {statistics.median(cpus):.3f} s", file=sys.stderr)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
     lines = [
-        "| case | reps | min (s) | median (s) | max (s) | HDF5 file (MB) | command (`buffycoat …`) |",
-        "|---|---|---|---|---|---|---|",
+        "| case | reps | min (s) | median (s) | max (s) | CPU median (s) | HDF5 file (MB) "
+        "| command (`buffycoat …`) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    for name, shown, n, lo, med, hi, size in rows:
+    for name, shown, n, lo, med, hi, cpu, size in rows:
         mb = f"{size / 1e6:.2f}" if size is not None else "–"
-        lines.append(f"| {name} | {n} | {lo:.3f} | {med:.3f} | {hi:.3f} | {mb} | `{shown}` |")
+        lines.append(f"| {name} | {n} | {lo:.3f} | {med:.3f} | {hi:.3f} | {cpu:.3f} | {mb} "
+                     f"| `{shown}` |")
     table = "\n".join(lines) + "\n"
     print(table)
     if opts.markdown:

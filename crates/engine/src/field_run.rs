@@ -496,6 +496,7 @@ fn hindered_outcome(
         }),
     };
     let stats = field.stats();
+    let implicit = field.implicit_stats();
     let tracer_steps = stats.steps * tracers.len() as u64;
     HinderedOutcome {
         model: "hindered",
@@ -521,6 +522,9 @@ fn hindered_outcome(
             hindrance: describe_law(&settings.law),
             radial_cells: settings.radial_cells,
             field_steps: stats.steps,
+            rejected_steps: implicit.map_or(0, |s| s.rejected_error + s.rejected_newton),
+            newton_iterations: implicit.map_or(0, |s| s.newton.iterations),
+            jacobian_factorizations: implicit.map_or(0, |s| s.newton.factorizations),
             max_volume_drift: field.max_volume_drift(),
             red_cell_aggregate_cells: aggregate,
         },

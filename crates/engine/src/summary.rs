@@ -235,6 +235,14 @@ pub struct LayersSummary {
     pub radial_cells: usize,
     /// field time steps taken
     pub field_steps: u64,
+    /// implicit scheme: steps rejected by the error control or a failed Newton solve (0 for
+    /// the explicit scheme)
+    pub rejected_steps: u64,
+    /// implicit scheme: Newton iterations (linear solves) of all attempted steps (0 for the
+    /// explicit scheme)
+    pub newton_iterations: u64,
+    /// implicit scheme: Jacobian factorisations (0 for the explicit scheme)
+    pub jacobian_factorizations: u64,
     /// largest relative drift of any class volume (conservation check)
     pub max_volume_drift: f64,
     /// red cells per sedimenting aggregate (1 = single cells)
