@@ -121,5 +121,5 @@ mod util;
 mod writer;
 
 pub use error::H5Error;
-pub use reader::{ObjectKind, Reader};
+pub use reader::{ElementKind, ObjectKind, Reader};
 pub use writer::{SeriesId, Writer};

@@ -21,6 +21,19 @@ pub struct Reader {
     path: PathBuf,
 }
 
+/// The element type of a dataset, as returned by [`Reader::element_kind`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ElementKind {
+    /// Floating point (read with [`Reader::read_f64`]).
+    Float,
+    /// Signed or unsigned integers (read with [`Reader::read_i64`]).
+    Integer,
+    /// Strings (read with [`Reader::read_strings`]).
+    String,
+    /// Anything else (compound, enum, ...).
+    Other,
+}
+
 /// What kind of object a path names, as returned by [`Reader::kind`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ObjectKind {
@@ -117,6 +130,28 @@ impl Reader {
     pub fn shape(&self, path: &str) -> Result<Vec<usize>, H5Error> {
         let (ds, _) = self.dataset(path)?;
         Ok(ds.shape())
+    }
+
+    /// The element type of the dataset at `path`.
+    ///
+    /// # Errors
+    /// [`H5Error::Layout`] if there is no dataset at `path`, [`H5Error::Read`] if its type
+    /// cannot be read.
+    pub fn element_kind(&self, path: &str) -> Result<ElementKind, H5Error> {
+        let (ds, path) = self.dataset(path)?;
+        let descriptor = ds
+            .dtype()
+            .and_then(|t| t.to_descriptor())
+            .map_err(|e| self.read_err(&path, &e))?;
+        Ok(match descriptor {
+            TypeDescriptor::Float(_) => ElementKind::Float,
+            TypeDescriptor::Integer(_) | TypeDescriptor::Unsigned(_) => ElementKind::Integer,
+            TypeDescriptor::VarLenUnicode
+            | TypeDescriptor::VarLenAscii
+            | TypeDescriptor::FixedAscii(_)
+            | TypeDescriptor::FixedUnicode(_) => ElementKind::String,
+            _ => ElementKind::Other,
+        })
     }
 
     /// A whole numeric dataset as float64 (integers are converted) in C
