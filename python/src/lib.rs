@@ -209,9 +209,7 @@ fn to_toml(value: &Bound<'_, PyAny>, key: &str) -> PyResult<toml::Value> {
     if let Ok(d) = value.cast::<PyDict>() {
         let mut table = toml::map::Map::new();
         for (k, v) in d.iter() {
-            let name: String = k
-                .extract()
-                .map_err(|_| err("dict keys must be strings"))?;
+            let name: String = k.extract().map_err(|_| err("dict keys must be strings"))?;
             let path = if key.is_empty() {
                 name.clone()
             } else {
@@ -472,11 +470,10 @@ fn run<'py>(
         (None, Some(t)) => t.path().join("run.h5"),
         (None, None) => unreachable!("a temporary directory exists when no output is given"),
     };
+    // No summary file, no progress; options added later keep their defaults.
     let opts = RunOptions {
         output: Some(out_path.clone()),
-        summary: None,
         threads,
-        progress: ProgressMode::Off,
         ..RunOptions::default()
     };
     let setup = prepared.setup();
@@ -623,9 +620,7 @@ fn sweep<'py>(
     dict.set_item("seed", data.seeds.clone())?;
     dict.set_item(
         "ok",
-        data.points
-            .iter()
-            .all(|p| p.status == PointStatus::Ok),
+        data.points.iter().all(|p| p.status == PointStatus::Ok),
     )?;
     Ok(dict)
 }
