@@ -8,7 +8,10 @@
 
 use std::path::{Path, PathBuf};
 
-use hdf5::types::{TypeDescriptor, VarLenAscii, VarLenUnicode};
+use hdf5::types::{FixedAscii, FixedUnicode, TypeDescriptor, VarLenAscii, VarLenUnicode};
+
+/// Longest fixed-length string the reader reads (bytes).
+const FIXED_STRING_MAX: usize = 1024;
 use hdf5::{Attribute, Container, Dataset, File, H5Type, Location, LocationType};
 
 use crate::error::H5Error;
@@ -396,6 +399,17 @@ fn read_strings_from(c: &Container) -> hdf5::Result<Vec<String>> {
             .iter()
             .map(|s| s.as_str().to_owned())
             .collect()),
-        other => Err(format!("not a variable-length string but {other}").into()),
+        // Fixed-length strings (H5MD `unit` attributes), converted to the longest we accept.
+        TypeDescriptor::FixedAscii(n) if n <= FIXED_STRING_MAX => Ok(c
+            .read_raw::<FixedAscii<FIXED_STRING_MAX>>()?
+            .iter()
+            .map(|s| s.as_str().to_owned())
+            .collect()),
+        TypeDescriptor::FixedUnicode(n) if n <= FIXED_STRING_MAX => Ok(c
+            .read_raw::<FixedUnicode<FIXED_STRING_MAX>>()?
+            .iter()
+            .map(|s| s.as_str().to_owned())
+            .collect()),
+        other => Err(format!("not a string of at most {FIXED_STRING_MAX} bytes but {other}").into()),
     }
 }
