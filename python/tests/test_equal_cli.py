@@ -40,6 +40,29 @@ def read_all(path):
     return out
 
 
+def read_attrs(path):
+    """Every attribute of every object, as text (fixed and variable strings alike) or lists."""
+    out = {}
+
+    def norm(v):
+        if isinstance(v, bytes):
+            return v.decode()
+        if isinstance(v, np.ndarray):
+            return [norm(x) for x in v.tolist()]
+        if isinstance(v, np.generic):
+            return v.item()
+        return v
+
+    def visit(name, obj):
+        for k, v in obj.attrs.items():
+            out[f"/{name}@{k}"] = norm(v)
+
+    with h5py.File(path, "r") as f:
+        visit("", f)
+        f.visititems(visit)
+    return out
+
+
 def bitwise_equal(a, b):
     a, b = np.asarray(a), np.asarray(b)
     if a.dtype.kind == "f" and b.dtype.kind == "f":
@@ -73,6 +96,7 @@ def test_python_equals_cli_bitwise(tmp_path, cli, name, overrides):
     for path, value in expected.items():
         if path not in BUILD:
             assert bitwise_equal(written[path], value), f"{name}: {path} differs in the file"
+    assert read_attrs(py_h5) == read_attrs(cli_h5)
     # The arrays handed to Python are the file's, bit for bit (numeric datasets and strings).
     assert sorted(result.datasets) == sorted(expected)
     for path, value in written.items():
