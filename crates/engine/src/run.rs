@@ -16,6 +16,11 @@ pub fn run(setup: &Setup, provenance: &Provenance, opts: &RunOptions) -> Result<
         Setup::Channel(s) => crate::channel_run::run_channel(s, provenance, opts)?,
         Setup::Procedure(s) => crate::procedure_run::run_procedure(s, provenance, opts)?,
     };
+    // ParaView/VisIt: the XDMF sidecar of the finished output (OUT.xmf; none for files
+    // without a mesh).
+    if let Some(path) = &opts.output {
+        buffycoat_h5::xdmf::write_sidecar(path)?;
+    }
     if let Some(path) = &opts.summary {
         write_json_atomic(path, &outcome).map_err(|source| RunError::Summary {
             path: path.clone(),

@@ -50,7 +50,10 @@ pub(crate) fn put_unit(loc: &Location, unit: &str) -> hdf5::Result<()> {
     }
     let value = ndarray::arr0(fixed);
     loc.new_attr_builder()
-        .with_data_as(value.view(), &TypeDescriptor::FixedAscii(ascii.len().max(1)))
+        .with_data_as(
+            value.view(),
+            &TypeDescriptor::FixedAscii(ascii.len().max(1)),
+        )
         .create("unit")?;
     Ok(())
 }
@@ -76,8 +79,8 @@ pub(crate) fn declare_units_module(h5md: &hdf5::Group) -> hdf5::Result<()> {
             .write_raw(&UNITS_MODULE_VERSION)?;
     }
     if !units.attr_names()?.iter().any(|n| n == "system") {
-        let system = FixedAscii::<2>::from_ascii(b"SI")
-            .map_err(|e| hdf5::Error::from(e.to_string()))?;
+        let system =
+            FixedAscii::<2>::from_ascii(b"SI").map_err(|e| hdf5::Error::from(e.to_string()))?;
         units
             .new_attr::<FixedAscii<2>>()
             .shape(())

@@ -122,6 +122,7 @@ mod reader;
 pub mod schema;
 mod util;
 mod writer;
+pub mod xdmf;
 
 pub use error::H5Error;
 pub use reader::{ElementKind, ObjectKind, Reader};

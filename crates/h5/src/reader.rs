@@ -157,6 +157,17 @@ impl Reader {
         })
     }
 
+    /// The size in bytes of one element of the dataset at `path` (8 for float64).
+    ///
+    /// # Errors
+    /// As for [`element_kind`](Reader::element_kind).
+    pub fn element_size(&self, path: &str) -> Result<usize, H5Error> {
+        let (ds, path) = self.dataset(path)?;
+        ds.dtype()
+            .map(|t| t.size())
+            .map_err(|e| self.read_err(&path, &e))
+    }
+
     /// A whole numeric dataset as float64 (integers are converted) in C
     /// order, with its shape (`[]` for a scalar).
     ///
@@ -410,6 +421,8 @@ fn read_strings_from(c: &Container) -> hdf5::Result<Vec<String>> {
             .iter()
             .map(|s| s.as_str().to_owned())
             .collect()),
-        other => Err(format!("not a string of at most {FIXED_STRING_MAX} bytes but {other}").into()),
+        other => {
+            Err(format!("not a string of at most {FIXED_STRING_MAX} bytes but {other}").into())
+        }
     }
 }
