@@ -478,7 +478,9 @@ fn run<'py>(
     };
     let setup = prepared.setup();
     let provenance = prepared.provenance();
+    let sidecar = buffycoat_h5::xdmf::sidecar_path(&out_path);
     let existed = out_path.exists();
+    let sidecar_existed = sidecar.exists();
     let result = wait_interruptible(
         py,
         move || {
@@ -493,6 +495,9 @@ fn run<'py>(
             // The run was interrupted: its result is not wanted; leave no file behind.
             if !existed || force {
                 let _ = std::fs::remove_file(&out_path);
+            }
+            if !sidecar_existed || force {
+                let _ = std::fs::remove_file(&sidecar);
             }
             return Err(interrupt);
         }
