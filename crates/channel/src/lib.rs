@@ -89,7 +89,10 @@
 //! - [`ChannelSolution`]: the field at the along_cells + 1 stations and the port results;
 //!   [`SpeciesReport`] per species; [`CellRoles`] says which species are red cells/platelets;
 //! - [`TransientSolution`]: port fractions over time;
-//! - [`validation_checks`]: the sigma-theory cases for `buffycoat validate` ([`SigmaCase`]).
+//! - [`validation_checks`]: the sigma-theory cases for `buffycoat validate` ([`SigmaCase`]);
+//! - [`lubrication`]: the along-channel velocity for a viscosity profile across the depth
+//!   ([`lubrication::ViscousProfile`]), its stream function and shear rate (not yet wired into
+//!   the steady march).
 #![forbid(unsafe_code)]
 
 mod channel;
@@ -98,6 +101,7 @@ mod config;
 mod error;
 mod grid;
 mod kinetics;
+pub mod lubrication;
 mod separator;
 mod solution;
 mod tracers;

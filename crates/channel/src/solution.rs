@@ -391,6 +391,150 @@ impl ChannelSolution {
         }
         out
     }
+
+    /// The range [H_min, H_max] of collect-port hematocrits that some plasma flow in
+    /// [0, Q − Q_c] achieves with the collect flow `collect` Q_c (m³/s), for the red-cell
+    /// species of `roles` (see [`collect_hematocrit_plasma_flow`](Self::collect_hematocrit_plasma_flow)).
+    ///
+    /// # Errors
+    /// As [`collect_hematocrit_plasma_flow`](Self::collect_hematocrit_plasma_flow).
+    pub fn collect_hematocrit_range(
+        &self,
+        roles: &CellRoles,
+        collect: f64,
+    ) -> Result<(f64, f64), ChannelError> {
+        let scan = self.collect_hematocrit_scan(roles, collect)?;
+        Ok(scan
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &(_, h)| {
+                (lo.min(h), hi.max(h))
+            }))
+    }
+
+    /// The plasma flow (m³/s) that, with the collect flow `collect` Q_c (m³/s), makes the
+    /// collect port's hematocrit equal `setpoint` ∈ (0, 1): what the plasma pump of a
+    /// continuous MNC collection does when it holds the collect line at the operator's
+    /// hematocrit (docs/physics.md §10.1). Use the result with
+    /// [`with_port_flows`](Self::with_port_flows); no new solve is needed (the port flows only
+    /// place the cuts, see there).
+    ///
+    /// With the exit hematocrit profile H(ξ) = Σ_red φ_i (piecewise constant in ξ) and the band
+    /// width w = δQ_c/Q, the collect hematocrit at plasma cut a = δQ_p/Q is the band mean
+    /// M(a) = (1/w)∫_a^{a+w} H dξ — continuous and piecewise linear in a, with breakpoints
+    /// where a or a + w meets a cell face. M is evaluated exactly at every breakpoint in
+    /// [0, δ − w]; the range of M is the achievable range; the innermost crossing of the
+    /// set-point (smallest plasma flow) is solved exactly on its linear piece. For a settled
+    /// channel H increases outward and M is monotone, so the crossing is unique.
+    ///
+    /// # Errors
+    /// [`ChannelError::InvalidParameter`] (`ports.collect_hematocrit`) for a set-point outside
+    /// (0, 1) or outside the achievable range — the message names that range and the flows;
+    /// [`ChannelError`] for a collect flow that is not > 0 or exceeds the inflow, or when
+    /// `roles` names no red-cell species of the classes.
+    pub fn collect_hematocrit_plasma_flow(
+        &self,
+        roles: &CellRoles,
+        collect: f64,
+        setpoint: f64,
+    ) -> Result<f64, ChannelError> {
+        if !(setpoint.is_finite() && setpoint > 0.0 && setpoint < 1.0) {
+            return Err(crate::error::invalid(
+                "ports.collect_hematocrit",
+                setpoint,
+                "in (0, 1) (a volume fraction, e.g. 0.03 for 3 %)",
+            ));
+        }
+        let scan = self.collect_hematocrit_scan(roles, collect)?;
+        let (lo, hi) = scan
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &(_, h)| {
+                (lo.min(h), hi.max(h))
+            });
+        let q = self.flows.channel_inflow();
+        let depth = self.grid.depth;
+        for pair in scan.windows(2) {
+            let ((a0, m0), (a1, m1)) = (pair[0], pair[1]);
+            if (m0 - setpoint) * (m1 - setpoint) <= 0.0 {
+                let a = if m1 == m0 {
+                    a0
+                } else {
+                    a0 + (setpoint - m0) * (a1 - a0) / (m1 - m0)
+                };
+                return Ok((a.clamp(a0, a1) * q / depth).max(0.0));
+            }
+        }
+        if let [(a, m)] = scan[..]
+            && m == setpoint
+        {
+            return Ok(a * q / depth);
+        }
+        let to_ml_min = buffycoat_physics::units::m3_per_s_to_ml_per_min;
+        Err(crate::error::invalid(
+            "ports.collect_hematocrit",
+            setpoint,
+            &format!(
+                "in [{lo:.4}, {hi:.4}]: the collect hematocrits reachable with plasma flows 0 to \
+                 {:.3} mL/min at collect flow {:.3} mL/min (channel inflow {:.3} mL/min)",
+                to_ml_min(q - collect),
+                to_ml_min(collect),
+                to_ml_min(q)
+            ),
+        ))
+    }
+
+    /// (a, M(a)) at every breakpoint of the band mean of the exit hematocrit, a increasing
+    /// over [0, δ − w] (see [`collect_hematocrit_plasma_flow`](Self::collect_hematocrit_plasma_flow)).
+    fn collect_hematocrit_scan(
+        &self,
+        roles: &CellRoles,
+        collect: f64,
+    ) -> Result<Vec<(f64, f64)>, ChannelError> {
+        ChannelFlows {
+            plasma: 0.0,
+            collect,
+            ..self.flows
+        }
+        .validate()?;
+        if collect <= 0.0 {
+            return Err(crate::error::invalid(
+                "ports.collect_ml_min",
+                buffycoat_physics::units::m3_per_s_to_ml_per_min(collect),
+                "> 0 when ports.collect_hematocrit is given (the collect line must flow)",
+            ));
+        }
+        let red = self.classes_of(&roles.red_cells);
+        if red.is_empty() {
+            return Err(ChannelError::Inconsistent(format!(
+                "ports.collect_hematocrit needs red cells, but none of the red-cell species {:?} \
+                 is among the classes' species",
+                roles.red_cells
+            )));
+        }
+        let g = &self.grid;
+        let n = self.classes.len();
+        let exit = self.station(g.along_cells());
+        let hct: Vec<f64> = exit
+            .chunks_exact(n)
+            .map(|cell| red.iter().map(|&i| cell[i]).sum())
+            .collect();
+        let q = self.flows.channel_inflow();
+        let width = (g.depth * collect / q).min(g.depth);
+        let top = (g.depth - width).max(0.0);
+        let mut points: Vec<f64> = vec![0.0, top];
+        for &f in &g.xi_faces {
+            for a in [f, f - width] {
+                if a > 0.0 && a < top {
+                    points.push(a);
+                }
+            }
+        }
+        points.sort_by(f64::total_cmp);
+        points.dedup();
+        Ok(points
+            .into_iter()
+            .map(|a| (a, g.band_integral(&hct, a, a + width) / width))
+            .collect())
+    }
 }
 
 /// Per-species port results from per-class port fractions (shared with the transient).

@@ -13,6 +13,8 @@
 //! - [`population`]: deterministic per-particle random streams and cell sampling;
 //! - [`blood`]: blood composition (counts, hematocrit, differential, AC dilution) to concentrations;
 //! - [`validation`]: a computed value checked against a known one ([`validation::Check`]);
+//! - [`viscosity`]: suspension viscosity (Krieger–Dougherty, Quemada for blood);
+//! - [`shear_diffusion`]: shear-induced diffusion coefficients (Phillips et al., tracers in blood);
 //!
 //! This crate performs no I/O.
 #![forbid(unsafe_code)]
@@ -25,6 +27,8 @@ pub mod forces;
 pub mod hindrance;
 pub mod population;
 pub mod rotor;
+pub mod shear_diffusion;
 pub mod species;
 pub mod units;
 pub mod validation;
+pub mod viscosity;
