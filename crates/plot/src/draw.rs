@@ -110,7 +110,7 @@ fn log_tick_label(v: &f64) -> String {
 
 /// How far inside the grid border an outline edge on the border is drawn
 /// (share of the cell).
-const OUTLINE_INSET: f64 = 0.08;
+const OUTLINE_INSET: f64 = 0.04;
 
 /// Whether a region (`inside`, `ny` × `nx`, row-major) touches the border of
 /// its grid, i.e. may continue beyond the swept values.
