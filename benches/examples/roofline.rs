@@ -295,12 +295,13 @@ fn main() {
     }
 
     println!("\n### H5MD write\n");
-    println!("| N | time per file | MB/s (payload) | MiB/s |");
-    println!("|---|---|---|---|");
+    println!("| benchmark | N | time per file | MB/s (payload) | MiB/s |");
+    println!("|---|---|---|---|---|");
     for e in entries.iter().filter(|e| e.group == "h5_write") {
         let Some(rate) = e.rate() else { continue };
         println!(
-            "| {} | {:.3} s | {:.1} | {:.1} |",
+            "| {} | {} | {:.3} s | {:.1} | {:.1} |",
+            e.function,
             e.value,
             e.mean_ns * 1e-9,
             rate / 1e6,

@@ -4,12 +4,12 @@ use buffycoat_field::{Class, FieldConfig, FieldGeometry, HinderedField, Tracers}
 use buffycoat_physics::rotor::RotorProfile;
 use buffycoat_stepper::{Parallel, Propagate};
 
-use crate::column::{ColumnSolver, ColumnStep, NewtonStats};
 use crate::config::{ChannelConfig, SteadyMethod};
 use crate::error::ChannelError;
 use crate::grid::ChannelGrid;
-use crate::kinetics::Kinetics;
 use crate::solution::{ChannelSolution, class_port_fractions};
+use buffycoat_field::column::{ColumnSolver, ColumnStep, NewtonStats};
+use buffycoat_field::kinetics::Kinetics;
 
 /// Smallest class scale of the Newton residual, relative to the total inlet fraction.
 const MIN_RELATIVE_SCALE: f64 = 1e-12;
@@ -132,6 +132,7 @@ impl Channel {
             max_iterations: self.config.implicit.max_iterations,
             max_subdivisions: self.config.implicit.max_subdivisions,
             major: &self.major,
+            compression: None,
         }
     }
 

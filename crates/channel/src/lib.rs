@@ -54,7 +54,8 @@
 //!
 //! - [`SteadyMethod::Implicit`] (default): backward Euler in τ with Δτ = T/along_cells, the
 //!   monotone first-order face flux F = a[φ_L v(φ_R)⁺ + φ_R v(φ_L)⁻] in ξ, a safeguarded
-//!   modified Newton method with the analytic block-tridiagonal Jacobian (module `column`):
+//!   modified Newton method with the analytic block-tridiagonal Jacobian
+//!   ([`buffycoat_field::column`], shared with the field's implicit scheme):
 //!   exact conservation (species balance to round-off), φ ≥ 0 and Σφ ≤ φ_max for any step
 //!   (a packing ramp of width [`ImplicitSettings::packing_ramp`] below φ_max makes the
 //!   equations solvable at packing), deterministic, no allocation per step. First order in
@@ -96,11 +97,9 @@
 #![forbid(unsafe_code)]
 
 mod channel;
-mod column;
 mod config;
 mod error;
 mod grid;
-mod kinetics;
 pub mod lubrication;
 mod separator;
 mod solution;
@@ -108,8 +107,8 @@ mod tracers;
 mod transient;
 mod validation;
 
+pub use buffycoat_field::column::NewtonStats;
 pub use channel::Channel;
-pub use column::NewtonStats;
 pub use config::{
     ChannelConfig, ChannelFlows, ChannelGeometry, FlowProfile, ImplicitSettings,
     MAX_DEPTH_TO_RADIUS, MAX_INLET_ML_MIN, MAX_RPM, SteadyMethod,

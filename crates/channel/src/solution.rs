@@ -5,11 +5,11 @@ use buffycoat_field::Class;
 use buffycoat_physics::units::per_m3_to_per_ul;
 
 use crate::channel::Channel;
-use crate::column::NewtonStats;
 use crate::config::{ChannelFlows, SteadyMethod};
 use crate::error::ChannelError;
 use crate::grid::{ChannelGrid, Port};
-use crate::kinetics::Kinetics;
+use buffycoat_field::column::NewtonStats;
+use buffycoat_field::kinetics::Kinetics;
 
 pub use buffycoat_physics::species::CellRoles;
 

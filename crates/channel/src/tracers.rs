@@ -4,7 +4,7 @@
 //! ξ₀ = entry·δ and moves across the channel with the MLB velocity of a *test particle* in the
 //! local steady mixture, dξ/dτ = u(τ, ξ) = ω² r(ξ) c [d²(ρ − ρ_s)/χ − S]
 //! ([`buffycoat_physics::hindrance::mlb_test_particle_velocity`]; c = V/(18μ), ρ_s and S of the
-//! mixture, see [`crate::kinetics`]). In the stream-function coordinate the along-channel
+//! mixture, see [`buffycoat_field::kinetics`]). In the stream-function coordinate the along-channel
 //! motion is τ itself (dτ = ds/w̄ for every streamline), so this single equation is exact for
 //! a one-way-coupled cell: the tracer does not feed back on the field.
 //!

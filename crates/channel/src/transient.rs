@@ -8,7 +8,7 @@
 //! Δr_j dφ_{k,j}/dt = −(w̄Δξ/Δs)(φ_{k,j} − φ_{k−1,j}) − (F_{k,j+½} − F_{k,j−½}),
 //!
 //! first-order upwind along s (φ_{0,j} = the inlet), the radial flux F of the implicit steady
-//! solver ([`crate::column`]) with a = ω(t)² r.
+//! solver ([`buffycoat_field::column`]) with a = ω(t)² r.
 //!
 //! ## Scheme
 //! Operator splitting per step Δt: the along-channel advection explicitly,
@@ -38,9 +38,9 @@ use buffycoat_physics::rotor::RotorProfile;
 use buffycoat_stepper::Parallel;
 
 use crate::channel::Channel;
-use crate::column::{ColumnSolver, ColumnStep, NewtonStats};
 use crate::error::{ChannelError, invalid};
 use crate::solution::{CellRoles, SpeciesReport, species_report};
+use buffycoat_field::column::{ColumnSolver, ColumnStep, NewtonStats};
 
 /// What fills the channel at t = 0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

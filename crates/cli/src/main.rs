@@ -26,12 +26,18 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run a scenario: writes an HDF5 (H5MD) file and prints a summary.
+    ///
+    /// Without -o the file is <scenario name>.h5 in the current directory (an existing file is
+    /// an error unless --force); --no-output writes no HDF5 at all (only the summary).
     Run {
         /// Scenario file (TOML), e.g. data/scenarios/default.toml.
         scenario: PathBuf,
         /// HDF5 output file [default: <scenario name>.h5 in the current directory].
         #[arg(short, long, value_name = "OUT.h5")]
         output: Option<PathBuf>,
+        /// Write no HDF5 file (the summary is still printed, and written with --summary).
+        #[arg(long, conflicts_with = "output")]
+        no_output: bool,
         /// Also write the summary as JSON to this file.
         #[arg(long, value_name = "SUMMARY.json")]
         summary: Option<PathBuf>,
@@ -330,6 +336,7 @@ fn refuse_existing(path: &Path, force: bool) -> Result<()> {
 struct RunArgs {
     scenario: PathBuf,
     output: Option<PathBuf>,
+    no_output: bool,
     summary: Option<PathBuf>,
     set: Vec<String>,
     threads: Option<usize>,
@@ -344,13 +351,18 @@ fn cmd_run(args: RunArgs) -> Result<()> {
         anyhow::bail!("--threads must be at least 1");
     }
     let opts = RunOptions {
-        output: Some(
-            args.output
-                .unwrap_or_else(|| default_output(&args.scenario)),
-        ),
+        output: if args.no_output {
+            None
+        } else {
+            Some(
+                args.output
+                    .unwrap_or_else(|| default_output(&args.scenario)),
+            )
+        },
         summary: args.summary,
         threads: args.threads,
         progress: ProgressMode::wanted(!args.quiet),
+        compression: loaded.resolved.compression,
     };
     for path in opts.output.iter().chain(&opts.summary) {
         refuse_existing(path, args.force)?;
@@ -472,6 +484,7 @@ fn main() -> ExitCode {
         Command::Run {
             scenario,
             output,
+            no_output,
             summary,
             set,
             threads,
@@ -480,6 +493,7 @@ fn main() -> ExitCode {
         } => cmd_run(RunArgs {
             scenario,
             output,
+            no_output,
             summary,
             set,
             threads,

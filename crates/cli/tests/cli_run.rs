@@ -180,9 +180,11 @@ fn help_is_available_everywhere() {
     }
 }
 
-/// The whole-blood preset (at reduced resolution to keep the suite fast): red cells pack
-/// towards φ_max, the plasma is essentially free of red cells, mononuclear cells collect in the
-/// buffy coat; the field output has its layout; volumes are conserved.
+/// The whole-blood preset (at reduced resolution to keep the suite fast): the consolidating red
+/// bed compacts to a few per cent trapped plasma (beyond the old cap φ_max = 0.9, below the
+/// geometric bound 0.99), the plasma is essentially free of red cells, most mononuclear cells
+/// and platelets end in the buffy coat or plasma; the field output has its layout; volumes are
+/// conserved.
 #[test]
 fn whole_blood_preset_forms_layers() {
     let dir = tempfile::tempdir().unwrap();
@@ -204,23 +206,21 @@ fn whole_blood_preset_forms_layers() {
         serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
     let layers = &json["layers"];
     let f = |layer: &str, species: &str| layers[layer]["species"][species].as_f64().unwrap();
-    // Red layer packs towards φ_max = 0.9 (mean hematocrit of the layer).
+    // Red layer consolidates to a few per cent trapped plasma (mean hematocrit of the layer);
+    // consolidation, not max_packing = 0.99, decides it.
     let hct = layers["red_cells"]["hematocrit"].as_f64().unwrap();
-    assert!(
-        hct > 0.85 && hct <= 0.9 + 1e-9,
-        "red-layer hematocrit {hct}"
-    );
+    assert!(hct > 0.93 && hct < 0.985, "red-layer hematocrit {hct}");
     // Plasma essentially free of red cells: < 1 per µL (inlet ≈ 4.8e6 per µL).
     let rbc_plasma = layers["plasma"]["per_ul"]["rbc"].as_f64().unwrap();
     assert!(rbc_plasma < 1.0, "{rbc_plasma} red cells per µL in plasma");
     assert!(f("red_cells", "rbc") > 0.999);
-    // Mononuclear cells: the buffy coat (a few % of the volume) holds a large share of them.
+    // Mononuclear cells and platelets: most end in the buffy coat or plasma, not in the red
+    // layer (they rise out of the consolidating bed).
+    for species in ["lymphocyte", "monocyte", "platelet"] {
+        let out = f("buffy_coat", species) + f("plasma", species);
+        assert!(out > 0.5, "{species}: {out} in buffy coat or plasma");
+    }
     for mnc in ["lymphocyte", "monocyte"] {
-        assert!(
-            f("buffy_coat", mnc) > 0.4,
-            "{mnc}: {}",
-            f("buffy_coat", mnc)
-        );
         assert!(f("plasma", mnc) < 0.05, "{mnc} in plasma");
     }
     let buffy = &layers["buffy_coat"];
@@ -525,4 +525,138 @@ fn sweep_over_procedure_keys() {
         .unwrap();
     assert_eq!(reduction.len(), 2);
     assert!(reduction[1] > reduction[0], "{reduction:?}");
+}
+
+/// `[output] compression` changes how the file is stored, never what it holds: every numeric
+/// dataset decodes to the same bits (our reader, and stock h5py, which must also see the filter
+/// asked for). 200 000 cells make 4.8 MB frames, so deflate takes the parallel direct-chunk path
+/// with an edge chunk.
+#[test]
+fn compression_setting_does_not_change_the_decoded_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = [
+        "none",
+        "lzf",
+        "shuffle+lzf",
+        "deflate:1",
+        "shuffle+deflate:6",
+    ];
+    let mut files = Vec::new();
+    for (k, setting) in settings.iter().enumerate() {
+        let out = dir.path().join(format!("c{k}.h5"));
+        run(
+            &[
+                "--set",
+                "species.0.count=200000",
+                "--set",
+                "run.duration_s=0.5",
+                "--set",
+                "run.output_interval_s=0.25",
+                "--set",
+                &format!("output.compression={setting}"),
+            ],
+            &out,
+            &dir.path().join(format!("c{k}.json")),
+        );
+        files.push(out);
+    }
+    let read_all = |path: &Path| {
+        let r = buffycoat_h5::Reader::open(path).unwrap();
+        let mut bits: Vec<Vec<u64>> = Vec::new();
+        for name in [
+            "/particles/cells/position/value",
+            "/particles/cells/velocity/value",
+            "/particles/cells/diameter",
+            "/particles/cells/density",
+            "/observables/mean_radius/value",
+        ] {
+            let (v, _) = r.read_f64(name).unwrap();
+            bits.push(v.iter().map(|x| x.to_bits()).collect());
+        }
+        for name in ["/particles/cells/id", "/particles/cells/position/step"] {
+            let (v, _) = r.read_i64(name).unwrap();
+            bits.push(v.iter().map(|&x| x as u64).collect());
+        }
+        let (v, _) = r.read_i32("/particles/cells/final_status").unwrap();
+        bits.push(v.iter().map(|&x| x as u64).collect());
+        bits
+    };
+    let reference = read_all(&files[0]);
+    assert_eq!(reference[0].len(), 3 * 200_000 * 3);
+    for (path, setting) in files.iter().zip(settings).skip(1) {
+        assert!(read_all(path) == reference, "{setting}");
+    }
+    if std::env::var_os("BUFFYCOAT_SKIP_PYTHON").is_some() {
+        eprintln!("h5py part skipped: BUFFYCOAT_SKIP_PYTHON is set");
+        return;
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/compare_compressed.py");
+    let o = Command::new("python3")
+        .arg(script)
+        .arg(&files[0])
+        .args(
+            files
+                .iter()
+                .zip(settings)
+                .skip(1)
+                .map(|(f, s)| format!("{}={s}", f.display())),
+        )
+        .output()
+        .expect("python3 with h5py is required (bash .ci/run installs it)");
+    assert!(
+        o.status.success(),
+        "h5py comparison failed:\n{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// Without `-o` the file is `<scenario stem>.h5` in the current directory; `--no-output` writes
+/// no HDF5 at all (the summary still is), and cannot be combined with `-o`.
+#[test]
+fn output_file_defaults_and_no_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let listing = || {
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let o = bin()
+        .current_dir(dir.path())
+        .arg("run")
+        .arg(scenario())
+        .args(["--quiet", "--no-output", "--summary", "s.json"])
+        .args(["--set", "species.0.count=100"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("output:"));
+    assert_eq!(listing(), ["s.json"]);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("s.json")).unwrap()).unwrap();
+    assert!(json["output"].is_null(), "{json}");
+    assert_eq!(json["species"]["probe"]["count"], 100);
+
+    let o = bin()
+        .current_dir(dir.path())
+        .arg("run")
+        .arg(scenario())
+        .args(["--quiet", "--set", "species.0.count=100"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(listing(), ["default.h5", "s.json"]);
+
+    let o = bin()
+        .arg("run")
+        .arg(scenario())
+        .args(["--quiet", "--no-output", "-o"])
+        .arg(dir.path().join("x.h5"))
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--no-output"));
 }

@@ -154,6 +154,7 @@ pub(crate) fn run_channel(
     let output_path = match &opts.output {
         Some(path) => Some(write_output(
             path,
+            opts.compression,
             setup,
             provenance,
             &channel,
@@ -182,6 +183,7 @@ type TracerData = (Vec<ChannelTracer>, Vec<TracerFate>, Vec<SpeciesGrade>);
 #[allow(clippy::too_many_arguments)]
 fn write_output(
     path: &std::path::Path,
+    compression: buffycoat_h5::Compression,
     setup: &ChannelSetup,
     provenance: &Provenance,
     channel: &Channel,
@@ -192,7 +194,7 @@ fn write_output(
     transient: Option<&(Vec<f64>, Vec<SpeciesReport>)>,
     tracer_data: Option<&TracerData>,
 ) -> Result<PathBuf, H5Error> {
-    let writer: Writer = create_output(path, provenance, setup.sample.seed)?;
+    let writer: Writer = create_output(path, compression, provenance, setup.sample.seed)?;
     let grid = channel.grid();
     let classes = channel.classes();
     let (nr, s, k) = (grid.r_centres.len(), classes.len(), stations.len());

@@ -107,6 +107,10 @@ pub fn field_config(setup: &HinderedSetup) -> FieldConfig {
     config.gravity = setup.gravity;
     config.numerics.cfl = setup.field.cfl;
     config.numerics.inactive_fraction = setup.field.inactive_fraction;
+    config.numerics.scheme = setup.field.scheme;
+    config.numerics.implicit.time_tolerance = setup.field.time_tolerance;
+    config.numerics.implicit.max_dt = setup.field.max_dt;
+    config.consolidation = setup.field.consolidation;
     config
 }
 
@@ -136,11 +140,12 @@ struct FieldOutput {
 impl FieldOutput {
     fn create(
         path: &std::path::Path,
+        compression: buffycoat_h5::Compression,
         setup: &HinderedSetup,
         provenance: &Provenance,
         field: &HinderedField,
     ) -> Result<Self, H5Error> {
-        let writer = create_output(path, provenance, setup.sample.seed)?;
+        let writer = create_output(path, compression, provenance, setup.sample.seed)?;
         let nr = field.radial_cells();
         let classes = field.classes();
         let s = classes.len();
@@ -296,7 +301,13 @@ pub(crate) fn run_hindered(
         HinderedField::new(field_config(setup), classes, tracers).map_err(field_setup)?;
     let schedule = Schedule::new(setup.timeline.duration, setup.timeline.output_interval)?;
     let mut output = match &opts.output {
-        Some(path) => Some(FieldOutput::create(path, setup, provenance, &field)?),
+        Some(path) => Some(FieldOutput::create(
+            path,
+            opts.compression,
+            setup,
+            provenance,
+            &field,
+        )?),
         None => None,
     };
     let report = run_observed(

@@ -17,6 +17,8 @@ pub struct RunOptions {
     pub threads: Option<usize>,
     /// progress on stderr
     pub progress: ProgressMode,
+    /// how the HDF5 file stores large datasets (the scenario's `[output] compression`)
+    pub compression: buffycoat_h5::Compression,
 }
 
 impl Default for RunOptions {
@@ -27,6 +29,7 @@ impl Default for RunOptions {
             summary: None,
             threads: None,
             progress: ProgressMode::Off,
+            compression: buffycoat_h5::Compression::None,
         }
     }
 }

@@ -21,15 +21,21 @@
 use crate::provenance::Provenance;
 use crate::setup::ParticleSetup;
 use buffycoat_h5::schema;
-use buffycoat_h5::{H5Error, SeriesId, Writer};
+use buffycoat_h5::{Compression, H5Error, SeriesId, Writer, WriterOptions};
 use buffycoat_sediment::Sedimentation;
 use buffycoat_sediment::census::{SpeciesCensus, census};
 use buffycoat_stepper::Frame;
 use std::path::{Path, PathBuf};
 
 /// Creates an output file with the H5MD header and `/parameters`: every output kind starts so.
-pub fn create_output(path: &Path, provenance: &Provenance, seed: u64) -> Result<Writer, H5Error> {
-    let writer = Writer::create(path)?;
+/// `compression` is the scenario's `[output] compression` (see [`buffycoat_h5::Compression`]).
+pub fn create_output(
+    path: &Path,
+    compression: Compression,
+    provenance: &Provenance,
+    seed: u64,
+) -> Result<Writer, H5Error> {
+    let writer = Writer::create_with(path, &WriterOptions::with_compression(compression))?;
     writer.h5md_header(
         "buffycoat developers",
         "buffycoat",
@@ -135,12 +141,13 @@ impl H5mdOutput {
     /// header, parameters and per-cell constants.
     pub fn create(
         path: &Path,
+        compression: Compression,
         setup: &ParticleSetup,
         provenance: &Provenance,
         sys: &Sedimentation,
         species_names: &[String],
     ) -> Result<Self, H5Error> {
-        let writer = create_output(path, provenance, setup.sample.seed)?;
+        let writer = create_output(path, compression, provenance, setup.sample.seed)?;
         let cells = sys.cells();
         let n = cells.len();
         let s = species_names.len();

@@ -6,22 +6,20 @@ use crate::output::H5mdOutput;
 use crate::provenance::Provenance;
 use crate::setup::{ParticleSetup, geometry_name, particle_model_name};
 use crate::summary::{ModelOutcome, Named, Outcome, ParticleOutcome, ParticleSpecies};
-use buffycoat_physics::population::sample_species;
 use buffycoat_physics::units::MICROLITRE;
 use buffycoat_sediment::census::census;
-use buffycoat_sediment::{CellSpec, Cells, SedimentError, Sedimentation, SedimentationConfig};
+use buffycoat_sediment::{Cells, SedimentError, Sedimentation, SedimentationConfig, SpeciesDraw};
 use buffycoat_stepper::{DEFAULT_CHUNK_LEN, Frame, Parallel, Schedule};
 use std::time::Instant;
 
-/// Samples every species' tracer cells (species k uses RNG stream k + 1) and places them.
+/// Samples every species' tracer cells (species k uses RNG stream k + 1) and places them, in
+/// parallel over the fixed chunks of `par` (bitwise the same for any thread count; see
+/// [`Cells::sample`]).
 ///
 /// # Errors
 /// [`SedimentError`] naming the species of a rejected cell.
-pub fn build_cells(setup: &ParticleSetup) -> Result<Cells, SedimentError> {
+pub fn build_cells(setup: &ParticleSetup, par: &Parallel) -> Result<Cells, SedimentError> {
     let sample = &setup.sample;
-    let total: usize = sample.species.iter().map(|s| s.count).sum();
-    let mut specs = Vec::with_capacity(total);
-    let mut samples = Vec::new();
     if sample.species.len() > usize::from(u16::MAX) {
         return Err(SedimentError::InvalidParameter {
             name: "species".into(),
@@ -29,39 +27,41 @@ pub fn build_cells(setup: &ParticleSetup) -> Result<Cells, SedimentError> {
             allowed: format!("at most {} species", u16::MAX),
         });
     }
-    for (k, sp) in sample.species.iter().enumerate() {
-        sample_species(
-            &sp.species,
-            sp.count,
-            sample.seed,
-            k as u64 + 1,
-            &mut samples,
-        );
-        specs.extend(samples.iter().map(|c| CellSpec {
-            species: k as u16,
-            diameter: c.diameter,
-            density: c.density,
-            shape_factor: sp.species.shape_factor,
-        }));
-    }
-    Cells::place(
-        &specs,
+    let draws: Vec<SpeciesDraw<'_>> = sample
+        .species
+        .iter()
+        .enumerate()
+        .map(|(k, sp)| SpeciesDraw {
+            species: &sp.species,
+            count: sp.count,
+            stream: k as u64 + 1,
+        })
+        .collect();
+    Cells::sample(
+        &draws,
         &setup.geometry,
         sample.fluid.density,
         sample.fluid.viscosity,
         sample.seed,
+        par,
     )
     .map_err(|e| match e {
         // Name the species of a rejected cell.
-        SedimentError::InvalidCell { index, message } => SedimentError::InvalidCell {
-            index,
-            message: format!(
-                "species `{}`: {message}",
-                sample.species[usize::from(specs[index].species)]
-                    .species
-                    .name
-            ),
-        },
+        SedimentError::InvalidCell { index, message } => {
+            let mut end = 0;
+            let species = sample
+                .species
+                .iter()
+                .find(|sp| {
+                    end += sp.count;
+                    index < end
+                })
+                .map_or("?", |sp| sp.species.name.as_str());
+            SedimentError::InvalidCell {
+                index,
+                message: format!("species `{species}`: {message}"),
+            }
+        }
         SedimentError::InvalidParameter {
             name,
             value,
@@ -94,7 +94,7 @@ pub fn sedimentation_config(setup: &ParticleSetup) -> SedimentationConfig {
 /// # Errors
 /// [`SedimentError`] for invalid cells or solver settings.
 pub fn build_system(setup: &ParticleSetup, par: &Parallel) -> Result<Sedimentation, SedimentError> {
-    Sedimentation::new(sedimentation_config(setup), build_cells(setup)?, par)
+    Sedimentation::new(sedimentation_config(setup), build_cells(setup, par)?, par)
 }
 
 /// Runs a particle set-up.
@@ -113,7 +113,14 @@ pub(crate) fn run_particles(
     let schedule = Schedule::new(setup.timeline.duration, setup.timeline.output_interval)?;
     // Everything is checked; only now does a file appear (under a temporary name).
     let mut output = match &opts.output {
-        Some(path) => Some(H5mdOutput::create(path, setup, provenance, &sys, &names)?),
+        Some(path) => Some(H5mdOutput::create(
+            path,
+            opts.compression,
+            setup,
+            provenance,
+            &sys,
+            &names,
+        )?),
         None => None,
     };
     let report = run_observed(

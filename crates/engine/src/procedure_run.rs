@@ -62,7 +62,14 @@ pub(crate) fn run_procedure(
         })?;
     let names = sample.names();
     let output = match &opts.output {
-        Some(path) => Some(write_output(path, setup, provenance, &result, &names)?),
+        Some(path) => Some(write_output(
+            path,
+            opts.compression,
+            setup,
+            provenance,
+            &result,
+            &names,
+        )?),
         None => None,
     };
     let model = procedure_outcome(setup, &result, &names);
@@ -82,12 +89,13 @@ fn series<F: Fn(&buffycoat_procedure::Sample) -> f64>(r: &ProcedureResult, f: F)
 
 fn write_output(
     path: &std::path::Path,
+    compression: buffycoat_h5::Compression,
     setup: &ProcedureSetup,
     provenance: &Provenance,
     r: &ProcedureResult,
     names: &[String],
 ) -> Result<PathBuf, H5Error> {
-    let w = create_output(path, provenance, setup.sample.seed)?;
+    let w = create_output(path, compression, provenance, setup.sample.seed)?;
     let t = r.samples.len();
     let sp = names.len();
     w.dataset_f64(

@@ -81,6 +81,14 @@ pub struct HinderedSettings {
     pub red_cell_aggregate_cells: f64,
     /// the ESR (m/s) the aggregate size is derived from, if given that way
     pub esr: Option<f64>,
+    /// time discretisation of the tube/sector field (`buffycoat_field::Scheme`)
+    pub scheme: buffycoat_field::Scheme,
+    /// implicit scheme: local error tolerance (`buffycoat_field::ImplicitNumerics`)
+    pub time_tolerance: f64,
+    /// implicit scheme: largest step (s)
+    pub max_dt: f64,
+    /// bed consolidation of the tube/sector field (`None`: off; requires the implicit scheme)
+    pub consolidation: Option<buffycoat_physics::consolidation::Consolidation>,
 }
 
 /// Hematocrit assumed for the ESR → aggregate size conversion when the run gives none.

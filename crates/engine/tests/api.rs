@@ -161,6 +161,10 @@ fn hindered_field_runs_from_rust() {
             red_cell_threshold: 0.5,
             red_cell_aggregate_cells: 1.0,
             esr: None,
+            scheme: buffycoat_field::Scheme::Explicit,
+            time_tolerance: 2e-3,
+            max_dt: 10.0,
+            consolidation: None,
         },
         particle_every: 1,
     });

@@ -38,6 +38,17 @@ pub enum FieldError {
         /// step index
         step: u64,
     },
+    /// The implicit scheme's Newton solve failed even at the smallest step.
+    #[error(
+        "the implicit step did not converge at t = {time} s (step {step}) even at 1e-9 s; \
+         try a smaller numerics.implicit.initial_dt or the explicit scheme"
+    )]
+    NotConverged {
+        /// time of the failing step (s)
+        time: f64,
+        /// step index
+        step: u64,
+    },
 }
 
 /// Shorthand for [`FieldError::InvalidParameter`].

@@ -94,9 +94,12 @@
 #![deny(unsafe_code)]
 
 mod classes;
+pub mod column;
 mod config;
 mod error;
+mod implicit;
 mod kernel;
+pub mod kinetics;
 pub mod layers;
 mod solver;
 mod suspension;
@@ -105,8 +108,9 @@ mod validation;
 
 pub use buffycoat_physics::hindrance::HindranceLaw;
 pub use classes::{Class, classes_from_distribution};
-pub use config::{FieldConfig, FieldGeometry, Numerics, TimeIntegrator};
+pub use config::{FieldConfig, FieldGeometry, ImplicitNumerics, Numerics, Scheme, TimeIntegrator};
 pub use error::FieldError;
+pub use implicit::ImplicitStats;
 pub use kernel::LimiterCounts;
 pub use layers::{Layer, LayerReport, LayerRoles, LayerThresholds};
 pub use solver::{FieldStats, HinderedField, PACKING_TOLERANCE};
@@ -116,6 +120,7 @@ pub use suspension::{
 };
 pub use tracers::{FREE, PELLETED, TracerCell, Tracers};
 pub use validation::{
-    anestis_schneider_case, clear_interface_depth, kynch_case, sediment_interface_depth,
-    validation_checks,
+    EquilibriumSample, anestis_schneider_case, anestis_schneider_case_with, clear_interface_depth,
+    consolidation_equilibrium_case, implicit_time_order, kynch_case, kynch_case_with,
+    packed_cell_volume, sediment_interface_depth, validation_checks,
 };

@@ -7,8 +7,9 @@ use rayon::prelude::*;
 use std::sync::{Mutex, PoisonError};
 
 use crate::classes::Class;
-use crate::config::{FieldConfig, TimeIntegrator};
+use crate::config::{FieldConfig, Scheme, TimeIntegrator};
 use crate::error::FieldError;
+use crate::implicit::{Implicit, ImplicitStats};
 use crate::kernel::{Carry, Grid, Isa, Kernel, Layout, LimiterCounts, Scratch};
 use crate::tracers::{TracerEnv, Tracers, advance_tracers};
 
@@ -61,6 +62,8 @@ pub struct HinderedField {
     initial_volumes: Vec<f64>,
     time: f64,
     stats: FieldStats,
+    /// the implicit scheme's state ([`Scheme::Implicit`])
+    implicit: Option<Box<Implicit>>,
 }
 
 impl HinderedField {
@@ -150,7 +153,15 @@ impl HinderedField {
                 min_dt: f64::INFINITY,
                 ..FieldStats::default()
             },
+            implicit: None,
         };
+        if field.config.numerics.scheme == Scheme::Implicit {
+            field.implicit = Some(Box::new(Implicit::new(
+                &field.config,
+                &field.classes,
+                &field.kernel.grid,
+            )));
+        }
         field.initial_volumes = (0..field.classes.len())
             .map(|i| field.class_volume(i))
             .collect();
@@ -198,6 +209,14 @@ impl HinderedField {
         self.initial_volumes[class] = self.class_volume(class);
         let mean = self.initial_volumes[class] / self.total_measure();
         self.kernel.threshold[class] = self.config.numerics.inactive_fraction * mean;
+        if let Some(imp) = self.implicit.as_mut() {
+            let total = self
+                .kernel
+                .grid
+                .measure(self.kernel.grid.r_min, self.kernel.grid.r_max);
+            let means: Vec<f64> = self.initial_volumes.iter().map(|v| v / total).collect();
+            imp.set_scales(&means, self.config.numerics.implicit.coupling_threshold);
+        }
         Ok(())
     }
 
@@ -219,6 +238,11 @@ impl HinderedField {
     /// Run statistics.
     pub fn stats(&self) -> FieldStats {
         self.stats
+    }
+
+    /// Statistics of the implicit scheme (`None` for the explicit scheme).
+    pub fn implicit_stats(&self) -> Option<ImplicitStats> {
+        self.implicit.as_ref().map(|imp| imp.stats)
     }
 
     /// Number of radial cells.
@@ -338,6 +362,9 @@ impl HinderedField {
     /// concurrently with the first pass of step n + 1; every tracer step has been taken when
     /// this returns. The results do not depend on this overlap.
     fn advance_to(&mut self, t1: f64) -> Result<(), FieldError> {
+        if self.implicit.is_some() {
+            return self.advance_implicit(t1);
+        }
         let cfl = self.config.numerics.cfl;
         let integrator = self.config.numerics.integrator;
         let track_mix = !self.tracers.is_empty();
@@ -409,6 +436,86 @@ impl HinderedField {
             tracer_step(config, kernel, tracers, mix_old, mix_new, step);
         }
         Ok(())
+    }
+
+    /// [`Scheme::Implicit`]: adaptive backward-Euler steps of the whole column
+    /// ([`crate::implicit`]), never across a rotor knot; after each step φ is copied into the
+    /// tiled state and the tracers take their Heun step with the mixtures at both ends.
+    fn advance_implicit(&mut self, t1: f64) -> Result<(), FieldError> {
+        let track_mix = !self.tracers.is_empty();
+        let lay = self.kernel.layout;
+        let n = lay.classes;
+        {
+            let imp = self.implicit.as_mut().expect("implicit state");
+            for cell in 0..lay.cells {
+                for i in 0..n {
+                    imp.col[cell * n + i] = self.phi[lay.index(i, cell)];
+                }
+            }
+        }
+        if track_mix {
+            self.initial_mixture();
+        }
+        while self.time < t1 {
+            let t = self.time;
+            let t_end = self
+                .config
+                .rotor
+                .next_knot_after(t)
+                .map_or(t1, |k| k.min(t1));
+            let imp = self.implicit.as_mut().expect("implicit state");
+            let Some((step, last)) = imp.step(&self.config, &self.kernel.grid, t, t_end) else {
+                return Err(FieldError::NotConverged {
+                    time: t,
+                    step: self.stats.steps,
+                });
+            };
+            for cell in 0..lay.cells {
+                for i in 0..n {
+                    self.phi[lay.index(i, cell)] = imp.col[cell * n + i];
+                }
+            }
+            let dt = step.0;
+            if !last {
+                self.stats.min_dt = self.stats.min_dt.min(dt);
+            }
+            self.stats.max_dt = self.stats.max_dt.max(dt);
+            self.stats.steps += 1;
+            self.stats.last_dt = dt;
+            self.time = if last { t_end } else { t + dt };
+            if track_mix {
+                self.mixture_into_new();
+                let Self {
+                    config,
+                    kernel,
+                    tracers,
+                    mix_old,
+                    mix_new,
+                    ..
+                } = self;
+                tracer_step(config, kernel, tracers, mix_old, mix_new, step);
+            }
+        }
+        Ok(())
+    }
+
+    /// The tracer mixture of φ into `mix_new`.
+    fn mixture_into_new(&mut self) {
+        let Self {
+            kernel,
+            phi,
+            scratch,
+            mix_new,
+            ..
+        } = self;
+        let lay = kernel.layout;
+        let (kernel, phi): (&Kernel, &[f64]) = (kernel, phi);
+        mix_new
+            .par_chunks_mut(3 * lay.chunk)
+            .enumerate()
+            .for_each(|(c, mb)| {
+                with_scratch(scratch, None, |scr| kernel.chunk_mixture(c, phi, mb, scr));
+            });
     }
 
     /// The tracer mixture of φ into `mix_old`.

@@ -80,7 +80,7 @@ fn validation_checks_pass() {
     let start = std::time::Instant::now();
     let checks = buffycoat_field::validation_checks();
     println!("{} checks in {:?}", checks.len(), start.elapsed());
-    assert_eq!(checks.len(), 6);
+    assert_eq!(checks.len(), 10);
     for c in &checks {
         println!(
             "{}: {} expected {} got {} (rel err {:.2e}, tol {:.2e})",

@@ -56,6 +56,18 @@
 //! file is not kept. [`Writer::time_series`] and [`Writer::flush`] wait for
 //! the thread and so report their own errors directly.
 //!
+//! # Compression
+//!
+//! [`Writer::create_with`] takes [`WriterOptions`] whose [`Compression`] applies to every
+//! chunked dataset of the file (time series, and fixed datasets over 8 KiB): `none` (the
+//! default; fixed datasets are then contiguous), LZF, or deflate at a level, each optionally
+//! after HDF5's byte shuffle. All of these are read by a stock h5py without plugins. Decoded
+//! data are bitwise the same for every setting. With deflate, time-series frames whose chunks
+//! hold whole rows (all large frames) are compressed **on worker threads**, one chunk each, and
+//! stored with HDF5's direct chunk write, so the writer thread does not serialise the
+//! compression of a large frame; small frames go through HDF5's filter pipeline as before.
+//! `benches/README.md` measures the write throughput of each setting against the disk.
+//!
 //! # Partial file and rename
 //!
 //! A file appears under its final name only when it is complete:
@@ -116,8 +128,10 @@
 //! ```
 
 pub mod atomic;
+mod chunks;
 mod error;
 pub mod h5md;
+mod options;
 mod reader;
 pub mod schema;
 mod util;
@@ -125,5 +139,6 @@ mod writer;
 pub mod xdmf;
 
 pub use error::H5Error;
+pub use options::{Compression, DEFAULT_DEFLATE_LEVEL, WriterOptions};
 pub use reader::{ElementKind, ObjectKind, Reader};
 pub use writer::{SeriesId, Writer};

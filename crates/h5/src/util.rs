@@ -10,12 +10,11 @@ pub(crate) const MIN_SERIES_CHUNK_BYTES: usize = 64 << 10;
 /// Chunk length of the `step` and `time` datasets of a time series
 /// (elements).
 pub(crate) const STEP_CHUNK_LEN: usize = 1024;
-/// Fixed datasets larger than this are chunked and compressed (bytes).
+/// Fixed datasets larger than this are chunked and compressed when the file has a filter
+/// (bytes).
 pub(crate) const COMPRESS_THRESHOLD_BYTES: usize = 8 << 10;
 /// Largest chunk of a compressed fixed dataset (bytes).
 pub(crate) const MAX_FIXED_CHUNK_BYTES: usize = 1 << 20;
-/// Deflate (gzip) level used everywhere.
-pub(crate) const DEFLATE_LEVEL: u8 = 4;
 
 /// The non-empty components of an HDF5 object path (`"/a//b/"` → `["a",
 /// "b"]`). An empty result is the root group.

@@ -16,11 +16,12 @@ use hdf5::{
 };
 use ndarray::{ArrayView, IxDyn};
 
+use crate::chunks::filter_frame;
 use crate::error::H5Error;
+use crate::options::{Compression, WriterOptions};
 use crate::util::{
-    COMPRESS_THRESHOLD_BYTES, DEFLATE_LEVEL, MAX_FIXED_CHUNK_BYTES, STEP_CHUNK_LEN, attr_display,
-    capped_chunk, check_components, components, element_count, normalize, series_chunk,
-    split_parent,
+    COMPRESS_THRESHOLD_BYTES, MAX_FIXED_CHUNK_BYTES, STEP_CHUNK_LEN, attr_display, capped_chunk,
+    check_components, components, element_count, normalize, series_chunk, split_parent,
 };
 
 /// Capacity of the command queue from the producer to the writer thread.
@@ -238,6 +239,16 @@ impl Writer {
     /// file. Nothing is left on disk in that case. An existing file at
     /// `final_path` is not an error: `finish` replaces it.
     pub fn create(final_path: &Path) -> Result<Writer, H5Error> {
+        Self::create_with(final_path, &WriterOptions::default())
+    }
+
+    /// Like [`create`](Writer::create), with the compression of `options` for every chunked
+    /// dataset of the file.
+    ///
+    /// # Errors
+    /// As for [`create`](Writer::create); also [`H5Error::Create`] when the linked libhdf5
+    /// lacks the requested filter (deflate).
+    pub fn create_with(final_path: &Path, options: &WriterOptions) -> Result<Writer, H5Error> {
         let create_err = |message: String| H5Error::Create {
             path: final_path.to_path_buf(),
             message,
@@ -262,6 +273,17 @@ impl Writer {
             }
         }
         let partial_path = crate::atomic::partial_path(final_path);
+        let compression = options.compression;
+        let available = match compression {
+            Compression::None => true,
+            Compression::Deflate { .. } => hdf5::filters::deflate_available(),
+            Compression::Lzf { .. } => hdf5::filters::lzf_available(),
+        };
+        if !available {
+            return Err(create_err(format!(
+                "compression {compression} is not available in this HDF5 library"
+            )));
+        }
 
         // Claim the partial name with an exclusive create: this checks that
         // the directory is writable with a plain OS error message, and
@@ -296,6 +318,7 @@ impl Writer {
                     ret_f64_tx,
                     ret_i64_tx,
                     worker_shared,
+                    compression,
                 )
             });
         let handle = match spawned {
@@ -382,8 +405,10 @@ impl Writer {
     /// Creates, in `group` (made on demand):
     /// - `step`: int64 `[T]`;
     /// - `time`: float64 `[T]`, attribute `unit = time_unit`;
-    /// - `value`: float64 `[T] × element_shape`, shuffle + deflate (level 4),
-    ///   unlimited along `T`, attribute `unit` when `unit` is `Some`.
+    /// - `value`: float64 `[T] × element_shape`, unlimited along `T`, attribute
+    ///   `unit` when `unit` is `Some`.
+    ///
+    /// All three are chunked and use the file's [`Compression`].
     ///
     /// `value` is chunked one frame per chunk, except that a frame over
     /// 4 MiB is split along its leading element dimension and frames under
@@ -496,8 +521,9 @@ impl Writer {
     }
 
     /// Writes a whole float64 dataset of `shape` (C order; `[]` is a
-    /// scalar) at `path`, creating parent groups on demand. Datasets over
-    /// 8 KiB are chunked with shuffle + deflate. `unit` becomes the `unit`
+    /// scalar) at `path`, creating parent groups on demand. With a
+    /// compressing [`Compression`], datasets over 8 KiB are chunked and
+    /// filtered; otherwise datasets are contiguous. `unit` becomes the `unit`
     /// attribute. The buffer is recycled.
     ///
     /// # Errors
@@ -844,6 +870,12 @@ struct Series {
     full_shape: Vec<usize>,
     /// `[1, element_shape…]`, the shape of one frame in memory.
     frame_shape: Vec<usize>,
+    /// Values per chunk when frames are compressed on worker threads and written with
+    /// direct chunk writes (deflate, one frame per chunk, whole trailing dimensions); `None`
+    /// when frames go through HDF5's own filter pipeline.
+    direct_chunk_len: Option<usize>,
+    /// Leading-element-dimension rows per chunk (with `direct_chunk_len`).
+    direct_chunk_rows: usize,
 }
 
 struct Worker {
@@ -853,7 +885,11 @@ struct Worker {
     ret_f64: SyncSender<Vec<f64>>,
     ret_i64: SyncSender<Vec<i64>>,
     shared: Arc<Shared>,
-    deflate: bool,
+    compression: Compression,
+    /// Threads that compress the chunks of a frame (direct chunk writes).
+    threads: usize,
+    /// Compressed chunks of the frame being written (reused).
+    chunk_outs: Vec<Vec<u8>>,
 }
 
 fn run_worker(
@@ -864,6 +900,7 @@ fn run_worker(
     ret_f64: SyncSender<Vec<f64>>,
     ret_i64: SyncSender<Vec<i64>>,
     shared: Arc<Shared>,
+    compression: Compression,
 ) -> Result<(), H5Error> {
     let created = File::with_options()
         .with_fapl(|fapl| {
@@ -894,7 +931,9 @@ fn run_worker(
         ret_f64,
         ret_i64,
         shared,
-        deflate: hdf5::filters::deflate_available(),
+        compression,
+        threads: std::thread::available_parallelism().map_or(1, usize::from),
+        chunk_outs: Vec::new(),
     };
     for cmd in rx.iter() {
         if matches!(cmd, Cmd::Abort) {
@@ -903,6 +942,36 @@ fn run_worker(
         worker.handle(cmd);
     }
     worker.close()
+}
+
+/// Stores one already-filtered chunk of `ds` at element offset `offset` (HDF5's
+/// `H5Dwrite_chunk`, filter mask 0: every filter of the dataset was applied), bypassing the
+/// filter pipeline. The bytes must be exactly what the dataset's filters produce for one full
+/// chunk (see `crate::chunks`).
+#[allow(unsafe_code)]
+fn write_raw_chunk(ds: &Dataset, offset: &[u64], bytes: &[u8]) -> hdf5::Result<()> {
+    let id = ds.id();
+    // SAFETY: `id` is a live dataset handle (borrowed from `ds`), `offset` has one entry per
+    // dimension of the dataset (checked by the caller's construction from its shape), and
+    // `bytes` is valid for `bytes.len()` bytes for the duration of the call, which copies them.
+    // The call holds the hdf5 crate's global lock, like every other libhdf5 call.
+    let status = hdf5::sync::sync(|| unsafe {
+        hdf5_sys::h5d::H5Dwrite_chunk(
+            id,
+            hdf5_sys::h5p::H5P_DEFAULT,
+            0,
+            offset.as_ptr(),
+            bytes.len(),
+            bytes.as_ptr().cast(),
+        )
+    });
+    if status < 0 {
+        Err(hdf5::Error::from(format!(
+            "H5Dwrite_chunk failed at offset {offset:?}"
+        )))
+    } else {
+        Ok(())
+    }
 }
 
 /// A string as HDF5 variable-length UTF-8.
@@ -969,13 +1038,14 @@ impl Worker {
         }
     }
 
-    /// Shuffle + deflate (when the library has deflate).
+    /// The file's filters (see [`Compression`]); the builder must be chunked.
     fn filtered(&self, builder: DatasetBuilderEmpty) -> DatasetBuilderEmpty {
-        let builder = builder.shuffle();
-        if self.deflate {
-            builder.deflate(DEFLATE_LEVEL)
-        } else {
-            builder
+        let shuffled =
+            |b: DatasetBuilderEmpty, shuffle: bool| if shuffle { b.shuffle() } else { b };
+        match self.compression {
+            Compression::None => builder,
+            Compression::Deflate { level, shuffle } => shuffled(builder, shuffle).deflate(level),
+            Compression::Lzf { shuffle } => shuffled(builder, shuffle).lzf(),
         }
     }
 
@@ -1170,11 +1240,20 @@ impl Worker {
             let mut extents = Vec::with_capacity(spec.element_shape.len() + 1);
             extents.push(Extent::resizable(0));
             extents.extend(spec.element_shape.iter().map(|&d| Extent::fixed(d)));
+            let chunk = series_chunk(&spec.element_shape, 8);
             let value = self
                 .filtered(group.new_dataset::<f64>())
                 .shape(extents)
-                .chunk(series_chunk(&spec.element_shape, 8))
+                .chunk(chunk.as_slice())
                 .create("value")?;
+            // Direct chunk writes need chunks that are whole runs of leading-dimension rows of
+            // one frame.
+            let direct = matches!(self.compression, Compression::Deflate { .. })
+                && chunk.len() >= 2
+                && chunk[0] == 1
+                && chunk[2..] == spec.element_shape[1..];
+            let direct_chunk_rows = if direct { chunk[1] } else { 0 };
+            let direct_chunk_len = direct.then(|| chunk[1..].iter().product::<usize>());
             if let Some(u) = &spec.unit {
                 crate::h5md::put_unit(&value, u)?;
             }
@@ -1191,6 +1270,8 @@ impl Worker {
                 frames: 0,
                 full_shape,
                 frame_shape,
+                direct_chunk_len,
+                direct_chunk_rows,
             })
         };
         let series = make().map_err(|e| self.err(&value_path, &e))?;
@@ -1199,19 +1280,41 @@ impl Worker {
     }
 
     fn append(&mut self, id: usize, step: i64, time: f64, data: &[f64]) -> Result<(), H5Error> {
-        let Some(s) = self.series.get_mut(id) else {
+        if id >= self.series.len() {
             return Err(self.err(&format!("series #{id}"), &"unknown series".into()));
-        };
-        let run = |s: &mut Series| -> hdf5::Result<()> {
+        }
+        let Worker {
+            series,
+            compression,
+            threads,
+            chunk_outs,
+            ..
+        } = self;
+        let s = &mut series[id];
+        let mut run = |s: &mut Series| -> hdf5::Result<()> {
             let t = s.frames;
             let n = t + 1;
             s.full_shape[0] = n;
             s.value.resize(s.full_shape.as_slice())?;
-            let mut selection = Vec::with_capacity(s.frame_shape.len());
-            selection.push(SliceOrIndex::from(t..n));
-            selection.extend(s.frame_shape[1..].iter().map(|&d| SliceOrIndex::from(0..d)));
-            let view = ArrayView::from_shape(IxDyn(&s.frame_shape), data)?;
-            s.value.write_slice(view, Hyperslab::from(selection))?;
+            match (s.direct_chunk_len, *compression) {
+                (Some(chunk_len), Compression::Deflate { level, shuffle }) => {
+                    filter_frame(data, chunk_len, shuffle, level, *threads, chunk_outs)
+                        .map_err(|e| hdf5::Error::from(format!("compressing a frame: {e}")))?;
+                    let mut offset = vec![0u64; s.full_shape.len()];
+                    offset[0] = t as u64;
+                    for (k, bytes) in chunk_outs.iter().enumerate() {
+                        offset[1] = (k * s.direct_chunk_rows) as u64;
+                        write_raw_chunk(&s.value, &offset, bytes)?;
+                    }
+                }
+                _ => {
+                    let mut selection = Vec::with_capacity(s.frame_shape.len());
+                    selection.push(SliceOrIndex::from(t..n));
+                    selection.extend(s.frame_shape[1..].iter().map(|&d| SliceOrIndex::from(0..d)));
+                    let view = ArrayView::from_shape(IxDyn(&s.frame_shape), data)?;
+                    s.value.write_slice(view, Hyperslab::from(selection))?;
+                }
+            }
             s.step.resize([n])?;
             s.step.write_slice(&[step][..], t..n)?;
             s.time.resize([n])?;
@@ -1241,7 +1344,9 @@ impl Worker {
             } else {
                 let elem = size_of::<T>();
                 let builder = group.new_dataset::<T>();
-                if data.len().saturating_mul(elem) > COMPRESS_THRESHOLD_BYTES {
+                if self.compression.is_filtered()
+                    && data.len().saturating_mul(elem) > COMPRESS_THRESHOLD_BYTES
+                {
                     self.filtered(builder)
                         .shape(shape)
                         .chunk(capped_chunk(shape, elem, MAX_FIXED_CHUNK_BYTES))

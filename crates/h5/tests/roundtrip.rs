@@ -1,6 +1,6 @@
 //! Write a file with every kind of object, read it back, compare bitwise.
 
-use buffycoat_h5::{H5Error, ObjectKind, Reader, Writer};
+use buffycoat_h5::{Compression, H5Error, ObjectKind, Reader, Writer, WriterOptions};
 
 /// Deterministic awkward values: subnormals, signed zero, huge and tiny
 /// magnitudes, so that "bitwise equal" means something.
@@ -210,7 +210,14 @@ fn large_frames_are_split_into_capped_chunks() -> Result<(), H5Error> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("big.h5");
     let n = 200_000;
-    let w = Writer::create(&path)?;
+    // Shuffle + deflate: frames are compressed chunk by chunk on worker threads.
+    let w = Writer::create_with(
+        &path,
+        &WriterOptions::with_compression(Compression::Deflate {
+            level: 4,
+            shuffle: true,
+        }),
+    )?;
     let s = w.time_series("/particles/all/velocity", &[n, 3], Some("m s-1"), "s")?;
     let mut expected = Vec::new();
     for t in 0..2 {

@@ -6,6 +6,7 @@
 //! - [`rotor`]: rotor speed profiles ω(t), ω̇(t) and their exact time integrals;
 //! - [`forces`]: force laws in the rotating frame, drag closures, sedimentation coefficient;
 //! - [`hindrance`]: hindered settling laws (Richardson–Zaki, Hawksley–Vand) and MLB polydisperse velocities;
+//! - [`consolidation`]: effective solid stress σ_e(φ) of a compressible bed (sedimentation–consolidation);
 //! - [`analytic`]: analytic solutions for validation (Lamm, Anestis–Schneider, Kynch, sigma theory, washout);
 //! - [`error`]: the crate's error type [`error::PhysicsError`] and validation helpers;
 //! - [`fluid`]: the suspending fluid (plasma): density and viscosity presets with sources;
@@ -21,6 +22,7 @@
 
 pub mod analytic;
 pub mod blood;
+pub mod consolidation;
 pub mod error;
 pub mod fluid;
 pub mod forces;

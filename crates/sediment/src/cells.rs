@@ -2,7 +2,10 @@
 
 use crate::{Geometry, SedimentError};
 use buffycoat_physics::forces::{relaxation_time, sedimentation_coefficient};
-use buffycoat_physics::population::particle_rng;
+use buffycoat_physics::population::{particle_rng, sample_cell};
+use buffycoat_physics::species::Species;
+use buffycoat_stepper::Parallel;
+use rayon::prelude::*;
 
 /// RNG stream used for initial positions (cell properties use the species' own streams), so
 /// that positions and properties are independent and each reproducible on its own.
@@ -19,6 +22,74 @@ pub struct CellSpec {
     pub density: f64,
     /// dynamic shape factor χ ≥ 1
     pub shape_factor: f64,
+}
+
+/// One species of a population to sample with [`Cells::sample`]: `count` cells drawn from
+/// `species` with RNG stream `stream`.
+#[derive(Debug, Clone, Copy)]
+pub struct SpeciesDraw<'a> {
+    /// the species (distributions of density and size, shape factor)
+    pub species: &'a Species,
+    /// number of cells
+    pub count: usize,
+    /// RNG stream of the species' properties (cell `j` of the species uses
+    /// `particle_rng(seed, stream, j)`)
+    pub stream: u64,
+}
+
+/// Everything [`Cells`] holds about one cell, computed from its spec alone.
+#[derive(Debug, Clone, Copy)]
+struct Prepared {
+    sedimentation: f64,
+    relaxation: f64,
+    position: [f64; 3],
+}
+
+/// Checks cell `index` and computes its constants and initial position (RNG stream
+/// `particle_rng(seed, POSITION_STREAM, index)`): the per-cell work of [`Cells::place`] and
+/// [`Cells::sample`], so both give bitwise the same cells.
+fn prepare(
+    index: usize,
+    spec: &CellSpec,
+    geometry: &Geometry,
+    fluid_density: f64,
+    viscosity: f64,
+    seed: u64,
+) -> Result<Prepared, SedimentError> {
+    let valid = spec.diameter.is_finite()
+        && spec.diameter > 0.0
+        && spec.density.is_finite()
+        && spec.density > 0.0
+        && spec.shape_factor.is_finite()
+        && spec.shape_factor >= 1.0;
+    if !valid {
+        return Err(SedimentError::InvalidCell {
+            index,
+            message: format!(
+                "diameter {} m, density {} kg/m³, shape factor {}: need d > 0, ρ > 0, χ ≥ 1",
+                spec.diameter, spec.density, spec.shape_factor
+            ),
+        });
+    }
+    geometry
+        .check_fits(spec.diameter)
+        .map_err(|e| SedimentError::InvalidCell {
+            index,
+            message: e.to_string(),
+        })?;
+    let mut rng = particle_rng(seed, POSITION_STREAM, index as u64);
+    let position = geometry.sample_uniform(0.5 * spec.diameter, &mut rng);
+    Ok(Prepared {
+        sedimentation: sedimentation_coefficient(
+            spec.diameter,
+            spec.density,
+            fluid_density,
+            viscosity,
+            spec.shape_factor,
+        ),
+        relaxation: relaxation_time(spec.diameter, spec.density, viscosity, spec.shape_factor),
+        position,
+    })
 }
 
 /// Cells in structure-of-arrays layout: one contiguous array per field, so the integrators
@@ -58,6 +129,10 @@ impl Cells {
     /// `particle_rng(seed, POSITION_STREAM, i)`), at rest in the rotating frame, and computes
     /// each cell's kinematic constants in a fluid of density `fluid_density` (kg/m³) and
     /// viscosity `viscosity` (Pa·s).
+    ///
+    /// # Errors
+    /// [`SedimentError::InvalidCell`] for the first cell (lowest index) with a non-physical
+    /// property or too large for the container.
     pub fn place(
         specs: &[CellSpec],
         geometry: &Geometry,
@@ -65,68 +140,147 @@ impl Cells {
         viscosity: f64,
         seed: u64,
     ) -> Result<Self, SedimentError> {
-        let n = specs.len();
-        let mut cells = Cells {
-            species: Vec::with_capacity(n),
-            diameter: Vec::with_capacity(n),
-            density: Vec::with_capacity(n),
-            shape_factor: Vec::with_capacity(n),
-            sedimentation: Vec::with_capacity(n),
-            relaxation: Vec::with_capacity(n),
-            x: Vec::with_capacity(n),
-            y: Vec::with_capacity(n),
-            z: Vec::with_capacity(n),
+        let mut cells = Self::zeroed(specs.len());
+        for (i, spec) in specs.iter().enumerate() {
+            let p = prepare(i, spec, geometry, fluid_density, viscosity, seed)?;
+            cells.set(i, spec, &p);
+        }
+        Ok(cells)
+    }
+
+    /// Samples a population and places it, in parallel over the fixed chunks of `par`: the
+    /// cells of `draws[0]` first, then those of `draws[1]`, and so on. Cell `j` of draw `k`
+    /// gets its density and size from `particle_rng(seed, draws[k].stream, j)`
+    /// ([`sample_cell`]), its shape factor from the species, and its position and constants
+    /// exactly as [`Cells::place`] gives them (global index `i`, stream `POSITION_STREAM`).
+    ///
+    /// The result is bitwise the same as sampling every species with
+    /// [`buffycoat_physics::population::sample_species`] and placing the specs with
+    /// [`Cells::place`], for any thread count (every cell depends only on its own indices).
+    ///
+    /// # Errors
+    /// As for [`Cells::place`]: the lowest-index invalid cell, whatever the thread count.
+    pub fn sample(
+        draws: &[SpeciesDraw<'_>],
+        geometry: &Geometry,
+        fluid_density: f64,
+        viscosity: f64,
+        seed: u64,
+        par: &Parallel,
+    ) -> Result<Self, SedimentError> {
+        if draws.len() > usize::from(u16::MAX) {
+            return Err(SedimentError::InvalidParameter {
+                name: "species".into(),
+                value: draws.len() as f64,
+                allowed: format!("at most {} species", u16::MAX),
+            });
+        }
+        // starts[k]: global index of draw k's first cell.
+        let mut starts = Vec::with_capacity(draws.len() + 1);
+        let mut total = 0usize;
+        for d in draws {
+            starts.push(total);
+            total = total
+                .checked_add(d.count)
+                .ok_or_else(|| SedimentError::InvalidParameter {
+                    name: "species count".into(),
+                    value: d.count as f64,
+                    allowed: "a total that fits in memory".into(),
+                })?;
+        }
+        starts.push(total);
+        let mut cells = Self::zeroed(total);
+        let chunk = par.chunk_len();
+        let Cells {
+            species,
+            diameter,
+            density,
+            shape_factor,
+            sedimentation,
+            relaxation,
+            x,
+            y,
+            z,
+            ..
+        } = &mut cells;
+        // One result per chunk, reduced in chunk order: the first error is the lowest index.
+        let results: Vec<Result<(), SedimentError>> = par.install(|| {
+            (
+                species.par_chunks_mut(chunk),
+                diameter.par_chunks_mut(chunk),
+                density.par_chunks_mut(chunk),
+                shape_factor.par_chunks_mut(chunk),
+                sedimentation.par_chunks_mut(chunk),
+                relaxation.par_chunks_mut(chunk),
+                x.par_chunks_mut(chunk),
+                y.par_chunks_mut(chunk),
+                z.par_chunks_mut(chunk),
+            )
+                .into_par_iter()
+                .enumerate()
+                .map(|(c, (sp, d, rho, chi, sed, tau, x, y, z))| {
+                    let first = c * chunk;
+                    // The draw holding the chunk's first cell (skipping empty draws).
+                    let mut k = starts.partition_point(|&s| s <= first) - 1;
+                    for j in 0..sp.len() {
+                        let i = first + j;
+                        while i >= starts[k + 1] {
+                            k += 1;
+                        }
+                        let draw = &draws[k];
+                        let mut rng = particle_rng(seed, draw.stream, (i - starts[k]) as u64);
+                        let sample = sample_cell(draw.species, &mut rng);
+                        let spec = CellSpec {
+                            species: k as u16,
+                            diameter: sample.diameter,
+                            density: sample.density,
+                            shape_factor: draw.species.shape_factor,
+                        };
+                        let p = prepare(i, &spec, geometry, fluid_density, viscosity, seed)?;
+                        sp[j] = spec.species;
+                        d[j] = spec.diameter;
+                        rho[j] = spec.density;
+                        chi[j] = spec.shape_factor;
+                        sed[j] = p.sedimentation;
+                        tau[j] = p.relaxation;
+                        [x[j], y[j], z[j]] = p.position;
+                    }
+                    Ok(())
+                })
+                .collect()
+        });
+        results.into_iter().collect::<Result<(), _>>()?;
+        Ok(cells)
+    }
+
+    /// `n` cells with every field zero (written by [`Cells::set`] or [`Cells::sample`]).
+    fn zeroed(n: usize) -> Self {
+        Cells {
+            species: vec![0; n],
+            diameter: vec![0.0; n],
+            density: vec![0.0; n],
+            shape_factor: vec![0.0; n],
+            sedimentation: vec![0.0; n],
+            relaxation: vec![0.0; n],
+            x: vec![0.0; n],
+            y: vec![0.0; n],
+            z: vec![0.0; n],
             vx: vec![0.0; n],
             vy: vec![0.0; n],
             vz: vec![0.0; n],
             status: vec![0; n],
-        };
-        for (i, spec) in specs.iter().enumerate() {
-            let valid = spec.diameter.is_finite()
-                && spec.diameter > 0.0
-                && spec.density.is_finite()
-                && spec.density > 0.0
-                && spec.shape_factor.is_finite()
-                && spec.shape_factor >= 1.0;
-            if !valid {
-                return Err(SedimentError::InvalidCell {
-                    index: i,
-                    message: format!(
-                        "diameter {} m, density {} kg/m³, shape factor {}: need d > 0, ρ > 0, χ ≥ 1",
-                        spec.diameter, spec.density, spec.shape_factor
-                    ),
-                });
-            }
-            geometry
-                .check_fits(spec.diameter)
-                .map_err(|e| SedimentError::InvalidCell {
-                    index: i,
-                    message: e.to_string(),
-                })?;
-            let mut rng = particle_rng(seed, POSITION_STREAM, i as u64);
-            let p = geometry.sample_uniform(0.5 * spec.diameter, &mut rng);
-            cells.species.push(spec.species);
-            cells.diameter.push(spec.diameter);
-            cells.density.push(spec.density);
-            cells.shape_factor.push(spec.shape_factor);
-            cells.sedimentation.push(sedimentation_coefficient(
-                spec.diameter,
-                spec.density,
-                fluid_density,
-                viscosity,
-                spec.shape_factor,
-            ));
-            cells.relaxation.push(relaxation_time(
-                spec.diameter,
-                spec.density,
-                viscosity,
-                spec.shape_factor,
-            ));
-            cells.x.push(p[0]);
-            cells.y.push(p[1]);
-            cells.z.push(p[2]);
         }
-        Ok(cells)
+    }
+
+    /// Stores cell `i`.
+    fn set(&mut self, i: usize, spec: &CellSpec, p: &Prepared) {
+        self.species[i] = spec.species;
+        self.diameter[i] = spec.diameter;
+        self.density[i] = spec.density;
+        self.shape_factor[i] = spec.shape_factor;
+        self.sedimentation[i] = p.sedimentation;
+        self.relaxation[i] = p.relaxation;
+        [self.x[i], self.y[i], self.z[i]] = p.position;
     }
 
     /// Number of cells.

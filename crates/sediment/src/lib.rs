@@ -20,7 +20,7 @@ pub mod overdamped;
 pub mod solver;
 pub mod validation;
 
-pub use cells::{CellSpec, Cells};
+pub use cells::{CellSpec, Cells, SpeciesDraw};
 pub use geometry::{Geometry, Sector, Tube};
 pub use solver::{ParticleModel, Sedimentation, SedimentationConfig, Tolerances};
 

@@ -112,3 +112,106 @@ fn pelleting_conserves_the_cell_count() {
         assert!(counts[1] > 0 && counts[0] > n / 4, "{model:?}: {counts:?}");
     }
 }
+
+fn species(name: &str, rho: f64, d: f64, chi: f64) -> buffycoat_physics::species::Species {
+    use buffycoat_physics::species::{Distribution, SizeDistribution, Species};
+    Species {
+        name: name.into(),
+        display_name: name.into(),
+        density: Distribution::Normal { mean: rho, sd: 5.0 },
+        size: SizeDistribution::Diameter(Distribution::LogNormal {
+            mean: d,
+            sd: 0.15 * d,
+        }),
+        shape_factor: chi,
+        normal_per_ul: None,
+        source: "test".into(),
+    }
+}
+
+/// Parallel set-up (`Cells::sample`) gives bitwise the cells of the serial recipe (sample each
+/// species, then `Cells::place`), for 1, 2 and 3 threads and several chunk lengths, with an
+/// empty species and species boundaries inside chunks.
+#[test]
+fn parallel_sampling_matches_the_serial_recipe_for_any_thread_count() {
+    use buffycoat_physics::population::sample_species;
+    use buffycoat_sediment::SpeciesDraw;
+    let kinds = [
+        species("a", 1095.0, 5.6e-6, 1.4),
+        species("empty", 1070.0, 9e-6, 1.0),
+        species("b", 1070.0, 9e-6, 1.0),
+        species("c", 1060.0, 7e-6, 1.1),
+    ];
+    let counts = [1000, 0, 777, 1301];
+    for geometry in [contract_tube(), wide_sector()] {
+        let mut specs = Vec::new();
+        let mut samples = Vec::new();
+        for (k, (sp, &n)) in kinds.iter().zip(&counts).enumerate() {
+            sample_species(sp, n, 99, k as u64 + 1, &mut samples);
+            specs.extend(samples.iter().map(|c| CellSpec {
+                species: k as u16,
+                diameter: c.diameter,
+                density: c.density,
+                shape_factor: sp.shape_factor,
+            }));
+        }
+        let serial = Cells::place(&specs, &geometry, RHO_F, MU, 99).unwrap();
+        let draws: Vec<SpeciesDraw<'_>> = kinds
+            .iter()
+            .zip(&counts)
+            .enumerate()
+            .map(|(k, (sp, &count))| SpeciesDraw {
+                species: sp,
+                count,
+                stream: k as u64 + 1,
+            })
+            .collect();
+        for (threads, chunk) in [(1, 2048), (2, 256), (3, 333), (2, 1)] {
+            let par = Parallel::new(Some(threads), chunk).unwrap();
+            let sampled = Cells::sample(&draws, &geometry, RHO_F, MU, 99, &par).unwrap();
+            // PartialEq on f64 would accept −0 == +0; compare the hash and every field's bits.
+            assert_eq!(sampled.state_hash(), serial.state_hash());
+            for (a, b) in [
+                (&sampled.diameter, &serial.diameter),
+                (&sampled.density, &serial.density),
+                (&sampled.shape_factor, &serial.shape_factor),
+                (&sampled.sedimentation, &serial.sedimentation),
+                (&sampled.relaxation, &serial.relaxation),
+            ] {
+                assert!(a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits()));
+            }
+            assert_eq!(sampled.species, serial.species);
+            assert_eq!(sampled, serial, "{threads} threads, chunk {chunk}");
+        }
+    }
+}
+
+/// The first invalid cell is reported whatever the thread count: here every cell of the second
+/// species is too large for the tube, and the error names the first of them.
+#[test]
+fn parallel_sampling_reports_the_first_invalid_cell() {
+    use buffycoat_sediment::SpeciesDraw;
+    let ok = species("ok", 1070.0, 9e-6, 1.0);
+    let huge = species("huge", 1070.0, 0.05, 1.0);
+    let draws = [
+        SpeciesDraw {
+            species: &ok,
+            count: 3000,
+            stream: 1,
+        },
+        SpeciesDraw {
+            species: &huge,
+            count: 3000,
+            stream: 2,
+        },
+    ];
+    for threads in [1, 2, 3] {
+        let par = Parallel::new(Some(threads), 256).unwrap();
+        match Cells::sample(&draws, &contract_tube(), RHO_F, MU, 5, &par) {
+            Err(buffycoat_sediment::SedimentError::InvalidCell { index, .. }) => {
+                assert_eq!(index, 3000, "{threads} threads");
+            }
+            other => panic!("expected an invalid cell, got {other:?}"),
+        }
+    }
+}

@@ -36,6 +36,7 @@
 //! [output]
 //! particle_every = 1           # write particle positions every n-th frame
 //! velocities = true
+//! compression = "none"         # or "lzf", "shuffle+lzf", "deflate[:LEVEL]", "shuffle+deflate[:LEVEL]"
 //! ```
 
 use buffycoat_engine::summary::human;
@@ -109,6 +110,8 @@ pub struct ScenarioFile {
     pub grid: Option<GridSection>,
     /// `[layers]` interface thresholds (model.kind = "hindered")
     pub layers: Option<LayersSection>,
+    /// `[consolidation]` red-cell bed consolidation (model.kind = "hindered", tube or sector)
+    pub consolidation: Option<ConsolidationSection>,
     /// `[inlet]` (channel)
     pub inlet: Option<InletSection>,
     /// `[ports]` (channel)
@@ -353,6 +356,34 @@ pub enum HindranceKind {
     HawksleyVand,
 }
 
+/// Time discretisation of the hindered field (`grid.scheme`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SchemeKind {
+    /// high-resolution central-upwind finite volumes, CFL-limited SSP-RK steps
+    Explicit,
+    /// backward Euler + Newton (the column solver shared with the channel), adaptive steps
+    Implicit,
+}
+
+/// `[consolidation]`: the bed of red cells carries an effective solid stress above its
+/// contact fraction (`buffycoat_physics::consolidation`). Every key is optional; the table's
+/// presence switches consolidation on with the calibrated red-cell values.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsolidationSection {
+    /// contact (critical) fraction φ_c
+    pub critical_fraction: Option<f64>,
+    /// stress scale σ₀ (Pa)
+    pub modulus_pa: Option<f64>,
+    /// stiffening exponent β
+    pub exponent: Option<f64>,
+    /// exponent m of the bed mobility above φ_c
+    pub bed_exponent: Option<f64>,
+    /// ratio of the unloading to the loading stiffness of the bed
+    pub unloading_stiffness: Option<f64>,
+}
+
 /// `[hindrance]`
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -384,6 +415,12 @@ pub struct GridSection {
     pub cfl: Option<f64>,
     /// classes below this fraction of their initial mean in a cell leave its wave-speed bound
     pub inactive_fraction: Option<f64>,
+    /// "explicit" (default without `[consolidation]`) or "implicit"
+    pub scheme: Option<SchemeKind>,
+    /// local error tolerance of the implicit step-size control
+    pub time_tolerance: Option<f64>,
+    /// largest implicit step (s)
+    pub max_dt_s: Option<f64>,
 }
 
 /// `[layers]`
@@ -617,6 +654,10 @@ pub struct OutputSection {
     /// write velocities
     #[serde(default = "yes")]
     pub velocities: bool,
+    /// HDF5 filter of large datasets, see [`buffycoat_h5::Compression::parse`] (default
+    /// `"none"`)
+    #[serde(default)]
+    pub compression: Option<String>,
 }
 
 fn one() -> i64 {
@@ -628,6 +669,7 @@ impl Default for OutputSection {
         Self {
             particle_every: 1,
             velocities: true,
+            compression: None,
         }
     }
 }
@@ -679,6 +721,8 @@ pub struct Resolved {
     pub particle_every: usize,
     /// write velocities
     pub velocities: bool,
+    /// HDF5 compression of large datasets (every output kind)
+    pub compression: buffycoat_h5::Compression,
     /// the hindered model's settings (`model = "hindered"`)
     pub hindered: Option<HinderedSettings>,
     /// the channel's settings (`geometry.kind = "channel"`)
@@ -879,6 +923,7 @@ impl ScenarioFile {
                 (self.hindrance.is_some(), "hindrance"),
                 (self.grid.is_some(), "grid"),
                 (self.layers.is_some(), "layers"),
+                (self.consolidation.is_some(), "consolidation"),
             ] {
                 if present {
                     return Err(key_err(
@@ -957,6 +1002,11 @@ impl ScenarioFile {
                 format!("{particle_every} is out of range: allowed ≥ 1"),
             ));
         }
+        let compression = match &self.output.compression {
+            None => buffycoat_h5::Compression::default(),
+            Some(text) => buffycoat_h5::Compression::parse(text)
+                .map_err(|message| key_err("output.compression", message))?,
+        };
         let procedure = self.procedure_settings(&species, channel.as_ref())?;
         Ok(Resolved {
             duration,
@@ -972,6 +1022,7 @@ impl ScenarioFile {
             species,
             particle_every: particle_every as usize,
             velocities: self.output.velocities,
+            compression,
             hindered,
             procedure,
             channel,
@@ -1472,6 +1523,100 @@ impl ScenarioFile {
                 "the hindered model runs in a tube or a sector",
             ));
         }
+        let channel = self.geometry.kind == GeometryKind::Channel;
+        let consolidation = match &self.consolidation {
+            None => None,
+            Some(_) if channel => {
+                return Err(key_err(
+                    "consolidation",
+                    "is not used by geometry kind = \"channel\"; remove it",
+                ));
+            }
+            Some(c) => {
+                use buffycoat_physics::consolidation::{Consolidation, SolidStress};
+                let d = Consolidation::red_cells();
+                let critical = c
+                    .critical_fraction
+                    .map(|v| in_range("consolidation.critical_fraction", v, 0.3, 0.9, false, ""))
+                    .transpose()?
+                    .unwrap_or(d.stress.critical);
+                if critical >= law.max_packing() {
+                    return Err(key_err(
+                        "consolidation.critical_fraction",
+                        format!(
+                            "{critical} must be below hindrance.max_packing = {}",
+                            law.max_packing()
+                        ),
+                    ));
+                }
+                let modulus = c
+                    .modulus_pa
+                    .map(|v| in_range("consolidation.modulus_pa", v, 0.0, 1e9, true, "Pa"))
+                    .transpose()?
+                    .unwrap_or(d.stress.modulus);
+                let exponent = c
+                    .exponent
+                    .map(|v| in_range("consolidation.exponent", v, 1.0, 10.0, false, ""))
+                    .transpose()?
+                    .unwrap_or(d.stress.exponent);
+                let bed_exponent = c
+                    .bed_exponent
+                    .map(|v| in_range("consolidation.bed_exponent", v, 0.0, 6.0, false, ""))
+                    .transpose()?
+                    .unwrap_or(d.bed_exponent);
+                let unloading_stiffness = c
+                    .unloading_stiffness
+                    .map(|v| in_range("consolidation.unloading_stiffness", v, 1.0, 1e6, false, ""))
+                    .transpose()?
+                    .unwrap_or(d.unloading_stiffness);
+                Some(Consolidation {
+                    stress: SolidStress::new(critical, modulus, exponent)
+                        .map_err(|e| key_err("consolidation", e.to_string()))?,
+                    bed_exponent,
+                    unloading_stiffness,
+                })
+            }
+        };
+        let scheme = match (g.scheme, consolidation.is_some()) {
+            (Some(_), _) if channel => {
+                return Err(key_err(
+                    "grid.scheme",
+                    "is not used by geometry kind = \"channel\" (see channel.method); remove it",
+                ));
+            }
+            (Some(SchemeKind::Explicit), true) => {
+                return Err(key_err(
+                    "grid.scheme",
+                    "\"explicit\" cannot run [consolidation]; use \"implicit\" or remove \
+                     [consolidation]",
+                ));
+            }
+            (Some(SchemeKind::Implicit), _) | (None, true) => buffycoat_field::Scheme::Implicit,
+            (Some(SchemeKind::Explicit), false) | (None, false) => {
+                buffycoat_field::Scheme::Explicit
+            }
+        };
+        let defaults = buffycoat_field::ImplicitNumerics::default();
+        let time_tolerance = g
+            .time_tolerance
+            .map(|v| in_range("grid.time_tolerance", v, 1e-6, 0.1, false, ""))
+            .transpose()?
+            .unwrap_or(defaults.time_tolerance);
+        let max_dt = g
+            .max_dt_s
+            .map(|v| in_range("grid.max_dt_s", v, 1e-6, 1e4, false, "s"))
+            .transpose()?
+            .unwrap_or(defaults.max_dt);
+        if scheme == buffycoat_field::Scheme::Explicit {
+            for (key, present) in [
+                ("grid.time_tolerance", g.time_tolerance.is_some()),
+                ("grid.max_dt_s", g.max_dt_s.is_some()),
+            ] {
+                if present {
+                    return Err(key_err(key, "applies only to grid.scheme = \"implicit\""));
+                }
+            }
+        }
         Ok(HinderedSettings {
             law,
             radial_cells,
@@ -1482,6 +1627,10 @@ impl ScenarioFile {
             red_cell_threshold,
             red_cell_aggregate_cells,
             esr,
+            scheme,
+            time_tolerance,
+            max_dt,
+            consolidation,
         })
     }
 

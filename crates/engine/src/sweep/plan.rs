@@ -123,6 +123,7 @@ impl SweepPlan {
             // the cores keeps every core busy without synchronisation inside a run.
             threads: Some(1),
             progress: ProgressMode::Off,
+            compression: buffycoat_h5::Compression::None,
         };
         match run(&setup, &provenance, &opts) {
             Ok(summary) => match serde_json::to_value(&summary) {

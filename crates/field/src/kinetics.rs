@@ -9,17 +9,18 @@
 //! - w_i = k_i(Δρ_i − e) − S, so that the MLB velocity is u_i = a c(φ) w_i with
 //!   c(φ) = V_ε(φ)/(18μ) (Bürger, Concha, Fjelde & Karlsen, Powder Technol 113:30, 2000);
 //! - V_ε(φ) = V(φ) · min(1, (φ_max − φ)/ε)⁺, the law's velocity factor with a linear packing
-//!   ramp of width ε (see [`crate::ImplicitSettings::packing_ramp`]);
+//!   ramp of width ε (the channel's `ImplicitSettings::packing_ramp`);
 //! - ∂w_i/∂φ_m = Δρ_m(K − k_i − k_m) + e k_m and
 //!   ∂v_i/∂φ_m = c′(φ) w_i + c(φ) ∂w_i/∂φ_m for v_i = c w_i (per unit acceleration).
 
-use buffycoat_field::Class;
+use crate::Class;
+use buffycoat_physics::consolidation::Consolidation;
 use buffycoat_physics::fluid::Fluid;
 use buffycoat_physics::hindrance::HindranceLaw;
 
 /// Class constants and the closure, shared read-only by all solves.
 #[derive(Debug, Clone)]
-pub(crate) struct Kinetics {
+pub struct Kinetics {
     /// number of classes N
     pub n: usize,
     /// k_i = d_i²/χ_i (m²)
@@ -34,11 +35,27 @@ pub(crate) struct Kinetics {
     pub phi_max: f64,
     /// ramp width ε
     pub ramp: f64,
+    /// the mobility of a consolidating bed above its contact fraction (see
+    /// [`Kinetics::with_bed`]); `None`: the law's V(φ) everywhere
+    pub bed: Option<BedMobility>,
+}
+
+/// V(φ) above the contact fraction φ_c of a deformable bed (see
+/// [`buffycoat_physics::consolidation::Consolidation`]):
+/// V(φ) = V_law(φ_c) · [x(φ)/x(φ_c)]^m, x = (1 − φ)/φ.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BedMobility {
+    /// φ_c
+    pub critical: f64,
+    /// V_law(φ_c)
+    pub anchor: f64,
+    /// m
+    pub exponent: f64,
 }
 
 /// The mixture quantities of one state (see the module documentation).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct Mixture {
+pub struct Mixture {
     /// c = V_ε/(18μ)
     pub factor: f64,
     /// c′ = V_ε′/(18μ)
@@ -52,6 +69,7 @@ pub(crate) struct Mixture {
 }
 
 impl Kinetics {
+    /// The constants of `classes` in `fluid` with `law` and a packing ramp of width `ramp`.
     pub fn new(classes: &[Class], fluid: &Fluid, law: HindranceLaw, ramp: f64) -> Self {
         Self {
             n: classes.len(),
@@ -61,13 +79,36 @@ impl Kinetics {
             law,
             phi_max: law.max_packing(),
             ramp,
+            bed: None,
         }
+    }
+
+    /// The same kinetics with the bed mobility of `consolidation` above its contact fraction.
+    #[must_use]
+    pub fn with_bed(mut self, consolidation: &Consolidation) -> Self {
+        let critical = consolidation.stress.critical;
+        self.bed = Some(BedMobility {
+            critical,
+            anchor: self.law.velocity_factor_and_derivative(critical).0,
+            exponent: consolidation.bed_exponent,
+        });
+        self
     }
 
     /// V_ε(φ) and dV_ε/dφ.
     #[inline]
     pub fn velocity_factor(&self, total: f64) -> (f64, f64) {
-        let (v, dv) = self.law.velocity_factor_and_derivative(total);
+        let (v, dv) = match self.bed {
+            Some(bed) if total > bed.critical => {
+                let phi = total.min(1.0 - 1e-12);
+                let scale = bed.critical / (1.0 - bed.critical);
+                let x = (1.0 - phi) / phi * scale;
+                let dx = -scale / (phi * phi);
+                let p = x.powf(bed.exponent - 1.0);
+                (bed.anchor * p * x, bed.anchor * bed.exponent * p * dx)
+            }
+            _ => self.law.velocity_factor_and_derivative(total),
+        };
         let room = (self.phi_max - total) / self.ramp;
         if room >= 1.0 {
             (v, dv)
@@ -118,6 +159,59 @@ impl Kinetics {
                     let km = self.mobility[m];
                     let dw = self.excess[m] * (kdiff - km) + mix.excess * km;
                     *slot = base + mix.factor * dw;
+                }
+            }
+        }
+    }
+}
+
+impl Kinetics {
+    /// Coefficients of the consolidation velocity per unit stress gradient,
+    /// h_i(φ) = c(φ) (1 − φ)/max(φ, φ_c) (K − k_i), into `h` (N), and ∂h_i/∂φ_m into `dh`
+    /// (row-major N × N) when given.
+    ///
+    /// Derivation: the solid stress acts on every class in proportion to its share of the
+    /// solids (Berres, Bürger, Karlsen & Tory, SIAM J Appl Math 64:41, 2003), i.e. Δρ_i becomes
+    /// Δρ_i − σ_r/(a φ) for all i (σ_r = ∂σ_e/∂r). Then e → e − σ_r/a, M → M − K σ_r/(a φ),
+    /// S → S − (σ_r/a) K (1 − φ)/φ, and the MLB velocity u_i = a c w_i gains
+    /// c σ_r (1 − φ)/φ (K − k_i) = h_i σ_r, independent of a. For one class this is
+    /// −c k (1 − φ)² σ_r/φ, the Bürger–Concha–Karlsen factor 1 − σ_r/(Δρ a φ) of the Kynch
+    /// velocity. The floor φ_c in 1/φ only matters across a face whose other cell is
+    /// stressed (σ_e = 0 below φ_c), where the stress gradient belongs to the denser cell.
+    #[inline]
+    pub fn compression_coefficients(
+        &self,
+        phi: &[f64],
+        critical: f64,
+        h: &mut [f64],
+        dh: Option<&mut [f64]>,
+    ) {
+        let (mut tot, mut k) = (0.0, 0.0);
+        for (&p, &kk) in phi.iter().zip(&self.mobility) {
+            tot += p;
+            k += kk * p;
+        }
+        let (v, dv) = self.velocity_factor(tot);
+        let (c, dc) = (self.inv_18mu * v, self.inv_18mu * dv);
+        let floor = tot.max(critical);
+        let g = (1.0 - tot) / floor;
+        let dg = if tot > critical {
+            -1.0 / (tot * tot)
+        } else {
+            -1.0 / critical
+        };
+        let cg = c * g;
+        for (hi, &ki) in h.iter_mut().zip(&self.mobility) {
+            *hi = cg * (k - ki);
+        }
+        if let Some(dh) = dh {
+            let n = self.n;
+            let base = dc * g + c * dg;
+            for i in 0..n {
+                let diff = k - self.mobility[i];
+                let row = &mut dh[i * n..(i + 1) * n];
+                for (slot, &km) in row.iter_mut().zip(&self.mobility) {
+                    *slot = base * diff + cg * km;
                 }
             }
         }
@@ -189,6 +283,46 @@ mod tests {
                         (fd - dv[i * 3 + m]).abs() <= 1e-5 * scale,
                         "{phi:?} i={i} m={m}: {fd} vs {}",
                         dv[i * 3 + m]
+                    );
+                }
+            }
+        }
+    }
+
+    /// The consolidation coefficients reduce to −c k (1 − φ)²/φ for one class, and their
+    /// Jacobian matches central differences.
+    #[test]
+    fn compression_coefficients_match_one_class_and_differences() {
+        let fluid = Fluid::plasma_37c();
+        let law = HindranceLaw::hawksley_vand(0.98).unwrap();
+        let one = [Class::new("rbc", 5.5e-6, 1095.0, 1.09, 0.4)];
+        let kin = Kinetics::new(&one, &fluid, law, 0.01);
+        let mut h = [0.0];
+        kin.compression_coefficients(&[0.8], 0.55, &mut h, None);
+        let (v, _) = kin.velocity_factor(0.8);
+        let want = -kin.inv_18mu * v * one[0].mobility() * 0.2 * 0.2 / 0.8;
+        assert!((h[0] - want).abs() <= 1e-14 * want.abs(), "{} {want}", h[0]);
+        let c = classes();
+        let kin = Kinetics::new(&c, &fluid, law, 0.01);
+        for phi in [[0.4, 0.001, 0.002], [0.8, 0.05, 0.01], [0.9, 0.005, 0.001]] {
+            let mut h = [0.0; 3];
+            let mut dh = [0.0; 9];
+            kin.compression_coefficients(&phi, 0.55, &mut h, Some(&mut dh));
+            for m in 0..3 {
+                let e = 1e-7;
+                let (mut p, mut q) = (phi, phi);
+                p[m] += e;
+                q[m] -= e;
+                let (mut hp, mut hq) = ([0.0; 3], [0.0; 3]);
+                kin.compression_coefficients(&p, 0.55, &mut hp, None);
+                kin.compression_coefficients(&q, 0.55, &mut hq, None);
+                for i in 0..3 {
+                    let fd = (hp[i] - hq[i]) / (2.0 * e);
+                    let scale = dh[i * 3 + m].abs().max(1e-3 * h[i].abs());
+                    assert!(
+                        (fd - dh[i * 3 + m]).abs() <= 1e-5 * scale,
+                        "{phi:?} i={i} m={m}: {fd} vs {}",
+                        dh[i * 3 + m]
                     );
                 }
             }

@@ -35,7 +35,8 @@
 //! ∂F_f/∂φ_L = diag(v(R)⁺) + [v_i(L) < 0] φ_{i,R} ∂v_i(L)/∂φ_m and
 //! ∂F_f/∂φ_R = [v_i(R) > 0] φ_{i,L} ∂v_i(R)/∂φ_m + diag(v(L)⁻).
 //!
-//! - *Decoupled minor classes* ([`crate::ImplicitSettings::coupling_threshold`]): the
+//! - *Decoupled minor classes* ([`ColumnStep::major`]; the channel's
+//!   `ImplicitSettings::coupling_threshold`): the
 //!   derivatives with respect to classes with a small inlet fraction (platelets, white cells)
 //!   are dropped except each class's own, which makes the Jacobian block-lower-triangular:
 //!   a block-tridiagonal system for the major classes (red cells; N_M × N_M blocks, block
@@ -50,6 +51,7 @@
 //!   halves (counted in [`NewtonStats`]; none occur in the tests' steady solves).
 
 use crate::kinetics::Kinetics;
+use buffycoat_physics::consolidation::SolidStress;
 
 /// A modified-Newton iteration whose residual shrinks by less than this factor refreshes the
 /// Jacobian (0.1: measured fastest for whole blood, 100 × 200 cells, 8 classes).
@@ -57,7 +59,8 @@ const REFRESH_RATIO: f64 = 0.1;
 
 /// Parameters of one column step.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct ColumnStep<'a> {
+pub struct ColumnStep<'a> {
+    /// class constants and the velocity closure
     pub kin: &'a Kinetics,
     /// face accelerations a_f (J + 1), walls included (unused)
     pub accel: &'a [f64],
@@ -73,6 +76,48 @@ pub(crate) struct ColumnStep<'a> {
     pub max_subdivisions: usize,
     /// per class: coupled in the approximate Jacobian (true for all: exact Newton)
     pub major: &'a [bool],
+    /// sediment consolidation (effective solid stress); `None`: pure MLB transport
+    pub compression: Option<Compression<'a>>,
+}
+
+/// The consolidation term of a column step: the effective solid stress σ_e(φ) of the total
+/// solids fraction and the face conductances.
+///
+/// Face flux added to class i at face f (L = f − 1, R = f), with the stress gradient
+/// D_f = (σ_e(φ_R) − σ_e(φ_L)) A_f/Δr_f and the coefficients h_i of
+/// [`Kinetics::compression_coefficients`] (velocity per unit stress gradient):
+///
+/// F^c_{f,i} = φ_{i,L} (h_i(R) D_f)⁺ + φ_{i,R} (h_i(L) D_f)⁻,
+///
+/// upwinded like the settling flux (a class leaves a cell with the coefficient of the cell it
+/// enters, whose c(φ) vanishes at φ_max), so the positivity and packing arguments of the
+/// module documentation hold unchanged. For one class it is the Bürger–Concha–Karlsen
+/// degenerate diffusion −a(φ) ∂φ/∂r, a(φ) = f_bk σ_e′/(Δρ a φ), in a monotone discretisation.
+/// A later per-class diffusive flux (e.g. shear-induced diffusion) belongs next to this term.
+#[derive(Debug, Clone, Copy)]
+pub struct Compression<'a> {
+    /// σ_e(φ)
+    pub stress: SolidStress,
+    /// A_f/Δr_f per face (J + 1; walls unused): face measure over the centre distance (1/m
+    /// for a tube)
+    pub conductance: &'a [f64],
+    /// irreversible consolidation: per cell the largest total fraction reached before, and
+    /// the unloading stiffness ratio R
+    /// ([`SolidStress::unloading_stress_and_derivative`]); `None`: reversible σ_e(φ)
+    pub preconsolidation: Option<(&'a [f64], f64)>,
+}
+
+impl Compression<'_> {
+    /// σ_e and σ_e′ of cell `j` at total fraction `phi`.
+    #[inline]
+    pub fn cell_stress(&self, j: usize, phi: f64) -> (f64, f64) {
+        match self.preconsolidation {
+            Some((reached, ratio)) => self
+                .stress
+                .unloading_stress_and_derivative(phi, reached[j], ratio),
+            None => self.stress.stress_and_derivative(phi),
+        }
+    }
 }
 
 /// Statistics of the column solves.
@@ -99,7 +144,9 @@ pub struct NewtonStats {
 }
 
 impl NewtonStats {
-    pub(crate) fn merge(self, o: Self) -> Self {
+    /// Sums of two statistics (largest residual: the maximum).
+    #[must_use]
+    pub fn merge(self, o: Self) -> Self {
         Self {
             steps: self.steps + o.steps,
             iterations: self.iterations + o.iterations,
@@ -115,14 +162,16 @@ impl NewtonStats {
 
 /// Why a step failed.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct StepFailure {
+pub struct StepFailure {
+    /// scaled residual when the step was given up
     pub residual: f64,
+    /// Newton iterations of the last attempt
     pub iterations: usize,
 }
 
 /// Preallocated workspace of one column (no allocation in [`ColumnSolver::step`]).
 #[derive(Debug, Clone)]
-pub(crate) struct ColumnSolver {
+pub struct ColumnSolver {
     n: usize,
     cells: usize,
     v: Vec<f64>,
@@ -161,14 +210,25 @@ pub(crate) struct ColumnSolver {
     couple_prev: Vec<f64>,
     dv_minor: Vec<f64>,
     coupling: Vec<f64>,
+    // consolidation: σ_e per cell, σ_e′ per cell, stress gradient per face, h and ∂h/∂φ per
+    // cell (trial states use `sig_trial`/`h_trial`)
+    sig: Vec<f64>,
+    dsig: Vec<f64>,
+    grad: Vec<f64>,
+    h: Vec<f64>,
+    dh: Vec<f64>,
+    sig_trial: Vec<f64>,
+    h_trial: Vec<f64>,
     // sub-stepping
     start: Vec<f64>,
     /// Δt of the current factorisation (NaN: none)
     factor_dt: f64,
+    /// statistics of every solve so far
     pub stats: NewtonStats,
 }
 
 impl ColumnSolver {
+    /// A workspace for columns of `cells` cells and `n` classes.
     pub fn new(cells: usize, n: usize) -> Self {
         let z = |k: usize| vec![0.0; k];
         Self {
@@ -205,6 +265,13 @@ impl ColumnSolver {
             couple_prev: z(cells * n),
             dv_minor: z(cells * n * n),
             coupling: z(cells * n),
+            sig: z(cells),
+            dsig: z(cells),
+            grad: z(cells + 1),
+            h: z(cells * n),
+            dh: z(cells * n * n),
+            sig_trial: z(cells),
+            h_trial: z(cells * n),
             start: z(cells * n),
             factor_dt: f64::NAN,
             stats: NewtonStats::default(),
@@ -322,6 +389,7 @@ impl ColumnSolver {
             &mut self.v,
             &mut self.flux,
             &mut self.resid,
+            (&mut self.sig_trial, &mut self.h_trial),
         );
         let mut iterations = 0;
         let mut refresh = self.factor_dt != dt;
@@ -358,6 +426,7 @@ impl ColumnSolver {
                     &mut self.v_trial,
                     &mut self.flux_trial,
                     &mut self.resid_trial,
+                    (&mut self.sig_trial, &mut self.h_trial),
                 );
                 // Armijo condition on ‖g‖₂²; a step that already meets the tolerance is taken
                 if trial.sum_sq <= norm.sum_sq * (1.0 - 1e-4 * lambda) || trial.max <= p.tolerance {
@@ -478,6 +547,10 @@ impl ColumnSolver {
                 }
             }
         }
+        let compression = p.compression.is_some();
+        if let Some(cp) = &p.compression {
+            self.assemble_compression(p.kin, cp, phi, dt);
+        }
         // Decoupled classes: tridiagonal l_j δ_{j−1} + d_j δ_j + u_j δ_{j+1}, factored by the
         // Thomas algorithm (an M-matrix with column sums m_j: stable without pivoting).
         let nq = self.minor.len();
@@ -507,6 +580,21 @@ impl ColumnSolver {
                 let mut d = p.measure[j] + a_plus * v_next.max(0.0) - a_minus * v_prev.min(0.0);
                 let mut lo = -a_minus * v_own.max(0.0);
                 let mut up = a_plus * v_own.min(0.0);
+                if compression {
+                    // consolidation: the own-fraction (upwind) terms only; the coupling
+                    // through σ_e and h to the other classes is left out of the decoupled
+                    // rows
+                    if j + 1 < cells {
+                        let g = self.grad[j + 1];
+                        d += dt * (self.h[(j + 1) * n + i] * g).max(0.0);
+                        up += dt * (self.h[j * n + i] * g).min(0.0);
+                    }
+                    if j > 0 {
+                        let g = self.grad[j];
+                        d -= dt * (self.h[(j - 1) * n + i] * g).min(0.0);
+                        lo -= dt * (self.h[j * n + i] * g).max(0.0);
+                    }
+                }
                 if j + 1 < cells {
                     // face j+½: L = j, R = j + 1
                     if v_own < 0.0 {
@@ -559,6 +647,77 @@ impl ColumnSolver {
                 let dst = &mut self.dv_minor[slot * nm..(slot + 1) * nm];
                 for (d, &m) in dst.iter_mut().zip(&self.major) {
                     *d = row[m];
+                }
+            }
+        }
+    }
+
+    /// The consolidation part of the Jacobian (see [`Compression`]): σ_e, σ_e′, the face
+    /// stress gradients, h and ∂h/∂φ at `phi` into the solver's buffers, and the derivatives
+    /// of F^c with respect to the coupled classes into the blocks:
+    ///
+    /// ∂F/∂φ_{L,m} = δ_im P⁺ + [P > 0] φ_{i,L} h_i(R) D_L + [Q < 0] φ_{i,R} (∂h_i(L)/∂φ_m D + h_i(L) D_L),
+    /// ∂F/∂φ_{R,m} = [P > 0] φ_{i,L} (∂h_i(R)/∂φ_m D + h_i(R) D_R) + δ_im Q⁻ + [Q < 0] φ_{i,R} h_i(L) D_R,
+    ///
+    /// with P = h_i(R) D, Q = h_i(L) D, D_L = −σ_e′(L) A/Δr, D_R = σ_e′(R) A/Δr.
+    fn assemble_compression(&mut self, kin: &Kinetics, cp: &Compression<'_>, phi: &[f64], dt: f64) {
+        let n = self.n;
+        let nn = n * n;
+        let cells = self.cells;
+        let nm = self.major.len();
+        let bb = nm * nm;
+        let critical = cp.stress.critical;
+        for j in 0..cells {
+            let cell = &phi[j * n..(j + 1) * n];
+            let (sg, dsg) = cp.cell_stress(j, cell.iter().sum());
+            self.sig[j] = sg;
+            self.dsig[j] = dsg;
+            kin.compression_coefficients(
+                cell,
+                critical,
+                &mut self.h[j * n..(j + 1) * n],
+                Some(&mut self.dh[j * nn..(j + 1) * nn]),
+            );
+        }
+        self.grad[0] = 0.0;
+        self.grad[cells] = 0.0;
+        for f in 1..cells {
+            let (l, r) = (f - 1, f);
+            let cond = cp.conductance[f];
+            let grad = (self.sig[r] - self.sig[l]) * cond;
+            self.grad[f] = grad;
+            let d_l = -self.dsig[l] * cond;
+            let d_r = self.dsig[r] * cond;
+            if grad == 0.0 && d_l == 0.0 && d_r == 0.0 {
+                continue;
+            }
+            for (a, &i) in self.major.iter().enumerate() {
+                let (h_l, h_r) = (self.h[l * n + i], self.h[r * n + i]);
+                let (phi_l, phi_r) = (phi[l * n + i], phi[r * n + i]);
+                let pp = h_r * grad;
+                let q = h_l * grad;
+                let dh_l = &self.dh[l * nn + i * n..l * nn + (i + 1) * n];
+                let dh_r = &self.dh[r * nn + i * n..r * nn + (i + 1) * n];
+                for (b, &m) in self.major.iter().enumerate() {
+                    let mut dfl = 0.0;
+                    let mut dfr = 0.0;
+                    if m == i {
+                        dfl += pp.max(0.0);
+                        dfr += q.min(0.0);
+                    }
+                    if pp > 0.0 {
+                        dfl += phi_l * h_r * d_l;
+                        dfr += phi_l * (dh_r[m] * grad + h_r * d_r);
+                    }
+                    if q < 0.0 {
+                        dfl += phi_r * (dh_l[m] * grad + h_l * d_l);
+                        dfr += phi_r * h_l * d_r;
+                    }
+                    let (dfl, dfr) = (dt * dfl, dt * dfr);
+                    self.diag[l * bb + a * nm + b] += dfl;
+                    self.upper[l * bb + a * nm + b] += dfr;
+                    self.diag[r * bb + a * nm + b] -= dfr;
+                    self.lower[r * bb + a * nm + b] -= dfl;
                 }
             }
         }
@@ -951,6 +1110,7 @@ fn residual(
     v: &mut [f64],
     flux: &mut [f64],
     resid: &mut [f64],
+    (sig, h): (&mut [f64], &mut [f64]),
 ) -> Norms {
     let kin = p.kin;
     let n = kin.n;
@@ -965,6 +1125,25 @@ fn residual(
         for i in 0..n {
             let (l, r) = ((f - 1) * n + i, f * n + i);
             flux[f * n + i] = a * (phi[l] * v[r].max(0.0) + phi[r] * v[l].min(0.0));
+        }
+    }
+    if let Some(cp) = &p.compression {
+        let critical = cp.stress.critical;
+        for j in 0..cells {
+            let cell = &phi[j * n..(j + 1) * n];
+            sig[j] = cp.cell_stress(j, cell.iter().sum()).0;
+            kin.compression_coefficients(cell, critical, &mut h[j * n..(j + 1) * n], None);
+        }
+        for f in 1..cells {
+            let grad = (sig[f] - sig[f - 1]) * cp.conductance[f];
+            if grad == 0.0 {
+                continue;
+            }
+            for i in 0..n {
+                let (l, r) = ((f - 1) * n + i, f * n + i);
+                flux[f * n + i] +=
+                    phi[l] * (h[r] * grad).max(0.0) + phi[r] * (h[l] * grad).min(0.0);
+            }
         }
     }
     let mut max = 0.0f64;
@@ -1075,7 +1254,7 @@ fn lu_solve_rows(lu: &[f64], piv: &[usize], b: &mut [f64], n: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use buffycoat_field::Class;
+    use crate::Class;
     use buffycoat_physics::fluid::Fluid;
     use buffycoat_physics::hindrance::HindranceLaw;
 
@@ -1103,6 +1282,7 @@ mod tests {
             max_iterations: 40,
             max_subdivisions: 0,
             major: &major,
+            compression: None,
         };
         let star = vec![0.4 / parts as f64; cells * parts];
         let mut phi = star.clone();
@@ -1130,6 +1310,115 @@ mod tests {
         }
         // the step did separate the column
         assert!(one[0] < 0.4 && one[11] > 0.4, "{one:?}");
+    }
+
+    /// The assembled Jacobian (all classes coupled) with consolidation and preconsolidation
+    /// matches central differences of the residual: J δ ≈ (G(φ + εδ) − G(φ − εδ))/(2ε).
+    #[test]
+    fn jacobian_with_compression_matches_differences() {
+        use buffycoat_physics::consolidation::{Consolidation, SolidStress};
+        let cells = 9;
+        let classes = vec![
+            Class::new("rbc", 5.5e-6, 1095.0, 1.09, 0.4),
+            Class::new("lymphocyte", 7.8e-6, 1075.0, 1.0, 0.01),
+        ];
+        let n = classes.len();
+        let law = HindranceLaw::richardson_zaki(4.65, 0.99).unwrap();
+        let consolidation = Consolidation {
+            stress: SolidStress::new(0.55, 5.0, 2.5).unwrap(),
+            bed_exponent: 0.5,
+            unloading_stiffness: 100.0,
+        };
+        let kin = Kinetics::new(&classes, &Fluid::plasma_37c(), law, 0.01).with_bed(&consolidation);
+        let accel: Vec<f64> = (0..=cells)
+            .map(|f| 1.5e4 * (1.0 + 0.01 * f as f64))
+            .collect();
+        let measure = vec![1e-3; cells];
+        let conductance = vec![1e3; cells + 1];
+        let reached: Vec<f64> = (0..cells)
+            .map(|j| if j == 6 { 0.95 } else { 0.0 })
+            .collect();
+        let inv_scale = vec![1.0; n];
+        let major = vec![true; n];
+        let step = ColumnStep {
+            kin: &kin,
+            accel: &accel,
+            measure: &measure,
+            inv_scale: &inv_scale,
+            tolerance: 1e-12,
+            max_iterations: 40,
+            max_subdivisions: 0,
+            major: &major,
+            compression: Some(Compression {
+                stress: consolidation.stress,
+                conductance: &conductance,
+                preconsolidation: Some((&reached, 100.0)),
+            }),
+        };
+        // a bed profile crossing φ_c, with the minor class spread through it
+        let phi: Vec<f64> = (0..cells)
+            .flat_map(|j| {
+                let red = 0.3 + 0.08 * j as f64;
+                [red, 0.004 + 0.001 * (j % 3) as f64]
+            })
+            .collect();
+        let star = phi.clone();
+        let dt = 2.0;
+        let mut solver = ColumnSolver::new(cells, n);
+        solver.set_partition(&step, true);
+        solver.assemble(&step, &phi, dt);
+        let delta: Vec<f64> = (0..cells * n)
+            .map(|k| ((k * 7 % 5) as f64 - 2.0) * 1e-3)
+            .collect();
+        let nn = n * n;
+        let mut jd = vec![0.0; cells * n];
+        for j in 0..cells {
+            for a in 0..n {
+                let mut acc = 0.0;
+                for b in 0..n {
+                    acc += solver.diag[j * nn + a * n + b] * delta[j * n + b];
+                    if j > 0 {
+                        acc += solver.lower[j * nn + a * n + b] * delta[(j - 1) * n + b];
+                    }
+                    if j + 1 < cells {
+                        acc += solver.upper[j * nn + a * n + b] * delta[(j + 1) * n + b];
+                    }
+                }
+                jd[j * n + a] = acc;
+            }
+        }
+        let eps = 1e-4;
+        let g = |x: &[f64]| {
+            let (mut v, mut fl, mut r) = (
+                vec![0.0; cells * n],
+                vec![0.0; (cells + 1) * n],
+                vec![0.0; cells * n],
+            );
+            let (mut sg, mut h) = (vec![0.0; cells], vec![0.0; cells * n]);
+            residual(
+                &step,
+                &star,
+                x,
+                dt,
+                &mut v,
+                &mut fl,
+                &mut r,
+                (&mut sg, &mut h),
+            );
+            r
+        };
+        let plus: Vec<f64> = phi.iter().zip(&delta).map(|(p, d)| p + eps * d).collect();
+        let minus: Vec<f64> = phi.iter().zip(&delta).map(|(p, d)| p - eps * d).collect();
+        let (gp, gm) = (g(&plus), g(&minus));
+        let scale = jd.iter().map(|x| x.abs()).fold(0.0, f64::max);
+        for k in 0..cells * n {
+            let fd = (gp[k] - gm[k]) / (2.0 * eps);
+            assert!(
+                (fd - jd[k]).abs() <= 1e-5 * scale,
+                "row {k}: fd {fd} vs J δ {}",
+                jd[k]
+            );
+        }
     }
 
     #[test]

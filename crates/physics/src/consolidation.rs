@@ -1,0 +1,246 @@
+//! Sediment consolidation: the effective solid stress σ_e(φ) of a compressible bed of
+//! deformable red cells.
+//!
+//! ## Theory
+//! In the phenomenological theory of sedimentation–consolidation (Bürger, Concha & Karlsen;
+//! Bürger, Evje & Karlsen, J Math Anal Appl 247:517, 2000; Garrido, Bürger & Concha, Int J
+//! Miner Process 60:213, 2000; Bürger, Evje, Karlsen & Lie, Chem Eng J 80:91, 2000) the solids
+//! of a suspension form a network that carries an effective solid stress σ_e(φ) once the
+//! volume fraction φ exceeds a critical ("gel") fraction φ_c: σ_e = 0 for φ ≤ φ_c and
+//! σ_e′ > 0 above it. The stress gradient carries part of the buoyant weight of the solids;
+//! for one species in a field of acceleration a (g replaced by ω²r in a centrifuge, r
+//! increasing outward) the solid flux becomes
+//!
+//! φ v = f_bk(φ) [1 − ∂σ_e/∂r / (Δρ a φ)] = f_bk(φ) − a(φ) ∂φ/∂r,
+//! a(φ) = f_bk(φ) σ_e′(φ) / (Δρ a φ) ≥ 0,
+//!
+//! a strongly degenerate diffusion (a = 0 for φ ≤ φ_c), and a bed at rest satisfies the
+//! stress balance ∂σ_e/∂r = Δρ φ a(r).
+//!
+//! For several classes (Berres, Bürger, Karlsen & Tory, SIAM J Appl Math 64:41, 2003) the
+//! stress is a function of the total solids fraction and its gradient acts on every class in
+//! proportion to its share φ_i/φ of the solids, i.e. class i feels the body force per unit
+//! volume φ_i (Δρ_i a − ∂_r σ_e/φ). In the MLB closure this replaces Δρ_i by
+//! Δρ_i − ∂_r σ_e/(a φ) for every class (used in `buffycoat_field::column`).
+//!
+//! ## Law for deformable red cells
+//! Packed red cells keep losing plasma under load without a finite jamming fraction below 1:
+//! the microhaematocrit at ≈ 10⁴ g traps ≈ 1–3 % plasma in the red column (England, Walford &
+//! Waters, Br J Haematol 23:247, 1972), macro tubes above ≈ 1400 g ≈ 6 % (Clark & Walsh, Aust
+//! J Exp Biol Med Sci 38, 1960, doi:10.1038/icb.1960.49), and the trapped plasma falls with
+//! the "impulse" force × time (J Appl Physiol 5:457, 1953, doi:10.1152/jappl.1953.5.8.457;
+//! Gregersen, Usami, Dellenback & Chien, Proc Soc Exp Biol Med 119:1155, 1965). A law with
+//! that behaviour, which diverges only as the plasma is squeezed out completely:
+//!
+//! σ_e(φ) = σ₀ [(φ − φ_c)/(1 − φ)]^β  (φ_c < φ < 1),  σ_e = 0 (φ ≤ φ_c),
+//!
+//! σ₀ (Pa) the stress at which the bed holds as much plasma as red cells above φ_c, β the
+//! stiffening exponent, φ_c the fraction at which the deformable cells first touch (random
+//! close packing of discocytes). [`SolidStress::red_cells`] gives the calibrated values; the
+//! calibration is documented in docs/physics.md §9.3.
+//!
+//! Validity: low-Reynolds-number settling; the cells' deformation is elastic and quasi-static
+//! (no time-dependent creep); applies to the red-cell-dominated bed of whole blood.
+
+use crate::error::{PhysicsError, ensure_in_range};
+
+/// Effective solid stress σ_e(φ) = σ₀ [(φ − φ_c)/(1 − φ)]^β above φ_c (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SolidStress {
+    /// critical (gel) volume fraction φ_c ∈ (0, 1)
+    pub critical: f64,
+    /// stress scale σ₀ (Pa), > 0
+    pub modulus: f64,
+    /// exponent β ∈ [1, 10]
+    pub exponent: f64,
+}
+
+impl SolidStress {
+    /// A checked law.
+    ///
+    /// # Errors
+    /// A parameter outside its range (φ_c ∈ (0, 0.99), σ₀ ∈ (0, 10⁹] Pa, β ∈ [1, 10]).
+    pub fn new(critical: f64, modulus: f64, exponent: f64) -> Result<Self, PhysicsError> {
+        let s = Self {
+            critical,
+            modulus,
+            exponent,
+        };
+        s.validate()?;
+        Ok(s)
+    }
+
+    /// The law calibrated for human red cells in plasma (φ_c = 0.55, σ₀ = 5 Pa, β = 2.5;
+    /// fitted to the trapped plasma of the microhaematocrit and of macro tubes, see
+    /// docs/physics.md §9.3).
+    pub fn red_cells() -> Self {
+        Self {
+            critical: RED_CELL_CRITICAL,
+            modulus: RED_CELL_MODULUS,
+            exponent: RED_CELL_EXPONENT,
+        }
+    }
+
+    /// Checks the parameters.
+    ///
+    /// # Errors
+    /// A parameter outside its range.
+    pub fn validate(&self) -> Result<(), PhysicsError> {
+        ensure_in_range("consolidation critical fraction", self.critical, 1e-6, 0.99)?;
+        ensure_in_range("consolidation modulus (Pa)", self.modulus, 1e-12, 1e9)?;
+        ensure_in_range("consolidation exponent", self.exponent, 1.0, 10.0)?;
+        Ok(())
+    }
+
+    /// σ_e(φ) (Pa) and σ_e′(φ) (Pa). φ ≥ 1 is treated as just below 1 (the law diverges there;
+    /// the solvers keep φ ≤ φ_max < 1).
+    #[inline]
+    pub fn stress_and_derivative(&self, phi: f64) -> (f64, f64) {
+        if phi <= self.critical {
+            return (0.0, 0.0);
+        }
+        let free = (1.0 - phi).max(1e-9);
+        let x = (phi - self.critical) / free;
+        let dx = (1.0 - self.critical) / (free * free);
+        let p = x.powf(self.exponent - 1.0);
+        let s = self.modulus * p * x;
+        (s, self.modulus * self.exponent * p * dx)
+    }
+
+    /// σ_e and dσ_e/dφ of a bed that has been compacted to `reached` before (the largest φ it
+    /// has had): consolidation is irreversible. On the virgin (loading) curve φ ≥ `reached`
+    /// this is [`SolidStress::stress_and_derivative`]; below it (unloading, e.g. when the
+    /// rotor slows down) the bed follows a line R times stiffer,
+    /// σ = max(0, σ_e(φ_p) − R σ_e′(φ_p) (φ_p − φ)), φ_p = `reached`, as the swelling line of
+    /// a consolidated soil is much steeper than its virgin compression line (the Cam-clay
+    /// κ ≪ λ; Roscoe & Burland 1968, in *Engineering Plasticity*, Cambridge Univ. Press).
+    #[inline]
+    pub fn unloading_stress_and_derivative(
+        &self,
+        phi: f64,
+        reached: f64,
+        ratio: f64,
+    ) -> (f64, f64) {
+        if phi >= reached || reached <= self.critical {
+            return self.stress_and_derivative(phi);
+        }
+        let (sp, dp) = self.stress_and_derivative(reached);
+        let slope = ratio * dp;
+        let s = sp - slope * (reached - phi);
+        if s > 0.0 { (s, slope) } else { (0.0, 0.0) }
+    }
+
+    /// σ_e(φ) (Pa).
+    #[inline]
+    pub fn stress(&self, phi: f64) -> f64 {
+        self.stress_and_derivative(phi).0
+    }
+
+    /// The fraction at which σ_e = `sigma` (Pa, ≥ 0): the inverse of the law,
+    /// φ = (φ_c + y)/(1 + y) with y = (σ/σ₀)^{1/β}.
+    pub fn fraction_at(&self, sigma: f64) -> f64 {
+        if sigma <= 0.0 {
+            return self.critical;
+        }
+        let y = (sigma / self.modulus).powf(1.0 / self.exponent);
+        (self.critical + y) / (1.0 + y)
+    }
+}
+
+/// Consolidation of a bed of deformable cells: the effective solid stress and the mobility of
+/// the bed above the contact fraction.
+///
+/// **Bed mobility.** Above φ_c the cells touch and deform; the plasma then flows through the
+/// films and channels between them, and the hindered-settling laws of rigid suspensions
+/// (Richardson–Zaki, Hawksley–Vand), fitted below φ ≈ 0.6, are extrapolated far outside
+/// their data. Above φ_c the velocity factor V(φ) of the MLB velocities (u = a V(φ)/(18μ) ·
+/// …) is instead taken from the permeability of a packed bed, continuous at φ_c:
+///
+/// V(φ) = V_law(φ_c) [x(φ)/x(φ_c)]^m,  x = (1 − φ)/φ,
+///
+/// where the MLB relative velocity of a bed corresponds to the Darcy permeability
+/// K = (1 − φ)² V k/(18 φ), k = d²/χ. m = 1 is the Kozeny–Carman scaling
+/// K ∝ ε³/(1 − ε)², ε = 1 − φ (Carman, Trans Inst Chem Eng 15:150, 1937), the rigid granular
+/// bed; m = 0 keeps V at its contact value, K ∝ (1 − φ)²/φ, a bed whose plasma films do not
+/// close as the deformable cells compact. **Calibration**: m = 0 is the only value in [0, 6]
+/// with which the microhaematocrit (12 000 g, 5 min) traps as little as 3 % plasma: with
+/// m = 0.5 or 1 it traps more than 3 % after 5 min even for σ_e → 0
+/// (docs/physics.md §9.3). Red cells pack far faster than a rigid-particle bed would. The
+/// same factor sets how fast buoyant minor cells (white cells, platelets) rise out of the bed: their MLB slip relative to the plasma, driven by their
+/// density against the bed's (solid stress shared in proportion to volume, module docs).
+///
+/// Validity: Kozeny–Carman is an empirical law for granular beds with porosity ≈ 0.3–0.6;
+/// applied here to porosities 0.02–0.45 of deformed red cells (an extrapolation, calibrated
+/// only through the time course of the packed-cell volume, see docs/physics.md §9.3).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Consolidation {
+    /// effective solid stress σ_e(φ) (its `critical` is the contact fraction φ_c)
+    pub stress: SolidStress,
+    /// exponent m of the bed mobility, in [0, 6] (1: Kozeny–Carman; red cells 0)
+    pub bed_exponent: f64,
+    /// ratio R ≥ 1 of the unloading to the loading stiffness (see
+    /// [`SolidStress::unloading_stress_and_derivative`])
+    pub unloading_stiffness: f64,
+}
+
+impl Consolidation {
+    /// Human red cells: [`SolidStress::red_cells`] and the calibrated bed mobility (m = 0).
+    pub fn red_cells() -> Self {
+        Self {
+            stress: SolidStress::red_cells(),
+            bed_exponent: RED_CELL_BED_EXPONENT,
+            unloading_stiffness: RED_CELL_UNLOADING_STIFFNESS,
+        }
+    }
+
+    /// Checks the parameters.
+    ///
+    /// # Errors
+    /// A parameter outside its range.
+    pub fn validate(&self) -> Result<(), PhysicsError> {
+        self.stress.validate()?;
+        ensure_in_range("consolidation bed exponent", self.bed_exponent, 0.0, 6.0)?;
+        ensure_in_range(
+            "consolidation unloading stiffness ratio",
+            self.unloading_stiffness,
+            1.0,
+            1e6,
+        )?;
+        Ok(())
+    }
+}
+
+/// R of [`Consolidation::red_cells`]: assumed (no data): packed red cells barely swell when
+/// the rotor stops — the packed-cell volume is read after the stop.
+pub const RED_CELL_UNLOADING_STIFFNESS: f64 = 100.0;
+
+/// m of [`Consolidation::red_cells`] (calibrated, see [`Consolidation`]).
+pub const RED_CELL_BED_EXPONENT: f64 = 0.0;
+
+/// φ_c of [`SolidStress::red_cells`].
+pub const RED_CELL_CRITICAL: f64 = 0.55;
+/// σ₀ (Pa) of [`SolidStress::red_cells`].
+pub const RED_CELL_MODULUS: f64 = 5.0;
+/// β of [`SolidStress::red_cells`].
+pub const RED_CELL_EXPONENT: f64 = 2.5;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derivative_matches_differences_and_inverse_inverts() {
+        let s = SolidStress::new(0.55, 25.0, 2.4).unwrap();
+        assert_eq!(s.stress(0.5), 0.0);
+        for phi in [0.56, 0.7, 0.9, 0.97] {
+            let (v, d) = s.stress_and_derivative(phi);
+            let h = 1e-7;
+            let fd = (s.stress(phi + h) - s.stress(phi - h)) / (2.0 * h);
+            assert!((fd - d).abs() <= 1e-6 * d, "{phi}: {fd} vs {d}");
+            assert!((s.fraction_at(v) - phi).abs() < 1e-12, "{phi}");
+        }
+        assert!(SolidStress::new(1.0, 1.0, 2.0).is_err());
+        assert!(SolidStress::new(0.5, 0.0, 2.0).is_err());
+        assert!(SolidStress::new(0.5, 1.0, 0.5).is_err());
+    }
+}
