@@ -648,7 +648,8 @@ fn output_file_defaults_and_no_output() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(listing(), ["default.h5", "s.json"]);
+    // The output and its XDMF sidecar (ParaView/VisIt).
+    assert_eq!(listing(), ["default.h5", "default.xmf", "s.json"]);
 
     let o = bin()
         .arg("run")
