@@ -46,12 +46,13 @@ fn contract_scenario_runs_and_writes_the_summary_keys() {
     assert_eq!(json["duration_s"], 20.0);
     assert!(json["wall_time_s"].as_f64().unwrap() > 0.0);
     assert!(json["particle_steps"].as_u64().unwrap() > 0);
-    // The file is complete and alone: no partial file remains.
-    let names: Vec<_> = std::fs::read_dir(dir.path())
+    // The file is complete, with its XDMF sidecar and the summary: no partial file remains.
+    let mut names: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
-        .map(|e| e.unwrap().file_name())
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(names.len(), 2, "{names:?}");
+    names.sort();
+    assert_eq!(names, ["out.h5", "out.xmf", "s.json"], "{names:?}");
 }
 
 /// h5py reads the file and checks the H5MD layout, units and dtypes. Needs python3 with h5py
@@ -647,7 +648,8 @@ fn output_file_defaults_and_no_output() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(listing(), ["default.h5", "s.json"]);
+    // The output and its XDMF sidecar (ParaView/VisIt).
+    assert_eq!(listing(), ["default.h5", "default.xmf", "s.json"]);
 
     let o = bin()
         .arg("run")

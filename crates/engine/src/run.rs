@@ -18,13 +18,22 @@ pub fn run(setup: &Setup, provenance: &Provenance, opts: &RunOptions) -> Result<
         Setup::Channel(s) => crate::channel_run::run_channel(s, provenance, opts)?,
         Setup::Procedure(s) => crate::procedure_run::run_procedure(s, provenance, opts)?,
     };
+    // ParaView/VisIt: the XDMF sidecar of the finished output (OUT.xmf; none for files
+    // without a mesh).
+    let sidecar = match &outcome.output {
+        Some(output) => buffycoat_h5::xdmf::write_sidecar(output)?,
+        None => None,
+    };
     if let Some(path) = &opts.summary
         && let Err(source) = write_json_atomic(path, &outcome)
     {
         // The outputs of a run appear together or not at all: without its summary, the HDF5
-        // file just written is removed.
+        // file just written (and its sidecar) is removed.
         if let Some(output) = &outcome.output {
             let _ = std::fs::remove_file(output);
+        }
+        if let Some(sidecar) = &sidecar {
+            let _ = std::fs::remove_file(sidecar);
         }
         return Err(RunError::Summary {
             path: path.clone(),

@@ -19,11 +19,13 @@
 //!   `/particles/cells/position`) holding `value` (shape `[T, …]`, one frame
 //!   per step), `step` (int64 `[T]`) and `time` (float64 `[T]`) — declared
 //!   by [`Writer::time_series`] and filled by [`Writer::append`];
-//! - a `unit` string attribute on datasets holding physical quantities (e.g.
-//!   `"m"`, `"m s-1"`, `"1"` for dimensionless).
+//! - a `unit` attribute on datasets holding physical quantities (e.g.
+//!   `"m"`, `"m s-1"`, `"1"` for dimensionless): a fixed-length ASCII string,
+//!   with the units module declared (`/h5md/modules/units`, see [`h5md`]).
 //!
-//! Strings (datasets and attributes) are variable-length UTF-8. h5py returns
-//! string attributes as `str`; string datasets come back as `bytes` from
+//! Other strings (datasets and attributes) are variable-length UTF-8. h5py
+//! returns `unit` attributes as `bytes` (`numpy.bytes_`) and other string
+//! attributes as `str`; string datasets come back as `bytes` from
 //! `ds[()]` and as `str` from `ds.asstr()[()]`. Files use the HDF5 1.10
 //! format (`libver_bounds = v110..v110`), readable by HDF5 ≥ 1.10 and any
 //! current h5py.
@@ -128,13 +130,15 @@
 pub mod atomic;
 mod chunks;
 mod error;
+pub mod h5md;
 mod options;
 mod reader;
 pub mod schema;
 mod util;
 mod writer;
+pub mod xdmf;
 
 pub use error::H5Error;
 pub use options::{Compression, DEFAULT_DEFLATE_LEVEL, WriterOptions};
-pub use reader::{ObjectKind, Reader};
+pub use reader::{ElementKind, ObjectKind, Reader};
 pub use writer::{SeriesId, Writer};

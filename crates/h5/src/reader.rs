@@ -8,7 +8,10 @@
 
 use std::path::{Path, PathBuf};
 
-use hdf5::types::{TypeDescriptor, VarLenAscii, VarLenUnicode};
+use hdf5::types::{FixedAscii, FixedUnicode, TypeDescriptor, VarLenAscii, VarLenUnicode};
+
+/// Longest fixed-length string the reader reads (bytes).
+const FIXED_STRING_MAX: usize = 1024;
 use hdf5::{Attribute, Container, Dataset, File, H5Type, Location, LocationType};
 
 use crate::error::H5Error;
@@ -19,6 +22,19 @@ use crate::util::{attr_display, components, normalize};
 pub struct Reader {
     file: File,
     path: PathBuf,
+}
+
+/// The element type of a dataset, as returned by [`Reader::element_kind`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ElementKind {
+    /// Floating point (read with [`Reader::read_f64`]).
+    Float,
+    /// Signed or unsigned integers (read with [`Reader::read_i64`]).
+    Integer,
+    /// Strings (read with [`Reader::read_strings`]).
+    String,
+    /// Anything else (compound, enum, ...).
+    Other,
 }
 
 /// What kind of object a path names, as returned by [`Reader::kind`].
@@ -117,6 +133,39 @@ impl Reader {
     pub fn shape(&self, path: &str) -> Result<Vec<usize>, H5Error> {
         let (ds, _) = self.dataset(path)?;
         Ok(ds.shape())
+    }
+
+    /// The element type of the dataset at `path`.
+    ///
+    /// # Errors
+    /// [`H5Error::Layout`] if there is no dataset at `path`, [`H5Error::Read`] if its type
+    /// cannot be read.
+    pub fn element_kind(&self, path: &str) -> Result<ElementKind, H5Error> {
+        let (ds, path) = self.dataset(path)?;
+        let descriptor = ds
+            .dtype()
+            .and_then(|t| t.to_descriptor())
+            .map_err(|e| self.read_err(&path, &e))?;
+        Ok(match descriptor {
+            TypeDescriptor::Float(_) => ElementKind::Float,
+            TypeDescriptor::Integer(_) | TypeDescriptor::Unsigned(_) => ElementKind::Integer,
+            TypeDescriptor::VarLenUnicode
+            | TypeDescriptor::VarLenAscii
+            | TypeDescriptor::FixedAscii(_)
+            | TypeDescriptor::FixedUnicode(_) => ElementKind::String,
+            _ => ElementKind::Other,
+        })
+    }
+
+    /// The size in bytes of one element of the dataset at `path` (8 for float64).
+    ///
+    /// # Errors
+    /// As for [`element_kind`](Reader::element_kind).
+    pub fn element_size(&self, path: &str) -> Result<usize, H5Error> {
+        let (ds, path) = self.dataset(path)?;
+        ds.dtype()
+            .map(|t| t.size())
+            .map_err(|e| self.read_err(&path, &e))
     }
 
     /// A whole numeric dataset as float64 (integers are converted) in C
@@ -361,6 +410,19 @@ fn read_strings_from(c: &Container) -> hdf5::Result<Vec<String>> {
             .iter()
             .map(|s| s.as_str().to_owned())
             .collect()),
-        other => Err(format!("not a variable-length string but {other}").into()),
+        // Fixed-length strings (H5MD `unit` attributes), converted to the longest we accept.
+        TypeDescriptor::FixedAscii(n) if n <= FIXED_STRING_MAX => Ok(c
+            .read_raw::<FixedAscii<FIXED_STRING_MAX>>()?
+            .iter()
+            .map(|s| s.as_str().to_owned())
+            .collect()),
+        TypeDescriptor::FixedUnicode(n) if n <= FIXED_STRING_MAX => Ok(c
+            .read_raw::<FixedUnicode<FIXED_STRING_MAX>>()?
+            .iter()
+            .map(|s| s.as_str().to_owned())
+            .collect()),
+        other => {
+            Err(format!("not a string of at most {FIXED_STRING_MAX} bytes but {other}").into())
+        }
     }
 }

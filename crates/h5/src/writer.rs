@@ -1209,6 +1209,7 @@ impl Worker {
         let run = || -> hdf5::Result<()> {
             let h5md = self.group_at("/h5md")?;
             put_attr(&h5md, "version", &AttrValue::I32s(vec![1, 1]))?;
+            crate::h5md::declare_units_module(&h5md)?;
             let a = self.group_at("/h5md/author")?;
             put_attr(&a, "name", &AttrValue::Str(author.to_owned()))?;
             let c = self.group_at("/h5md/creator")?;
@@ -1235,7 +1236,7 @@ impl Worker {
                 .shape([Extent::resizable(0)])
                 .chunk([STEP_CHUNK_LEN])
                 .create("time")?;
-            put_attr(&time, "unit", &AttrValue::Str(spec.time_unit.clone()))?;
+            crate::h5md::put_unit(&time, &spec.time_unit)?;
             let mut extents = Vec::with_capacity(spec.element_shape.len() + 1);
             extents.push(Extent::resizable(0));
             extents.extend(spec.element_shape.iter().map(|&d| Extent::fixed(d)));
@@ -1254,7 +1255,7 @@ impl Worker {
             let direct_chunk_rows = if direct { chunk[1] } else { 0 };
             let direct_chunk_len = direct.then(|| chunk[1..].iter().product::<usize>());
             if let Some(u) = &spec.unit {
-                put_attr(&value, "unit", &AttrValue::Str(u.clone()))?;
+                crate::h5md::put_unit(&value, u)?;
             }
             let mut full_shape = Vec::with_capacity(spec.element_shape.len() + 1);
             full_shape.push(0);
@@ -1358,7 +1359,7 @@ impl Worker {
                 ds.write_raw(data)?;
             }
             if let Some(u) = unit {
-                put_attr(&ds, "unit", &AttrValue::Str(u.to_owned()))?;
+                crate::h5md::put_unit(&ds, u)?;
             }
             Ok(())
         };

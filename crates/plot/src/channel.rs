@@ -149,10 +149,9 @@ pub(crate) fn plot(src: &Source, out_dir: &Path) -> Result<Vec<PathBuf>, PlotErr
         );
     }
     let mut fig_map = HeatFigure::new("Hematocrit in the channel", map);
+    let (inner, outer) = crate::draw::fmt_pair(splits[0] * 1e3, splits[1] * 1e3, 3);
     fig_map.notes.push(format!(
-        "White lines at the outlet: port split radii {} mm (plasma | collect) and {} mm (collect | red cells).",
-        fmt_num(splits[0] * 1e3),
-        fmt_num(splits[1] * 1e3)
+        "White lines at the outlet: port split radii {inner} mm (plasma | collect) and {outer} mm (collect | red cells)."
     ));
     if br > 1 || bc > 1 {
         fig_map.notes.push(format!(
@@ -215,6 +214,26 @@ fn grade_figure(src: &Source) -> Result<Panels, PlotError> {
                     .unlabelled(),
             );
         }
+        // How much each bin's probabilities can be trusted: its tracer count on the right axis
+        // (a bin of n tracers resolves probabilities only in steps of 1/n).
+        panel.secondary = Some(crate::draw::Secondary {
+            y_label: "tracer cells in the bin".into(),
+            lines: vec![
+                Line::new(
+                    "tracers per bin",
+                    kept.iter()
+                        .map(|&i| (diameter[i] * 1e6, count[i]))
+                        .collect(),
+                    RGBColor(120, 120, 120),
+                )
+                .dashed()
+                .unlabelled(),
+            ],
+            y_range: Some((
+                0.0,
+                1.05 * kept.iter().map(|&i| count[i]).fold(1.0, f64::max),
+            )),
+        });
         if kept.is_empty() {
             panel.note = Some("no tracer cells".into());
         } else {
@@ -248,8 +267,15 @@ fn grade_figure(src: &Source) -> Result<Panels, PlotError> {
         .enumerate()
         .map(|(p, n)| Entry::new(format!("{} port", port_name(n)), port_color(n, p)))
         .collect();
+    fig.legend.push(Entry {
+        dashed: true,
+        ..Entry::new("tracer cells per bin (right axis)", RGBColor(120, 120, 120))
+    });
     fig.notes
         .push("Share of the tracer cells of each diameter bin leaving through each port; bins without tracers are skipped.".into());
+    fig.notes.push(
+        "Grey dashed: tracer cells per bin (right axis). A bin of n tracers gives a probability p ± √(p(1 − p)/n) (binomial standard error): with 1–2 tracers only 0, ½ or 1.".into(),
+    );
     Ok(fig)
 }
 

@@ -93,6 +93,33 @@ fn tick_label(v: &f64) -> String {
     fmt_num(*v)
 }
 
+/// Tick labels of a logarithmic axis: every power of ten as 10ⁿ (also 1000
+/// and 1, so that one axis never mixes 10⁵ with 10000), other values as
+/// `m×10ⁿ` outside [0.001, 10⁵) and plainly inside.
+fn log_tick_label(v: &f64) -> String {
+    let a = v.abs();
+    if a > 0.0 && a.is_finite() {
+        let e = a.log10().round();
+        if (a / 10f64.powf(e) - 1.0).abs() < 1e-9 {
+            let sign = if *v < 0.0 { "−" } else { "" };
+            return format!("{sign}10{}", crate::superscript(&format!("{}", e as i64)));
+        }
+    }
+    tick_label(v)
+}
+
+/// How far inside the grid border an outline edge on the border is drawn
+/// (share of the cell).
+const OUTLINE_INSET: f64 = 0.04;
+
+/// Whether a region (`inside`, `ny` × `nx`, row-major) touches the border of
+/// its grid, i.e. may continue beyond the swept values.
+pub(crate) fn touches_border(inside: &[bool], nx: usize, ny: usize) -> bool {
+    (0..ny).any(|j| {
+        (0..nx).any(|i| inside[j * nx + i] && (i == 0 || j == 0 || i + 1 == nx || j + 1 == ny))
+    })
+}
+
 /// A colour from a hex code `0xRRGGBB`.
 pub(crate) const fn hex(c: u32) -> RGBColor {
     RGBColor((c >> 16) as u8, (c >> 8) as u8, c as u8)
@@ -129,33 +156,48 @@ pub(crate) fn species_color(name: &str, index: usize) -> RGBColor {
 }
 
 /// A sequence of `n` colours from dark to light (viridis without its
-/// lightest, hard to see end), for lines that are ordered in time.
+/// lightest, hard to see end), for lines that are ordered in time; the first
+/// two are far enough apart to tell (viridis starts with a long dark purple).
 pub(crate) fn sequence_color(i: usize, n: usize) -> RGBColor {
     let t = if n <= 1 {
         0.0
     } else {
         i as f64 / (n - 1) as f64
     };
-    viridis(0.85 * t)
+    viridis(0.9 * t.powf(0.8))
 }
 
-/// The viridis colour map at `t` in `[0, 1]` (nine stops of matplotlib's
-/// viridis, linearly interpolated).
+/// Line widths for `n` lines ordered in time, drawn in that order: the first
+/// widest, the last thinnest, so that later curves that coincide with earlier
+/// ones (a settled profile) leave the earlier colours visible at their edges.
+pub(crate) fn sequence_width(i: usize, n: usize) -> u32 {
+    let steps = n.saturating_sub(1).max(1) as f64;
+    (6.0 - 4.0 * i as f64 / steps).round() as u32
+}
+
+/// Two values formatted with the fewest decimals (at least `min_decimals`, at
+/// most 6) that tell them apart, e.g. 100.986 and 101.010 (not 101 and 101).
+pub(crate) fn fmt_pair(a: f64, b: f64, min_decimals: usize) -> (String, String) {
+    let mut d = min_decimals;
+    loop {
+        let (x, y) = (format!("{a:.d$}"), format!("{b:.d$}"));
+        if x != y || d >= 6 {
+            return (x, y);
+        }
+        d += 1;
+    }
+}
+
+/// The viridis colour map at `t` in `[0, 1]` (the plotting library's own,
+/// `plotters::style::colors::colormaps::ViridisRGB`; matplotlib's default map).
 pub(crate) fn viridis(t: f64) -> RGBColor {
-    const STOPS: [u32; 9] = [
-        0x440154, 0x472c7a, 0x3b518b, 0x2c718e, 0x21908d, 0x27ad81, 0x5cc863, 0xaadc32, 0xfde725,
-    ];
+    use plotters::style::colors::colormaps::ViridisRGB;
     let t = if t.is_finite() {
         t.clamp(0.0, 1.0)
     } else {
         0.0
     };
-    let x = t * (STOPS.len() - 1) as f64;
-    let k = (x.floor() as usize).min(STOPS.len() - 2);
-    let f = x - k as f64;
-    let (a, b) = (hex(STOPS[k]), hex(STOPS[k + 1]));
-    let mix = |p: u8, q: u8| (p as f64 + (q as f64 - p as f64) * f).round() as u8;
-    RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+    ViridisRGB::get_color(t)
 }
 
 /// Cell edges from cell centres: midpoints, with the end cells extended by
@@ -544,8 +586,16 @@ where
         .configure_mesh()
         .x_desc(p.x_label.as_str())
         .y_desc(p.y_label.as_str())
-        .x_label_formatter(&tick_label)
-        .y_label_formatter(&tick_label)
+        .x_label_formatter(if p.x_log {
+            &log_tick_label
+        } else {
+            &tick_label
+        })
+        .y_label_formatter(if p.y_log {
+            &log_tick_label
+        } else {
+            &tick_label
+        })
         .x_labels(8)
         .y_labels(8)
         .label_style(font(TICK_SIZE))
@@ -1004,7 +1054,9 @@ pub(crate) fn draw_heatmap<DB: DrawingBackend>(area: &Area<DB>, hm: &HeatMap) ->
     }
 
     // The outline of a region: every cell edge between a cell inside and
-    // one outside (or the border of the grid).
+    // one outside, solid; edges on the border of the grid (where the region
+    // may continue beyond the swept values) dashed and drawn just inside the
+    // border, so that they are not hidden by the frame.
     if let Some(inside) = &hm.outline {
         let at = |j: isize, i: isize| {
             j >= 0
@@ -1013,7 +1065,10 @@ pub(crate) fn draw_heatmap<DB: DrawingBackend>(area: &Area<DB>, hm: &HeatMap) ->
                 && (i as usize) < nx
                 && inside[j as usize * nx + i as usize]
         };
+        let on_grid =
+            |j: isize, i: isize| j >= 0 && i >= 0 && (j as usize) < ny && (i as usize) < nx;
         let mut edges = Vec::new();
+        let mut border = Vec::new();
         for j in 0..ny as isize {
             for i in 0..nx as isize {
                 if !at(j, i) {
@@ -1021,17 +1076,41 @@ pub(crate) fn draw_heatmap<DB: DrawingBackend>(area: &Area<DB>, hm: &HeatMap) ->
                 }
                 let (xa, xb) = (hm.x_edges[i as usize], hm.x_edges[i as usize + 1]);
                 let (ya, yb) = (hm.y_edges[j as usize], hm.y_edges[j as usize + 1]);
-                if !at(j, i - 1) {
-                    edges.push([(xa, ya), (xa, yb)]);
-                }
-                if !at(j, i + 1) {
-                    edges.push([(xb, ya), (xb, yb)]);
-                }
-                if !at(j - 1, i) {
-                    edges.push([(xa, ya), (xb, ya)]);
-                }
-                if !at(j + 1, i) {
-                    edges.push([(xa, yb), (xb, yb)]);
+                let (dx, dy) = (OUTLINE_INSET * (xb - xa), OUTLINE_INSET * (yb - ya));
+                for (nj, ni, edge, inset) in [
+                    (
+                        j,
+                        i - 1,
+                        [(xa, ya), (xa, yb)],
+                        [(xa + dx, ya), (xa + dx, yb)],
+                    ),
+                    (
+                        j,
+                        i + 1,
+                        [(xb, ya), (xb, yb)],
+                        [(xb - dx, ya), (xb - dx, yb)],
+                    ),
+                    (
+                        j - 1,
+                        i,
+                        [(xa, ya), (xb, ya)],
+                        [(xa, ya + dy), (xb, ya + dy)],
+                    ),
+                    (
+                        j + 1,
+                        i,
+                        [(xa, yb), (xb, yb)],
+                        [(xa, yb - dy), (xb, yb - dy)],
+                    ),
+                ] {
+                    if at(nj, ni) {
+                        continue;
+                    }
+                    if on_grid(nj, ni) {
+                        edges.push(edge);
+                    } else {
+                        border.push(inset);
+                    }
                 }
             }
         }
@@ -1043,6 +1122,13 @@ pub(crate) fn draw_heatmap<DB: DrawingBackend>(area: &Area<DB>, hm: &HeatMap) ->
             };
             chart
                 .draw_series(edges.iter().map(|e| PathElement::new(e.to_vec(), st)))
+                .map_err(de)?;
+            chart
+                .draw_series(
+                    border
+                        .iter()
+                        .map(|e| DashedPathElement::new(e.to_vec(), 10, 7, st)),
+                )
                 .map_err(de)?;
         }
     }

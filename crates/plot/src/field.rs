@@ -328,6 +328,7 @@ fn profiles_figure(
                     pts,
                     sequence_color(p, profiles.len()),
                 )
+                .width(crate::draw::sequence_width(p, profiles.len()))
                 .unlabelled(),
             );
         }

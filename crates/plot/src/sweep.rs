@@ -443,6 +443,9 @@ fn heat_figure(
             conditions_text(conds),
             nx * ny
         ));
+        if crate::draw::touches_border(&flags, nx, ny) {
+            notes.push(BORDER_NOTE.into());
+        }
         map.outline = Some(flags);
     }
     if failed > 0 {
@@ -464,6 +467,9 @@ fn heat_figure(
     fig.notes = notes;
     fig
 }
+
+/// The note of a window that reaches the edge of the swept grid.
+const BORDER_NOTE: &str = "Dashed outline: the window reaches the edge of the swept values and may extend beyond it (sweep further to find its limit).";
 
 fn window_heat_figure(
     grid: &Grid,
@@ -492,6 +498,7 @@ fn window_heat_figure(
             }
         })
         .collect();
+    let at_border = crate::draw::touches_border(&flags, nx, ny);
     map.outline = Some(flags);
     let mut title = "Operating window".to_owned();
     if let Some(s) = grid.slice_note(params) {
@@ -504,6 +511,9 @@ fn window_heat_figure(
         conditions_text(conds)
     ));
     fig.notes.push("Light grey: some condition fails.".into());
+    if at_border {
+        fig.notes.push(BORDER_NOTE.into());
+    }
     if failed > 0 {
         fig.notes.push(format!(
             "Grey, hatched: failed or not run ({failed} points)."

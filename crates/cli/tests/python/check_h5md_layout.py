@@ -25,6 +25,14 @@ def attr_str(obj, name):
     return v.decode() if isinstance(v, bytes) else str(v)
 
 
+def expect_fixed_ascii_unit(obj, what):
+    """H5MD 1.1: `unit` is a fixed-length ASCII string attribute."""
+    expect("unit" in obj.attrs, f"{what} has no unit attribute")
+    t = h5py.check_string_dtype(obj.attrs.get_id("unit").dtype)
+    expect(t is not None and t.length is not None and t.encoding == "ascii",
+           f"{what} unit is not a fixed-length ASCII string ({t})")
+
+
 def check_series(f, group, shape_tail, unit, n_frames):
     expect(group in f, f"missing group {group}")
     g = f[group]
@@ -35,8 +43,9 @@ def check_series(f, group, shape_tail, unit, n_frames):
     expect(time.dtype == np.float64, f"{group}/time dtype {time.dtype} is not float64")
     expect(value.dtype == np.float64, f"{group}/value dtype {value.dtype} is not float64")
     expect(attr_str(time, "unit") == "s", f"{group}/time unit is not s")
+    expect_fixed_ascii_unit(time, f"{group}/time")
     if unit is not None:
-        expect("unit" in value.attrs, f"{group}/value has no unit attribute")
+        expect_fixed_ascii_unit(value, f"{group}/value")
         expect(attr_str(value, "unit") == unit, f"{group}/value unit {attr_str(value, 'unit')!r} != {unit!r}")
     expect(value.shape == (n_frames,) + tuple(shape_tail),
            f"{group}/value shape {value.shape} != {(n_frames,) + tuple(shape_tail)}")
@@ -54,6 +63,10 @@ def main():
         expect("h5md" in f, "missing /h5md")
         version = f["h5md"].attrs["version"]
         expect(list(version) == [1, 1], f"/h5md version {list(version)} != [1, 1]")
+        expect("modules/units" in f["h5md"], "missing /h5md/modules/units (the H5MD units module)")
+        units = f["h5md/modules/units"]
+        expect(list(units.attrs["version"]) == [1, 0], "units module version != [1, 0]")
+        expect(attr_str(units, "system") == "SI", "units module system != SI")
         expect("author" in f["h5md"] and "name" in f["h5md/author"].attrs, "missing /h5md/author name")
         creator = f["h5md/creator"]
         expect(attr_str(creator, "name") == "buffycoat", "creator name is not buffycoat")
@@ -77,6 +90,7 @@ def main():
             d = cells[name]
             expect(d.dtype == np.float64 and d.shape == (n,), f"{name} dtype/shape")
             expect(attr_str(d, "unit") == unit, f"{name} unit != {unit}")
+            expect_fixed_ascii_unit(d, name)
             expect(np.all(d[()] > 0), f"{name} not positive")
         expect("final_status" in cells, "missing final_status")
 
