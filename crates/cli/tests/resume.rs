@@ -222,6 +222,8 @@ fn kill_and_resume(scn: &Path, dir: &Path, stops: &[(u64, Stop)]) {
     // No partial output, journal or checkpoint is left.
     let mut expected = before;
     expected.push("out.h5".into());
+    // The finished run's ParaView sidecar (issue 14) sits next to it.
+    expected.push("out.xmf".into());
     expected.sort();
     assert_eq!(listing(dir), expected);
     assert!(!journal_path(&out).exists());
@@ -329,5 +331,8 @@ fn a_resume_of_another_scenario_is_refused_and_a_checkpoint_is_not_discarded_sil
     // --force starts over and cleans up.
     let o = run(&["--force"]);
     assert!(o.status.success(), "{}", text(&o));
-    assert_eq!(listing(d), vec!["out.h5".to_string(), "p.toml".into()]);
+    assert_eq!(
+        listing(d),
+        vec!["out.h5".to_string(), "out.xmf".into(), "p.toml".into()]
+    );
 }
