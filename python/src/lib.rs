@@ -457,6 +457,9 @@ fn run<'py>(
         check_threads(threads)?;
         if let Some(o) = &output {
             refuse_existing(o, force)?;
+            // The CLI's own check of `-o` (directory exists and is writable), same message.
+            input::outputs::check_outputs(&[], &[("-o", o)])
+                .map_err(|message| Failure::new("output", message))?;
         }
         Ok(loaded)
     })()

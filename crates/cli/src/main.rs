@@ -195,7 +195,7 @@ fn cmd_sweep(args: SweepArgs) -> Result<ExitCode> {
     if let Some(csv) = &args.csv {
         outputs.push(("--csv", csv));
     }
-    check_outputs(&[&args.scenario], &outputs)?;
+    input::outputs::check_outputs(&[&args.scenario], &outputs).map_err(anyhow::Error::msg)?;
     let _lock = OutputLock::take(&args.output)?;
     let library = library::default_library().context("the bundled species library is invalid")?;
     let plan = if args.set.is_empty() {
@@ -303,7 +303,7 @@ fn cmd_merge(args: MergeArgs) -> Result<ExitCode> {
         outputs.push(("--csv", csv));
     }
     let inputs: Vec<&Path> = args.parts.iter().map(PathBuf::as_path).collect();
-    check_outputs(&inputs, &outputs)?;
+    input::outputs::check_outputs(&inputs, &outputs).map_err(anyhow::Error::msg)?;
     refuse_existing(&args.output, args.force)?;
     if let Some(csv) = &args.csv {
         refuse_existing(csv, args.force)?;
@@ -338,81 +338,6 @@ fn default_output(scenario: &Path) -> PathBuf {
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "buffycoat".into());
     PathBuf::from(format!("{stem}.h5"))
-}
-
-/// `path` made absolute with its directory resolved (symbolic links, `..`), for comparing
-/// paths that may not exist yet.
-fn resolved_path(path: &Path) -> PathBuf {
-    if let Ok(p) = path.canonicalize() {
-        return p;
-    }
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    match (dir.canonicalize(), path.file_name()) {
-        (Ok(d), Some(name)) => d.join(name),
-        _ => path.to_path_buf(),
-    }
-}
-
-/// Checks every output path of a command before anything is computed: no two outputs and no
-/// output and input are the same file, and each output's directory exists, is a directory and
-/// is writable (by creating and removing a probe file), and the output itself is not a
-/// directory. `outputs` are (what, path) pairs, e.g. ("--summary", path).
-fn check_outputs(inputs: &[&Path], outputs: &[(&str, &Path)]) -> Result<()> {
-    for (k, (what, path)) in outputs.iter().enumerate() {
-        let p = resolved_path(path);
-        for input in inputs {
-            if resolved_path(input) == p {
-                anyhow::bail!(
-                    "{what} {} is also an input of this command: choose another output file",
-                    path.display()
-                );
-            }
-        }
-        for (other, q) in &outputs[..k] {
-            if resolved_path(q) == p {
-                anyhow::bail!(
-                    "{other} and {what} are the same file {}: give each output its own file",
-                    path.display()
-                );
-            }
-        }
-        if p.is_dir() {
-            anyhow::bail!("{what} {} is a directory: give a file name", path.display());
-        }
-        let dir = buffycoat_h5::atomic::directory_of(path);
-        match std::fs::metadata(dir) {
-            Ok(m) if m.is_dir() => {}
-            Ok(_) => anyhow::bail!(
-                "cannot write {what} {}: {} is not a directory",
-                path.display(),
-                dir.display()
-            ),
-            Err(e) => anyhow::bail!(
-                "cannot write {what} {}: directory {} does not exist or is not accessible ({e})",
-                path.display(),
-                dir.display()
-            ),
-        }
-        let probe = dir.join(format!(".buffycoat-probe-{}", std::process::id()));
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&probe)
-        {
-            Ok(_) => {
-                let _ = std::fs::remove_file(&probe);
-            }
-            Err(e) => anyhow::bail!(
-                "cannot write {what} {}: directory {} is not writable ({e})",
-                path.display(),
-                dir.display()
-            ),
-        }
-    }
-    Ok(())
 }
 
 /// A lock file `.NAME.lock` (holding the process id) next to an output that a command writes
@@ -536,7 +461,7 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode> {
     if let Some(s) = &opts.summary {
         outputs.push(("--summary", s));
     }
-    check_outputs(&[&args.scenario], &outputs)?;
+    input::outputs::check_outputs(&[&args.scenario], &outputs).map_err(anyhow::Error::msg)?;
     for path in opts.output.iter().chain(&opts.summary) {
         refuse_existing(path, args.force)?;
     }

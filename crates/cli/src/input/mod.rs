@@ -2,6 +2,7 @@
 //! user writes is checked here and converted to SI; the solvers never see user units.
 
 pub mod library;
+pub mod outputs;
 pub mod overrides;
 pub mod quantity;
 pub mod resources;
