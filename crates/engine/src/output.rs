@@ -205,11 +205,6 @@ impl H5mdOutput {
         ids
     }
 
-    /// The writer (to replay a journal into).
-    pub(crate) fn writer(&self) -> &Writer {
-        &self.writer
-    }
-
     fn append(
         &mut self,
         id: SeriesId,
@@ -259,9 +254,6 @@ impl H5mdOutput {
             }
             self.append(id, step, frame.time, buf)?;
         }
-        if let Some(c) = self.checkpoint.as_mut() {
-            c.after_frame(frame.index, frame.time, frame.last, sys)?;
-        }
         Ok(())
     }
 
@@ -286,5 +278,17 @@ impl H5mdOutput {
             c.remove();
         }
         Ok(path)
+    }
+}
+
+impl crate::checkpoint::CheckpointedOutput<Sedimentation> for H5mdOutput {
+    fn journal(&self) -> Option<(&Writer, Vec<SeriesId>)> {
+        Some((&self.writer, self.series_ids()))
+    }
+    fn checkpointer(&mut self) -> &mut Option<crate::checkpoint::Checkpointer> {
+        &mut self.checkpoint
+    }
+    fn observe(&mut self, frame: &Frame<'_, Sedimentation>) -> Result<(), RunError> {
+        H5mdOutput::observe(self, frame)
     }
 }

@@ -416,6 +416,11 @@ impl ProcedureRun<'_> {
         self.t_end
     }
 
+    /// Steps taken so far.
+    pub fn steps(&self) -> u64 {
+        self.samples.len().saturating_sub(1) as u64
+    }
+
     /// Whether a stop rule has ended the procedure.
     pub fn is_done(&self) -> bool {
         self.stop_reason.is_some()
