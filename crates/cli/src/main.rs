@@ -56,7 +56,10 @@ enum Command {
     /// Run a scenario: writes an HDF5 (H5MD) file and prints a summary.
     ///
     /// Without -o the file is <scenario name>.h5 in the current directory (an existing file is
-    /// an error unless --force); --no-output writes no HDF5 at all (only the summary).
+    /// an error unless --force); --no-output writes no HDF5 at all (only the summary). A second
+    /// run on the same output is refused while the first runs. SIGINT, SIGTERM or SIGHUP stop
+    /// the run at its next safe point with a checkpoint; exit status 130, 143 or 129 (128 + the
+    /// signal).
     Run {
         /// Scenario file (TOML), e.g. data/scenarios/default.toml.
         scenario: PathBuf,
@@ -83,7 +86,8 @@ enum Command {
         #[arg(short, long)]
         force: bool,
         /// Continue an interrupted run of the same scenario and output from its checkpoint
-        /// (particle and hindered runs; the result is bitwise that of an uninterrupted run).
+        /// (particle, hindered, transient channel and procedure runs; the result is bitwise
+        /// that of an uninterrupted run).
         /// Without a checkpoint the run starts from the beginning.
         #[arg(long, conflicts_with = "force")]
         resume: bool,
@@ -440,11 +444,7 @@ impl OutputLock {
                     let pid = std::fs::read_to_string(&path)
                         .ok()
                         .and_then(|s| s.trim().parse::<u32>().ok());
-                    let alive = pid.is_some_and(|p| {
-                        p != std::process::id()
-                            && (!Path::new("/proc/self").exists()
-                                || Path::new("/proc").join(p.to_string()).exists())
-                    });
+                    let alive = pid.is_some_and(buffycoat_engine::checkpoint::process_alive);
                     if alive {
                         anyhow::bail!(
                             "another buffycoat (process {}) is writing {} (lock {}): wait for it to finish, or stop it and continue with --resume",

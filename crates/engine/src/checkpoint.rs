@@ -144,15 +144,26 @@ pub fn remove_stale_partials(output: &Path) -> Vec<PathBuf> {
     removed
 }
 
-/// Whether process `pid` exists (Linux: `/proc/PID`; elsewhere every process counts as alive,
-/// so nothing is removed).
-fn process_alive(pid: u32) -> bool {
+/// Whether process `pid` exists and has not ended (Linux: `/proc/PID`, a zombie — ended but
+/// not yet reaped by its parent — counts as ended; elsewhere every process counts as alive,
+/// so nothing is removed). Our own process is never alive here: our files are never stale,
+/// and at start we have created none.
+pub fn process_alive(pid: u32) -> bool {
     if pid == std::process::id() {
-        // Our own files are never stale, but we have not created any yet at start.
         return false;
     }
     let proc = Path::new("/proc");
-    !proc.join("self").exists() || proc.join(pid.to_string()).exists()
+    if !proc.join("self").exists() {
+        return true;
+    }
+    match std::fs::read_to_string(proc.join(pid.to_string()).join("stat")) {
+        // `PID (COMMAND) STATE …`: the state follows the last parenthesis.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_none_or(|state| state != "Z" && state != "X"),
+        Err(_) => false,
+    }
 }
 
 /// The identity of a run: resume only what the same program started on the same input.
