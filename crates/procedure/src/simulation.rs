@@ -527,8 +527,8 @@ impl ProcedureRun<'_> {
                 }
             }
         }
-        for i in 0..ns {
-            let (n1, p1, db) = species_step(self.n[i], self.pool[i], a[i], self.rates[i], h);
+        for (i, &ai) in a.iter().enumerate() {
+            let (n1, p1, db) = species_step(self.n[i], self.pool[i], ai, self.rates[i], h);
             self.removed[i] += (self.n[i] + self.pool[i]) - (n1 + p1);
             self.n[i] = n1;
             self.pool[i] = p1;
