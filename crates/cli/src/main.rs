@@ -274,6 +274,14 @@ fn cmd_sweep(args: SweepArgs) -> Result<ExitCode> {
     }
     input::outputs::check_outputs(&[&args.scenario], &outputs).map_err(anyhow::Error::msg)?;
     let _lock = OutputLock::take(&args.output)?;
+    for path in std::iter::once(&args.output).chain(&args.csv) {
+        for stale in buffycoat_engine::checkpoint::remove_stale_partials(path) {
+            errln!(
+                "removed {}, the partial output of an earlier sweep that did not finish",
+                stale.display()
+            );
+        }
+    }
     let library = library::default_library().context("the bundled species library is invalid")?;
     let plan = if args.set.is_empty() {
         input::sweep::sweep_plan(&args.scenario, grid, shard, library)?
