@@ -173,8 +173,11 @@ pub(crate) fn run_channel(
             )
         }
     };
-    // A cancelled run stops here, before anything is written.
-    opts.check_cancel(0.0)?;
+    // A cancelled steady run stops here, before anything is written (a transient stops
+    // between its output intervals, with a checkpoint; one that got through is written).
+    if matches!(setup.solver, ChannelSolver::Steady) {
+        opts.check_cancel(0.0)?;
+    }
     let output_path = match &opts.output {
         Some(path) => Some(write_output(
             path,

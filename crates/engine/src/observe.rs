@@ -63,7 +63,7 @@ pub struct RunOptions {
 
 impl RunOptions {
     /// `Err(Interrupted)` if the run has been cancelled: the check at a safe point of the
-    /// models that do not step through an executor (channel, procedure), `time` being the
+    /// runs that do not step through an executor (the steady channel), `time` being the
     /// simulated time reached.
     pub(crate) fn check_cancel(&self, time: f64) -> Result<(), RunError> {
         if self.cancel.as_ref().is_some_and(CancelFlag::is_cancelled) {
