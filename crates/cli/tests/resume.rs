@@ -407,7 +407,7 @@ fn a_second_run_on_the_same_output_is_refused_while_the_first_runs() {
         d,
         "default.toml",
         "p.toml",
-        &[("output_interval_s = 1.0", "output_interval_s = 0.02")],
+        &[("output_interval_s = 1.0", "output_interval_s = 0.05")],
     );
     let out = d.join("out.h5");
     let args = ["-q", "--set", "output.checkpoint_every_frames=1"];
