@@ -244,7 +244,7 @@ impl Geometry {
     pub fn confine(&self, p: &mut [f64; 3], v: Option<&mut [f64; 3]>, a: f64) -> u8 {
         match self {
             Geometry::Tube(t) => confine_tube(t, p, v, a),
-            Geometry::Sector(s) => confine_sector(s, p, v, a),
+            Geometry::Sector(s) => confine_sector(s, s.wall_normals(), p, v, a),
         }
     }
 
@@ -294,7 +294,9 @@ impl Container for Tube {
     #[inline(always)]
     fn inside(&self, p: &[f64; 3], a: f64) -> bool {
         let r_eff = self.radius - a;
-        p[0] > self.r_min + a && p[0] < self.r_max - a && p[1] * p[1] + p[2] * p[2] <= r_eff * r_eff
+        (p[0] > self.r_min + a)
+            & (p[0] < self.r_max - a)
+            & (p[1] * p[1] + p[2] * p[2] <= r_eff * r_eff)
     }
     #[inline]
     fn confine(&self, p: &mut [f64; 3], v: Option<&mut [f64; 3]>, a: f64) -> u8 {
@@ -302,21 +304,41 @@ impl Container for Tube {
     }
 }
 
-impl Container for Sector {
+/// A sector with its side-wall normals computed once: the form of [`Sector`] the kernels use,
+/// so that no sine or cosine is evaluated per cell and step (the same normals, hence the same
+/// results, as [`Geometry::confine`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SectorWalls {
+    sector: Sector,
+    normals: [(f64, f64); 2],
+}
+
+impl SectorWalls {
+    /// The walls of `sector`.
+    pub(crate) fn new(sector: Sector) -> Self {
+        Self {
+            sector,
+            normals: sector.wall_normals(),
+        }
+    }
+}
+
+impl Container for SectorWalls {
     #[inline(always)]
     fn inside(&self, p: &[f64; 3], a: f64) -> bool {
+        let s = &self.sector;
         let r2 = p[0] * p[0] + p[1] * p[1];
-        let (bottom, top) = (self.r_max - a, self.r_min + a);
-        let [(n0x, n0y), (n1x, n1y)] = self.wall_normals();
+        let (bottom, top) = (s.r_max - a, s.r_min + a);
+        let [(n0x, n0y), (n1x, n1y)] = self.normals;
         (r2 < bottom * bottom)
             & (r2 > top * top)
-            & (p[2].abs() <= 0.5 * self.height - a)
+            & (p[2].abs() <= 0.5 * s.height - a)
             & (n0x * p[0] + n0y * p[1] + a <= 0.0)
             & (n1x * p[0] + n1y * p[1] + a <= 0.0)
     }
     #[inline]
     fn confine(&self, p: &mut [f64; 3], v: Option<&mut [f64; 3]>, a: f64) -> u8 {
-        confine_sector(self, p, v, a)
+        confine_sector(&self.sector, self.normals, p, v, a)
     }
 }
 
@@ -364,9 +386,15 @@ fn confine_tube(t: &Tube, p: &mut [f64; 3], mut v: Option<&mut [f64; 3]>, a: f64
 }
 
 #[inline]
-fn confine_sector(s: &Sector, p: &mut [f64; 3], mut v: Option<&mut [f64; 3]>, a: f64) -> u8 {
+fn confine_sector(
+    s: &Sector,
+    normals: [(f64, f64); 2],
+    p: &mut [f64; 3],
+    mut v: Option<&mut [f64; 3]>,
+    a: f64,
+) -> u8 {
     let mut status = status::FREE;
-    for (nx, ny) in s.wall_normals() {
+    for (nx, ny) in normals {
         let d = nx * p[0] + ny * p[1] + a;
         if d > 0.0 {
             p[0] -= d * nx;
