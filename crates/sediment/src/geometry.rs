@@ -209,31 +209,7 @@ impl Geometry {
     /// `a` (m), by inversion where the density is separable and by rejection for the sector's
     /// side-wall margins. Deterministic for a given `rng` state.
     pub fn sample_uniform<R: Rng + ?Sized>(&self, a: f64, rng: &mut R) -> [f64; 3] {
-        match self {
-            Geometry::Tube(t) => {
-                let x = t.r_min + a + (t.r_max - t.r_min - 2.0 * a) * rng.random::<f64>();
-                let rho = (t.radius - a) * rng.random::<f64>().sqrt();
-                let phi = std::f64::consts::TAU * rng.random::<f64>();
-                let (s, c) = phi.sin_cos();
-                [x, rho * c, rho * s]
-            }
-            Geometry::Sector(s) => {
-                let (r_in, r_out) = (s.r_min + a, s.r_max - a);
-                let normals = s.wall_normals();
-                loop {
-                    // Area element r dr dθ: r² uniform.
-                    let r =
-                        (r_in * r_in + (r_out * r_out - r_in * r_in) * rng.random::<f64>()).sqrt();
-                    let theta = s.angle * (rng.random::<f64>() - 0.5);
-                    let z = (s.height - 2.0 * a) * (rng.random::<f64>() - 0.5);
-                    let (sn, cs) = theta.sin_cos();
-                    let (x, y) = (r * cs, r * sn);
-                    if normals.iter().all(|&(nx, ny)| nx * x + ny * y <= -a) {
-                        return [x, y, z];
-                    }
-                }
-            }
-        }
+        Seeder::new(*self).sample_uniform(a, rng)
     }
 
     /// Applies the wall rules to a cell centre `p` of radius `a`; returns the new status.
@@ -301,6 +277,62 @@ impl Container for Tube {
     #[inline]
     fn confine(&self, p: &mut [f64; 3], v: Option<&mut [f64; 3]>, a: f64) -> u8 {
         confine_tube(self, p, v, a)
+    }
+}
+
+/// A container prepared for seeding many cells: [`Seeder::sample_uniform`] is bitwise
+/// [`Geometry::sample_uniform`] (which is implemented by it) without recomputing the sector's
+/// wall normals for every cell.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Seeder {
+    geometry: Geometry,
+    /// the sector's side-wall normals (unused for a tube)
+    normals: [(f64, f64); 2],
+}
+
+impl Seeder {
+    /// The seeder of `geometry`.
+    pub(crate) fn new(geometry: Geometry) -> Self {
+        let normals = match geometry {
+            Geometry::Tube(_) => [(0.0, 0.0); 2],
+            Geometry::Sector(s) => s.wall_normals(),
+        };
+        Self { geometry, normals }
+    }
+
+    /// The container.
+    pub(crate) fn geometry(&self) -> &Geometry {
+        &self.geometry
+    }
+
+    /// See [`Geometry::sample_uniform`].
+    #[inline]
+    pub(crate) fn sample_uniform<R: Rng + ?Sized>(&self, a: f64, rng: &mut R) -> [f64; 3] {
+        match &self.geometry {
+            Geometry::Tube(t) => {
+                let x = t.r_min + a + (t.r_max - t.r_min - 2.0 * a) * rng.random::<f64>();
+                let rho = (t.radius - a) * rng.random::<f64>().sqrt();
+                let phi = std::f64::consts::TAU * rng.random::<f64>();
+                let (s, c) = phi.sin_cos();
+                [x, rho * c, rho * s]
+            }
+            Geometry::Sector(s) => {
+                let (r_in, r_out) = (s.r_min + a, s.r_max - a);
+                let normals = self.normals;
+                loop {
+                    // Area element r dr dθ: r² uniform.
+                    let r =
+                        (r_in * r_in + (r_out * r_out - r_in * r_in) * rng.random::<f64>()).sqrt();
+                    let theta = s.angle * (rng.random::<f64>() - 0.5);
+                    let z = (s.height - 2.0 * a) * (rng.random::<f64>() - 0.5);
+                    let (sn, cs) = theta.sin_cos();
+                    let (x, y) = (r * cs, r * sn);
+                    if normals.iter().all(|&(nx, ny)| nx * x + ny * y <= -a) {
+                        return [x, y, z];
+                    }
+                }
+            }
+        }
     }
 }
 
