@@ -302,10 +302,19 @@ pub(crate) fn advance_chunk<C: Container>(
     }
 }
 
-/// Velocity of an overdamped cell at time `t` (m/s): the terminal velocity at its position,
-/// zero when frozen; the caller removes components into touched walls.
-pub(crate) fn velocity(s: f64, tau: f64, d: f64, p: &[f64; 3], t: f64, env: &Env<'_>) -> [f64; 3] {
-    let omega = env.rotor.omega(t);
+/// Velocity of an overdamped cell (m/s) at rotor speed `omega` (rad/s) and acceleration
+/// `omega_dot` (rad/s²), looked up once for a whole frame of cells: the terminal velocity at its
+/// position; the caller zeroes frozen cells and removes components into touched walls.
+#[inline]
+pub(crate) fn velocity_at(
+    s: f64,
+    tau: f64,
+    d: f64,
+    p: &[f64; 3],
+    omega: f64,
+    omega_dot: f64,
+    env: &Env<'_>,
+) -> [f64; 3] {
     let g = env.gravity();
     // Stokes drag needs no correction (exactly 1): skip the two `hypot`s of the speed, which
     // cost more than the rest of this function when a frame of 10⁶ cells is written.
@@ -325,7 +334,7 @@ pub(crate) fn velocity(s: f64, tau: f64, d: f64, p: &[f64; 3], t: f64, env: &Env
         s / f,
         tau / f,
         omega,
-        env.rotor.omega_dot(t),
+        omega_dot,
         env.forces.coriolis,
         env.forces.euler,
     );

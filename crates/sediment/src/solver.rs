@@ -445,17 +445,20 @@ impl Sedimentation {
             }
             ParticleModel::Overdamped => {
                 let env = self.env();
+                // The rotor's state is the same for every cell of the frame.
+                let (omega, omega_dot) = (env.rotor.omega(t), env.rotor.omega_dot(t));
                 for (i, v) in out.chunks_exact_mut(3).enumerate() {
                     let st = cells.status[i];
                     let mut vel = [0.0; 3];
                     if st & status::FROZEN == 0 {
                         let p = cells.position(i);
-                        vel = overdamped::velocity(
+                        vel = overdamped::velocity_at(
                             cells.sedimentation[i],
                             cells.relaxation[i],
                             cells.diameter[i],
                             &p,
-                            t,
+                            omega,
+                            omega_dot,
                             &env,
                         );
                         if st & status::ON_WALL != 0 {
