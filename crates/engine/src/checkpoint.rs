@@ -4,7 +4,8 @@
 //! Next to the output `DIR/OUT.h5` a checkpointing run keeps two hidden files:
 //!
 //! - `DIR/.OUT.h5.journal`: every frame the output observer appended (series, step, time,
-//!   values), appended as the run goes (what a resumed run replays into its new file);
+//!   values), appended as the run goes (what a resumed run replays into its new file); the
+//!   particle output leaves out the run's last frame, which no checkpoint can follow;
 //! - `DIR/.OUT.h5.checkpoint`: written atomically at each checkpoint: the program version and
 //!   git commit, the scenario (text, effective text, overrides, path), the frame index reached,
 //!   the journal length at that frame, and the solver's state (saved by the solver itself,
