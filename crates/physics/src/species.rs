@@ -581,6 +581,57 @@ mod tests {
     use super::*;
     use crate::units::{fl_to_m3, g_per_ml_to_kg_per_m3, m_to_um, um_to_m};
 
+    /// The prepared samplers draw bitwise what the per-draw recipe gives (parameters derived
+    /// from the distribution at every draw, as `Distribution::sample` did before samplers).
+    #[test]
+    fn samplers_draw_bitwise_the_per_draw_recipe() {
+        use rand::SeedableRng;
+        fn recipe<R: Rng>(d: &Distribution, rng: &mut R) -> f64 {
+            match *d {
+                Distribution::Fixed(v) => v,
+                Distribution::Normal { mean, sd } => loop {
+                    let z: f64 = StandardNormal.sample(rng);
+                    if z.abs() > NORMAL_TRUNCATION_SD {
+                        continue;
+                    }
+                    let x = mean + sd * z;
+                    if x > 0.0 {
+                        break x;
+                    }
+                },
+                Distribution::LogNormal { .. } => {
+                    let (mu, sigma) = d.log_space_parameters().unwrap();
+                    let z: f64 = StandardNormal.sample(rng);
+                    (mu + sigma * z).exp()
+                }
+            }
+        }
+        for d in [
+            Distribution::Fixed(1070.0),
+            // sd/mean 0.8: the positivity and truncation rejections both occur
+            Distribution::Normal { mean: 1.0, sd: 0.8 },
+            Distribution::LogNormal {
+                mean: fl_to_m3(87.0),
+                sd: fl_to_m3(11.3),
+            },
+        ] {
+            let sampler = d.sampler();
+            let size = SizeDistribution::Volume(d).sampler();
+            let mut a = rand_pcg::Pcg64Mcg::seed_from_u64(3);
+            let mut b = a.clone();
+            let mut c = a.clone();
+            for _ in 0..2000 {
+                let want = recipe(&d, &mut a);
+                assert_eq!(sampler.sample(&mut b).to_bits(), want.to_bits(), "{d:?}");
+                let v = size.sample_diameter(&mut c);
+                assert_eq!(
+                    v.to_bits(),
+                    units::sphere_equivalent_diameter(want).to_bits()
+                );
+            }
+        }
+    }
+
     fn rbc() -> Species {
         Species {
             name: RBC.into(),
