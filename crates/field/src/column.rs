@@ -42,7 +42,9 @@
 //!   a block-tridiagonal system for the major classes (red cells; N_M × N_M blocks, block
 //!   Thomas elimination with Gauss–Jordan-inverted pivots, kernels monomorphised for
 //!   N_M ≤ 16), then one scalar tridiagonal (Thomas) per minor class with the major update on
-//!   the right-hand side. The residual is exact, so the converged solution is unchanged.
+//!   the right-hand side (with consolidation also its σ_e and h coupling, see
+//!   `assemble_minor_compression`). The residual is exact, so the converged solution is
+//!   unchanged.
 //! - *Modified Newton*: a factorisation is reused across iterations, steps and (in the
 //!   transient) columns until the residual contracts by less than `REFRESH_RATIO` (0.1).
 //! - *Line search*: backtracking (Armijo) on the scaled ‖G‖₂²; convergence is tested on the
