@@ -205,11 +205,6 @@ impl H5mdOutput {
         ids
     }
 
-    /// The writer (to replay a journal into).
-    pub(crate) fn writer(&self) -> &Writer {
-        &self.writer
-    }
-
     /// Appends `buf` to series `id` and records it in the checkpoint journal, except at the
     /// run's last frame (`last`): no checkpoint follows the last frame (the executor checks for
     /// cancellation only before an interval, and the periodic checkpoint skips the last frame),
@@ -267,9 +262,6 @@ impl H5mdOutput {
             }
             self.append(id, step, frame.time, buf, frame.last)?;
         }
-        if let Some(c) = self.checkpoint.as_mut() {
-            c.after_frame(frame.index, frame.time, frame.last, sys)?;
-        }
         Ok(())
     }
 
@@ -294,5 +286,17 @@ impl H5mdOutput {
             c.remove();
         }
         Ok(path)
+    }
+}
+
+impl crate::checkpoint::CheckpointedOutput<Sedimentation> for H5mdOutput {
+    fn journal(&self) -> Option<(&Writer, Vec<SeriesId>)> {
+        Some((&self.writer, self.series_ids()))
+    }
+    fn checkpointer(&mut self) -> &mut Option<crate::checkpoint::Checkpointer> {
+        &mut self.checkpoint
+    }
+    fn observe(&mut self, frame: &Frame<'_, Sedimentation>) -> Result<(), RunError> {
+        H5mdOutput::observe(self, frame)
     }
 }
