@@ -133,6 +133,7 @@ impl Channel {
             max_subdivisions: self.config.implicit.max_subdivisions,
             major: &self.major,
             compression: None,
+            diffusion: None,
         }
     }
 
