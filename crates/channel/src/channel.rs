@@ -6,9 +6,9 @@ use buffycoat_stepper::{Parallel, Propagate};
 
 use crate::config::{ChannelConfig, SteadyMethod};
 use crate::error::ChannelError;
-use crate::grid::ChannelGrid;
+use crate::grid::{ChannelGrid, face_shear_rates};
 use crate::solution::{ChannelSolution, class_port_fractions};
-use buffycoat_field::column::{ColumnSolver, ColumnStep, NewtonStats};
+use buffycoat_field::column::{ColumnSolver, ColumnStep, Diffusion, NewtonStats};
 use buffycoat_field::kinetics::Kinetics;
 
 /// Smallest class scale of the Newton residual, relative to the total inlet fraction.
@@ -34,6 +34,10 @@ pub struct Channel {
     pub(crate) steady_measure: Vec<f64>,
     /// per class: coupled in the approximate Newton Jacobian
     pub(crate) major: Vec<bool>,
+    /// shear diffusion: per class k_i = K ℓ_i² (m²) and per face c_f = γ̇_f/(r_R − r_L)
+    /// (1/(s·m)); empty when [`ChannelConfig::shear_diffusion`] is `None`
+    pub(crate) diffusion_coefficient: Vec<f64>,
+    pub(crate) diffusion_conductance: Vec<f64>,
 }
 
 impl Channel {
@@ -89,7 +93,7 @@ impl Channel {
             .iter()
             .map(|&p| p >= threshold || p == largest)
             .collect();
-        Ok(Self {
+        let mut channel = Self {
             config,
             classes,
             inlet,
@@ -99,7 +103,60 @@ impl Channel {
             inv_scale,
             steady_measure,
             major,
-        })
+            diffusion_coefficient: Vec::new(),
+            diffusion_conductance: Vec::new(),
+        };
+        if let Some(d) = channel.config.shear_diffusion {
+            // ℓ_i = (a_i + ā)/2, ā the inlet volume-weighted mean radius
+            let mean_radius = channel
+                .classes
+                .iter()
+                .zip(&channel.inlet)
+                .map(|(c, &p)| 0.5 * c.diameter * p)
+                .sum::<f64>()
+                / total.max(f64::MIN_POSITIVE);
+            channel.diffusion_coefficient = channel
+                .classes
+                .iter()
+                .map(|c| {
+                    let l = 0.5 * (0.5 * c.diameter + mean_radius);
+                    d.coefficient * l * l
+                })
+                .collect();
+            let g = &channel.grid;
+            let mut rates = vec![0.0; g.r_faces.len()];
+            face_shear_rates(
+                channel.config.profile,
+                g.r_inner,
+                g.depth,
+                channel.config.mean_velocity(),
+                &g.r_faces,
+                &mut rates,
+            );
+            channel.set_face_shear_rates(&rates);
+        }
+        Ok(channel)
+    }
+
+    /// Replaces the shear rates γ̇_f (1/s, J + 1 faces; walls unused) that drive the
+    /// shear-induced diffusion, e.g. by those of a composition-dependent flow profile. No
+    /// effect when [`ChannelConfig::shear_diffusion`] is `None`.
+    ///
+    /// # Panics
+    /// If `rates` does not have one value per ξ face.
+    pub fn set_face_shear_rates(&mut self, rates: &[f64]) {
+        if self.config.shear_diffusion.is_none() {
+            return;
+        }
+        let g = &self.grid;
+        assert_eq!(rates.len(), g.r_faces.len(), "one shear rate per face");
+        self.diffusion_conductance.clear();
+        self.diffusion_conductance.push(0.0);
+        for f in 1..g.r_centres.len() {
+            let dist = g.r_centres[f] - g.r_centres[f - 1];
+            self.diffusion_conductance.push(rates[f].abs() / dist);
+        }
+        self.diffusion_conductance.push(0.0);
     }
 
     /// The configuration.
@@ -133,7 +190,10 @@ impl Channel {
             max_subdivisions: self.config.implicit.max_subdivisions,
             major: &self.major,
             compression: None,
-            diffusion: None,
+            diffusion: self.config.shear_diffusion.map(|_| Diffusion {
+                conductance: &self.diffusion_conductance,
+                coefficient: &self.diffusion_coefficient,
+            }),
         }
     }
 

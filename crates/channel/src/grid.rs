@@ -68,6 +68,30 @@ pub fn depth_fraction(profile: FlowProfile, x: f64) -> f64 {
     }
 }
 
+/// Shear rate γ̇ = |∂w/∂r| (1/s) of the imposed along-channel profile at the physical radii
+/// `r_faces` (m) of a channel from `r_inner` of depth `depth`, mean velocity `mean_velocity`
+/// w̄ (m/s), into `out`: plug 0 (no shear, so no shear-induced diffusion); laminar
+/// 6w̄/δ |1 − 2y/δ| (y = r − r₁; plane Poiseuille). A composition-dependent profile supplies
+/// its own rates ([`crate::Channel::set_face_shear_rates`]).
+pub fn face_shear_rates(
+    profile: FlowProfile,
+    r_inner: f64,
+    depth: f64,
+    mean_velocity: f64,
+    r_faces: &[f64],
+    out: &mut [f64],
+) {
+    for (g, &r) in out.iter_mut().zip(r_faces) {
+        *g = match profile {
+            FlowProfile::Plug => 0.0,
+            FlowProfile::Laminar => {
+                let eta = ((r - r_inner) / depth).clamp(0.0, 1.0);
+                6.0 * mean_velocity / depth * (1.0 - 2.0 * eta).abs()
+            }
+        };
+    }
+}
+
 /// The grid of a channel computation (SI).
 ///
 /// - ξ ∈ [0, δ], the stream-function coordinate ξ(r) = (1/w̄)∫_{r₁}^r w dr′: `radial_cells`

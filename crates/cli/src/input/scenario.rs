@@ -283,7 +283,13 @@ pub struct FlowSection {
     /// velocity profile across the channel
     #[serde(default)]
     pub profile: ProfileKind,
+    /// coefficient K of the shear-induced diffusion across the depth (0: off; absent: the
+    /// default [`DEFAULT_SHEAR_DIFFUSION`]; docs/physics.md §10.2)
+    pub shear_diffusion_coefficient: Option<f64>,
 }
+
+/// The shear-diffusion coefficient K of a channel without `flow.shear_diffusion_coefficient`.
+pub const DEFAULT_SHEAR_DIFFUSION: Option<buffycoat_channel::ShearDiffusion> = None;
 
 /// Channel solvers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -360,6 +366,8 @@ pub struct ChannelSettings {
     pub interface_target: Option<Vec<String>>,
     /// collect-hematocrit set-point in (0, 1) (`None`: not controlled)
     pub collect_hematocrit: Option<f64>,
+    /// shear-induced diffusion (`None`: off)
+    pub shear_diffusion: Option<buffycoat_channel::ShearDiffusion>,
 }
 
 /// Hindrance laws.
@@ -1543,7 +1551,16 @@ impl ScenarioFile {
                 ));
             }
         };
+        let shear_diffusion = match self.flow.clone().unwrap_or_default().shear_diffusion_coefficient
+        {
+            None => DEFAULT_SHEAR_DIFFUSION,
+            Some(k) => {
+                let k = in_range("flow.shear_diffusion_coefficient", k, 0.0, 10.0, false, "")?;
+                (k > 0.0).then_some(buffycoat_channel::ShearDiffusion { coefficient: k })
+            }
+        };
         Ok(Some(ChannelSettings {
+            shear_diffusion,
             geometry,
             flows,
             profile: match self.flow.clone().unwrap_or_default().profile {
