@@ -86,7 +86,7 @@ impl Channel {
         let accel = grid.r_faces.iter().map(|r| w2 * r).collect();
         let floor = MIN_RELATIVE_SCALE * total.max(f64::MIN_POSITIVE);
         let inv_scale = inlet.iter().map(|&p| 1.0 / p.max(floor)).collect();
-        let steady_measure = vec![grid.dxi; grid.radial_cells()];
+        let steady_measure = grid.cell_dxi.clone();
         let threshold = config.implicit.coupling_threshold * total;
         let largest = inlet.iter().copied().fold(0.0, f64::max);
         let major = inlet
@@ -220,11 +220,77 @@ impl Channel {
         }
     }
 
-    /// The steady state by the implicit march (ignores [`ChannelConfig::method`]).
+    /// The same channel on another ξ-grid of the same depth and stations (the ω²r
+    /// accelerations, cell measures and the shear rates of the configured profile
+    /// recomputed).
+    fn with_grid(&self, grid: ChannelGrid) -> Self {
+        let w2 = self.config.omega() * self.config.omega();
+        let mut c = self.clone();
+        c.accel = grid.r_faces.iter().map(|r| w2 * r).collect();
+        c.steady_measure = grid.cell_dxi.clone();
+        c.grid = grid;
+        if c.config.shear_diffusion.is_some() {
+            let g = &c.grid;
+            let mut rates = vec![0.0; g.r_faces.len()];
+            face_shear_rates(
+                c.config.profile,
+                g.r_inner,
+                g.depth,
+                c.config.mean_velocity(),
+                &g.r_faces,
+                &mut rates,
+            );
+            c.set_face_shear_rates(&rates);
+        }
+        c
+    }
+
+    /// The flux coordinate ξ (m) of the top of the red-cell bed at the exit of `sol`: the
+    /// first face, counted from the inner wall, whose outer cell holds at least half of the
+    /// largest total volume fraction of the exit profile.
+    fn bed_top(sol: &ChannelSolution) -> f64 {
+        let g = sol.grid();
+        let n = sol.classes().len();
+        let exit = sol.station(g.along_cells());
+        let totals: Vec<f64> = exit.chunks_exact(n).map(|c| c.iter().sum()).collect();
+        let largest = totals.iter().copied().fold(0.0, f64::max);
+        let j = totals
+            .iter()
+            .position(|&t| t >= 0.5 * largest)
+            .unwrap_or(0);
+        g.xi_faces[j]
+    }
+
+    /// The steady state by the implicit march (ignores [`ChannelConfig::method`]); with
+    /// [`ChannelConfig::refine_interface`] on a grid refined at the exit's buffy coat, located
+    /// first by two marches at half the cells each way (uniform, then refined in a window 4×
+    /// as wide): about 1.5 × the cost of one march.
     ///
     /// # Errors
     /// [`ChannelError::NotConverged`].
     pub fn solve_implicit(&self) -> Result<ChannelSolution, ChannelError> {
+        match self.config.refine_interface {
+            Some(half_width) if self.grid.is_uniform() => {
+                // locate: a uniform march and a march refined in a 4× wider window, both at
+                // half the cells each way; then the final march
+                let depth = self.grid.depth;
+                let mut coarse = self.config.clone();
+                coarse.radial_cells = (coarse.radial_cells / 2).max(4);
+                coarse.along_cells = (coarse.along_cells / 2).max(1);
+                let coarse_channel = Channel::new(coarse.clone(), self.classes.clone())?;
+                let centre = Self::bed_top(&coarse_channel.march()?);
+                let wide = (4.0 * half_width).min(0.5) * depth;
+                let grid = ChannelGrid::refined(&coarse, centre, wide);
+                let centre = Self::bed_top(&coarse_channel.with_grid(grid).march()?);
+                let grid = ChannelGrid::refined(&self.config, centre, half_width * depth);
+                self.with_grid(grid).march()
+            }
+            _ => self.march(),
+        }
+    }
+
+    /// The implicit march on this channel's grid.
+    fn march(&self) -> Result<ChannelSolution, ChannelError> {
         let n = self.classes.len();
         let j_cells = self.grid.radial_cells();
         let k_cells = self.grid.along_cells();

@@ -323,6 +323,12 @@ pub struct ChannelConfig {
     /// shear-induced diffusion across the depth (implicit march and transient; `None`: off,
     /// the sharp-interface model)
     pub shear_diffusion: Option<ShearDiffusion>,
+    /// radial refinement at the buffy coat (implicit steady march only), scenario key
+    /// `grid.refine_interface`: the half-width of the refined ξ-window as a fraction of the
+    /// depth (`None`: a uniform grid). A coarse march (half the cells each way) locates the
+    /// top of the red-cell bed at the exit; the march is then repeated on
+    /// [`crate::ChannelGrid::refined`] with half of the radial cells in the window around it.
+    pub refine_interface: Option<f64>,
 }
 
 impl ChannelConfig {
@@ -353,6 +359,7 @@ impl ChannelConfig {
                 ..Numerics::default()
             },
             shear_diffusion: None,
+            refine_interface: None,
         }
     }
 
@@ -434,6 +441,15 @@ impl ChannelConfig {
                 "flow.shear_diffusion_coefficient",
                 d.coefficient,
                 "0 <= coefficient <= 10",
+            ));
+        }
+        if let Some(w) = self.refine_interface
+            && !(w.is_finite() && w > 0.0 && w <= 0.5)
+        {
+            return Err(invalid(
+                "grid.refine_interface",
+                w,
+                "0 < half-width <= 0.5 (a fraction of the depth)",
             ));
         }
         let phi_max = self.hindrance.max_packing();

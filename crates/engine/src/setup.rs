@@ -215,6 +215,9 @@ pub struct ChannelSettings {
     pub collect_hematocrit: Option<f64>,
     /// shear-induced diffusion across the depth (`None`: off; docs/physics.md §10.2)
     pub shear_diffusion: Option<ShearDiffusion>,
+    /// half-width of the radial refinement at the buffy coat, a fraction of the depth
+    /// (`None`: uniform; [`ChannelConfig::refine_interface`])
+    pub refine_interface: Option<f64>,
 }
 
 impl ChannelSettings {
@@ -243,6 +246,7 @@ impl ChannelSettings {
         config.explicit.cfl = field.cfl;
         config.explicit.inactive_fraction = field.inactive_fraction;
         config.shear_diffusion = self.shear_diffusion;
+        config.refine_interface = self.refine_interface;
         config
     }
 }
