@@ -59,7 +59,9 @@ fn refined_port_quantities_converge() {
         largest_change(&refined[0], &refined[2]),
     );
     let d_uniform = largest_change(&uniform, &refined[2]);
-    println!("refined: 2x→4x {d24:.3}, 1x→4x {d14:.3} points; uniform 1x vs refined 4x {d_uniform:.3}");
+    println!(
+        "refined: 2x→4x {d24:.3}, 1x→4x {d14:.3} points; uniform 1x vs refined 4x {d_uniform:.3}"
+    );
     assert!(d24 <= 2.0, "{refined:?}");
     assert!(d14 <= 5.0, "{refined:?}");
     assert!(d_uniform > 10.0, "{uniform:?}");
