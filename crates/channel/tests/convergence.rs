@@ -93,8 +93,8 @@ fn refined_rpm_sweep_is_smooth() {
         .collect();
     let mut worst = 0.0f64;
     for w in points.windows(3) {
-        for q in 0..w[0].len() {
-            worst = worst.max((w[2][q] - 2.0 * w[1][q] + w[0][q]).abs());
+        for ((a, b), c) in w[0].iter().zip(&w[1]).zip(&w[2]) {
+            worst = worst.max((c - 2.0 * b + a).abs());
         }
     }
     println!("largest second difference {worst:.3} points");
