@@ -44,7 +44,7 @@
 //!   N_M ≤ 16), then one scalar tridiagonal (Thomas) per minor class with the major update on
 //!   the right-hand side. The residual is exact, so the converged solution is unchanged.
 //! - *Modified Newton*: a factorisation is reused across iterations, steps and (in the
-//!   transient) columns until the residual contracts by less than [`REFRESH_RATIO`].
+//!   transient) columns until the residual contracts by less than `REFRESH_RATIO` (0.1).
 //! - *Line search*: backtracking (Armijo) on the scaled ‖G‖₂²; convergence is tested on the
 //!   scaled max-norm max |G_ij|/(m_j s_i) ≤ tolerance.
 //! - *Fallbacks*: a step that fails is retried with the exact Jacobian, then subdivided into
