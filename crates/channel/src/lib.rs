@@ -99,6 +99,7 @@
 mod channel;
 mod config;
 mod error;
+pub mod flow;
 mod grid;
 pub mod lubrication;
 mod separator;
@@ -114,6 +115,7 @@ pub use config::{
     MAX_DEPTH_TO_RADIUS, MAX_INLET_ML_MIN, MAX_RPM, SteadyMethod,
 };
 pub use error::ChannelError;
+pub use flow::{StationFlow, SuspensionViscosity};
 pub use grid::{ChannelGrid, Port, depth_fraction, flux_coordinate};
 pub use separator::ChannelSeparator;
 pub use solution::{

@@ -151,6 +151,8 @@ pub struct SteadyStats {
     pub newton: NewtonStats,
     /// time steps of the explicit march
     pub explicit_steps: u64,
+    /// iterations of the viscous flow map summed over the stations (0 unless viscous)
+    pub flow_iterations: u64,
 }
 
 /// The steady state of the channel: the field φ_i(s_k, ξ_j) at the along_cells + 1 stations
@@ -168,6 +170,9 @@ pub struct ChannelSolution {
     stats: SteadyStats,
     pub(crate) kin: Kinetics,
     pub(crate) fluid_density: f64,
+    /// viscous flow: the physical radius of the J + 1 ξ-faces at every station ((K + 1) ×
+    /// (J + 1)); empty for plug and laminar flow (the grid's map everywhere)
+    station_faces: Vec<f64>,
 }
 
 impl ChannelSolution {
@@ -194,9 +199,11 @@ impl ChannelSolution {
             stats: SteadyStats {
                 newton,
                 explicit_steps,
+                flow_iterations: 0,
             },
             kin: channel.kin.clone(),
             fluid_density: channel.config.fluid.density,
+            station_faces: Vec::new(),
         }
     }
 
@@ -391,6 +398,31 @@ impl ChannelSolution {
                 self.with_interface_control(target, run_species, roles, collect)
             }
             PlasmaControl::CollectHematocrit(h) => self.with_collect_hematocrit(roles, collect, *h),
+        }
+    }
+
+    /// Viscous flow: stores the face radii of every station and sets the grid's radial map
+    /// (faces, centres, widths: what [`ChannelGrid::cut_radii`] uses) to the exit station's.
+    pub(crate) fn set_station_faces(&mut self, faces: Vec<f64>, flow_iterations: u64) {
+        let nf = self.grid.radial_cells() + 1;
+        let exit = &faces[faces.len() - nf..];
+        self.grid.r_faces.copy_from_slice(exit);
+        for j in 0..nf - 1 {
+            self.grid.r_centres[j] = 0.5 * (exit[j] + exit[j + 1]);
+            self.grid.cell_width[j] = exit[j + 1] - exit[j];
+        }
+        self.stats.flow_iterations = flow_iterations;
+        self.station_faces = faces;
+    }
+
+    /// The physical radius of the ξ-faces at station `k` (m, J + 1 values): the grid's map
+    /// for plug and laminar flow, the composition-dependent map for viscous flow.
+    pub fn station_faces(&self, k: usize) -> &[f64] {
+        let nf = self.grid.radial_cells() + 1;
+        if self.station_faces.is_empty() {
+            &self.grid.r_faces
+        } else {
+            &self.station_faces[k * nf..(k + 1) * nf]
         }
     }
 

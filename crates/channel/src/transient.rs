@@ -191,6 +191,15 @@ impl Channel {
         par: &Parallel,
     ) -> Result<TransientSolution, ChannelError> {
         settings.validate()?;
+        if self.config.profile == crate::config::FlowProfile::Viscous
+            || self.config.consolidation.is_some()
+        {
+            return Err(ChannelError::Inconsistent(
+                "the transient channel supports flow.profile = \"plug\" or \"laminar\" without \
+                 bed consolidation; flow.profile = \"viscous\" and consolidation are steady-only"
+                    .into(),
+            ));
+        }
         let n = self.classes.len();
         let grid = &self.grid;
         let j_cells = grid.radial_cells();
