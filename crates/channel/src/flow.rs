@@ -107,7 +107,7 @@ pub struct StationFlow {
 impl StationFlow {
     /// The flow of the channel's inlet: for `viscous` the uniform inlet suspension, i.e. plane
     /// Poiseuille flow (the grid's laminar map).
-    pub(crate) fn new(config: &ChannelConfig, grid: &ChannelGrid) -> Self {
+    pub fn new(config: &ChannelConfig, grid: &ChannelGrid) -> Self {
         let j_cells = grid.radial_cells();
         let omega2 = config.omega() * config.omega();
         let mut s = Self {

@@ -487,10 +487,11 @@ impl ChannelSolution {
 
     /// Port results per species.
     ///
+    /// A suspension without red cells (no species of `roles.red_cells` among the classes) has
+    /// port hematocrit 0; without platelets the loss is 0 (front ends omit these entries).
+    ///
     /// # Errors
-    /// [`ChannelError::Inconsistent`] if `roles` names no species of the classes for red
-    /// cells (hematocrit would be meaningless); unknown platelet names are allowed (no
-    /// platelets: loss 0).
+    /// None at present (kept for future checks).
     pub fn species_report(&self, roles: &CellRoles) -> Result<SpeciesReport, ChannelError> {
         species_report(
             &self.classes,
@@ -676,16 +677,8 @@ pub(crate) fn species_report(
             species.push(c.species.clone());
         }
     }
-    if !roles
-        .red_cells
-        .iter()
-        .any(|r| classes.iter().any(|c| &c.species == r))
-    {
-        return Err(ChannelError::Inconsistent(format!(
-            "none of the red-cell species {:?} is among the classes' species {species:?}",
-            roles.red_cells
-        )));
-    }
+    // A suspension without red cells (beads, cells in buffer) is reported like blood: its port
+    // hematocrit is 0 (front ends leave the blood-specific entries out, see `roles`).
     let ns = species.len();
     let of = |c: &Class| species.iter().position(|s| *s == c.species).unwrap_or(0);
     // Number concentrations (1/m³) in the inflow per class and per species.

@@ -240,6 +240,7 @@ impl ChannelSettings {
         config.method = self.method;
         config.explicit.cfl = field.cfl;
         config.explicit.inactive_fraction = field.inactive_fraction;
+        config.consolidation = field.consolidation;
         config
     }
 }
