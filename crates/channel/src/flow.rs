@@ -51,6 +51,37 @@ pub enum SuspensionViscosity {
 pub const DEFAULT_MAX_RELATIVE_VISCOSITY: f64 = 1000.0;
 
 impl SuspensionViscosity {
+    /// The shear-independent part of the law at total fraction `phi` (the Quemada parameters
+    /// of [`Quemada::blood`], three exponentials), so that a fixed point in the shear rate
+    /// only re-evaluates [`Self::viscosity_with`].
+    pub fn prepare(&self, phi: f64) -> Option<Quemada> {
+        match self {
+            SuspensionViscosity::Blood => {
+                Quemada::blood(phi.clamp(0.0, QUEMADA_BLOOD_HEMATOCRIT_RANGE.1)).ok()
+            }
+            SuspensionViscosity::Rigid(_) => None,
+        }
+    }
+
+    /// [`Self::viscosity`] with the prepared parameters `prepared` of [`Self::prepare`] for
+    /// the same `phi`.
+    pub fn viscosity_with(
+        &self,
+        prepared: Option<&Quemada>,
+        phi: f64,
+        shear_rate: f64,
+        fluid: f64,
+        max_relative: f64,
+    ) -> f64 {
+        let phi = phi.max(0.0);
+        let relative = match (self, prepared) {
+            (SuspensionViscosity::Rigid(kd), _) => kd.relative(phi),
+            (SuspensionViscosity::Blood, Some(q)) => q.relative(phi, shear_rate),
+            (SuspensionViscosity::Blood, None) => max_relative,
+        };
+        fluid * relative.min(max_relative)
+    }
+
     /// μ (Pa·s) at total fraction `phi`, shear rate `shear_rate` (1/s), fluid viscosity
     /// `fluid` (Pa·s), bounded by `max_relative` × μ_f.
     ///
@@ -61,18 +92,8 @@ impl SuspensionViscosity {
     /// the order of packed red cells at low shear) keeps the packed bed slow without freezing
     /// it. The port fractions depend on it only through r(ξ) (docs/physics.md §10.8).
     pub fn viscosity(&self, phi: f64, shear_rate: f64, fluid: f64, max_relative: f64) -> f64 {
-        let phi = phi.max(0.0);
-        let relative = match self {
-            SuspensionViscosity::Blood => {
-                let h = phi.min(QUEMADA_BLOOD_HEMATOCRIT_RANGE.1);
-                match Quemada::blood(h) {
-                    Ok(q) => q.relative(phi, shear_rate),
-                    Err(_) => max_relative,
-                }
-            }
-            SuspensionViscosity::Rigid(kd) => kd.relative(phi),
-        };
-        fluid * relative.min(max_relative)
+        let prepared = self.prepare(phi);
+        self.viscosity_with(prepared.as_ref(), phi, shear_rate, fluid, max_relative)
     }
 }
 
@@ -92,6 +113,9 @@ pub struct StationFlow {
     shear_faces: Vec<f64>,
     /// cell viscosities of the last update (Pa·s; viscous only)
     viscosity: Vec<f64>,
+    /// per cell: total fraction and the prepared law (scratch of [`Self::update`])
+    phi: Vec<f64>,
+    prepared: Vec<Option<Quemada>>,
     viscous: Option<ViscousProfile>,
     /// total iterations of the viscous map over all updates
     iterations: u64,
@@ -117,6 +141,8 @@ impl StationFlow {
             velocity_ratio: vec![0.0; j_cells + 1],
             shear_faces: vec![0.0; j_cells + 1],
             viscosity: vec![config.fluid.viscosity; j_cells],
+            phi: vec![0.0; j_cells],
+            prepared: vec![None; j_cells],
             viscous: (config.profile == FlowProfile::Viscous).then(|| ViscousProfile::new(j_cells)),
             iterations: 0,
             omega2,
@@ -224,14 +250,21 @@ impl StationFlow {
         let target = self.flow / j_cells as f64;
         let depth = self.r_faces[j_cells] - self.r_faces[0];
         let mut worst = f64::INFINITY;
+        for (j, (phi, prep)) in self.phi.iter_mut().zip(&mut self.prepared).enumerate() {
+            *phi = column[j * n..(j + 1) * n].iter().sum();
+            *prep = self.law.prepare(*phi);
+        }
         for it in 1..=MAX_FLOW_ITERATIONS {
             let mut changed: f64 = 0.0;
             for (j, mu) in self.viscosity.iter_mut().enumerate() {
-                let phi: f64 = column[j * n..(j + 1) * n].iter().sum();
                 let shear = vp.shear_rate_mean()[j];
-                let new = self
-                    .law
-                    .viscosity(phi, shear, self.fluid_viscosity, self.max_relative);
+                let new = self.law.viscosity_with(
+                    self.prepared[j].as_ref(),
+                    self.phi[j],
+                    shear,
+                    self.fluid_viscosity,
+                    self.max_relative,
+                );
                 changed = changed.max((new / *mu - 1.0).abs());
                 *mu = new;
             }

@@ -40,7 +40,7 @@ use buffycoat_stepper::Parallel;
 use crate::channel::Channel;
 use crate::error::{ChannelError, invalid};
 use crate::solution::{CellRoles, SpeciesReport, species_report};
-use buffycoat_field::column::{ColumnSolver, ColumnStep, NewtonStats};
+use buffycoat_field::column::{ColumnSolver, ColumnStep, Compression, NewtonStats};
 
 /// What fills the channel at t = 0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -191,15 +191,15 @@ impl Channel {
         par: &Parallel,
     ) -> Result<TransientSolution, ChannelError> {
         settings.validate()?;
-        if self.config.profile == crate::config::FlowProfile::Viscous
-            || self.config.consolidation.is_some()
-        {
+        if self.config.profile == crate::config::FlowProfile::Viscous {
             return Err(ChannelError::Inconsistent(
-                "the transient channel supports flow.profile = \"plug\" or \"laminar\" without \
-                 bed consolidation; flow.profile = \"viscous\" and consolidation are steady-only"
+                "the transient channel supports flow.profile = \"plug\" or \"laminar\"; \
+                 flow.profile = \"viscous\" is steady-only"
                     .into(),
             ));
         }
+        // bed consolidation: the same closure as the steady march, on the grid's fixed map
+        let flow = crate::flow::StationFlow::new(&self.config, &self.grid);
         let n = self.classes.len();
         let grid = &self.grid;
         let j_cells = grid.radial_cells();
@@ -268,6 +268,11 @@ impl Channel {
                     }
                     let step = ColumnStep {
                         accel: &accel,
+                        compression: self.config.consolidation.map(|c| Compression {
+                            stress: c.stress,
+                            conductance: flow.conductance(),
+                            preconsolidation: None,
+                        }),
                         ..self.column_step(&measure)
                     };
                     // Stage 1: along-channel advection into `star` (reads `state`).

@@ -5,8 +5,8 @@ mod common;
 
 use buffycoat_channel::lubrication::ViscousProfile;
 use buffycoat_channel::{
-    CellRoles, Channel, ChannelConfig, FlowProfile, SteadyMethod, StationFlow,
-    SuspensionViscosity, TransientSettings,
+    CellRoles, Channel, ChannelConfig, FlowProfile, StationFlow, SteadyMethod, SuspensionViscosity,
+    TransientSettings,
 };
 use buffycoat_field::Class;
 use buffycoat_physics::fluid::Fluid;
@@ -55,7 +55,11 @@ fn two_layer_station_matches_the_closed_form() {
     let mut cfg = config(FlowProfile::Viscous, 60, 10);
     let kd = KriegerDougherty::new(0.68, 2.5).unwrap();
     cfg.viscosity = SuspensionViscosity::Rigid(kd);
-    let ch = Channel::new(cfg.clone(), vec![Class::new("bead", 10e-6, 1100.0, 1.0, 0.1)]).unwrap();
+    let ch = Channel::new(
+        cfg.clone(),
+        vec![Class::new("bead", 10e-6, 1100.0, 1.0, 0.1)],
+    )
+    .unwrap();
     let j_cells = 60;
     for (inner_cells, phi_outer) in [(30, 0.6), (20, 0.4), (45, 0.66)] {
         let column: Vec<f64> = (0..j_cells)
@@ -96,21 +100,26 @@ fn two_layer_station_matches_the_closed_form() {
         // every cell carries Q/J (independent re-solve of the profile on the returned faces)
         let mut vp = ViscousProfile::new(j_cells);
         let q = cfg.flows.channel_inflow();
-        vp.solve(flow.r_faces(), &mu, cfg.geometry.height, q).unwrap();
+        vp.solve(flow.r_faces(), &mu, cfg.geometry.height, q)
+            .unwrap();
         for j in 0..j_cells {
             let f = vp.flux_below()[j + 1] - vp.flux_below()[j];
-            assert!(
-                (f * j_cells as f64 / q - 1.0).abs() < 1e-8,
-                "cell {j}: {f}"
-            );
+            assert!((f * j_cells as f64 / q - 1.0).abs() < 1e-8, "cell {j}: {f}");
         }
         // the concentrated layer is slow: its peak velocity is below the clear layer's
         let w = flow.velocity_ratio();
-        let slow = w[inner_cells + 1..j_cells].iter().copied().fold(0.0, f64::max);
+        let slow = w[inner_cells + 1..j_cells]
+            .iter()
+            .copied()
+            .fold(0.0, f64::max);
         let fast = w[..inner_cells].iter().copied().fold(0.0, f64::max);
         assert!(slow < fast, "{slow} {fast}");
         // shear rates at the faces are finite, and zero only near the velocity maximum
-        assert!(flow.shear_rate_faces().iter().all(|g| g.is_finite() && *g >= 0.0));
+        assert!(
+            flow.shear_rate_faces()
+                .iter()
+                .all(|g| g.is_finite() && *g >= 0.0)
+        );
     }
 }
 
@@ -159,7 +168,10 @@ fn viscous_needs_the_implicit_steady_march() {
     assert!(msg.contains("flow.profile = \"viscous\""), "{msg}");
     let ch = channel(config(FlowProfile::Viscous, 20, 10), whole_blood(1));
     let msg = ch
-        .solve_transient(&TransientSettings::new(1.0, 1.0), &Parallel::new(Some(1), 64).unwrap())
+        .solve_transient(
+            &TransientSettings::new(1.0, 1.0),
+            &Parallel::new(Some(1), 64).unwrap(),
+        )
         .unwrap_err()
         .to_string();
     assert!(msg.contains("steady-only"), "{msg}");

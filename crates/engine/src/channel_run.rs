@@ -29,18 +29,18 @@ use crate::summary::{
     ChannelOutcome, ChannelSpecies, ModelOutcome, Named, NamedValues, Outcome, PortSpeciesSummary,
     PortSummary, Purity, RadialExtent,
 };
+use buffycoat_channel::SuspensionViscosity;
 use buffycoat_channel::{
     Channel, ChannelError, ChannelTracer, PlasmaControl, Port, SpeciesGrade, SpeciesReport,
     TracerFate, TracerSettings, TransientSettings, grade_efficiency_per_species,
 };
-use buffycoat_channel::SuspensionViscosity;
 use buffycoat_field::classes_where;
-use buffycoat_physics::viscosity::KriegerDougherty;
 use buffycoat_h5::schema;
 use buffycoat_h5::{H5Error, Writer};
 use buffycoat_physics::population::sample_species;
 use buffycoat_physics::species::{LYMPHOCYTE, MONOCYTE};
 use buffycoat_physics::units;
+use buffycoat_physics::viscosity::KriegerDougherty;
 use buffycoat_stepper::{DEFAULT_CHUNK_LEN, Parallel};
 use std::path::PathBuf;
 use std::time::Instant;

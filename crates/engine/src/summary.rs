@@ -665,7 +665,8 @@ impl ChannelOutcome {
             self.solver,
             self.flow_profile,
             human(self.residence_time_s, 4),
-            self.inlet_hematocrit.map_or_else(|| "–".into(), |h| format!("{h:.3}")),
+            self.inlet_hematocrit
+                .map_or_else(|| "–".into(), |h| format!("{h:.3}")),
             human(self.balance_residual, 2),
             match (self.interface_control, self.collect_hematocrit_setpoint) {
                 (true, _) => ", plasma pump set by the interface controller".to_string(),
@@ -679,7 +680,9 @@ impl ChannelOutcome {
         }
         out.push('\n');
         for (name, p) in &self.ports.0 {
-            let hct = p.hematocrit.map_or_else(|| "–".into(), |h| format!("{h:.3}"));
+            let hct = p
+                .hematocrit
+                .map_or_else(|| "–".into(), |h| format!("{h:.3}"));
             let _ = write!(out, "{:<12} {:>8.2} {hct:>6}", name, p.flow_ml_min);
             for (_, x) in &p.species.0 {
                 let _ = write!(out, " {:>10.2}%", 100.0 * x.fraction);

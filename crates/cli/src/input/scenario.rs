@@ -175,7 +175,9 @@ impl ScenarioFile {
     /// `[[species]]` that is a red cell by [`Self::cell_roles`]).
     fn has_red_cells(&self) -> bool {
         let roles = self.cell_roles();
-        self.blood.as_ref().is_some_and(|b| b.hematocrit.is_none_or(|h| h > 0.0))
+        self.blood
+            .as_ref()
+            .is_some_and(|b| b.hematocrit.is_none_or(|h| h > 0.0))
             || self.patient.is_some()
             || self.species.iter().any(|s| roles.is_red_cell(&s.name))
     }
@@ -1725,12 +1727,6 @@ impl ScenarioFile {
         let channel = self.geometry.kind == GeometryKind::Channel;
         let consolidation = match &self.consolidation {
             None => None,
-            Some(_) if channel && self.channel.as_ref().is_some_and(|c| c.solver == ChannelSolver::Transient) => {
-                return Err(key_err(
-                    "consolidation",
-                    "applies to the steady channel only (channel.solver = \"steady\"); remove it for a transient run",
-                ));
-            }
             Some(c) => {
                 use buffycoat_physics::consolidation::{Consolidation, SolidStress};
                 let d = Consolidation::red_cells();
