@@ -104,7 +104,7 @@ fn two_layer_station_matches_the_closed_form() {
             .unwrap();
         for j in 0..j_cells {
             let f = vp.flux_below()[j + 1] - vp.flux_below()[j];
-            assert!((f * j_cells as f64 / q - 1.0).abs() < 1e-8, "cell {j}: {f}");
+            assert!((f * j_cells as f64 / q - 1.0).abs() < 1e-6, "cell {j}: {f}");
         }
         // the concentrated layer is slow: its peak velocity is below the clear layer's
         let w = flow.velocity_ratio();
