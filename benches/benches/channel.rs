@@ -2,9 +2,13 @@
 //! classes, laminar flow, Hawksley–Vand) at the default 100 radial × 200 along-channel cells, one
 //! thread. Target (issue 4): ≤ 50 ms per solve. Throughput in cell-class updates
 //! (radial × along × classes) per second; the time per iteration is the time per solve.
+//! `preset_100x200_1thread_shear_diffusion`: the same with the shear-induced diffusion term
+//! (Phillips K = 0.41, laminar shear rates; docs/physics.md §10.2).
 
 use buffycoat_benches::timing;
-use buffycoat_channel::{Channel, ChannelConfig, ChannelFlows, ChannelGeometry, FlowProfile};
+use buffycoat_channel::{
+    Channel, ChannelConfig, ChannelFlows, ChannelGeometry, FlowProfile, ShearDiffusion,
+};
 use buffycoat_field::{Class, HindranceLaw};
 use buffycoat_physics::fluid::Fluid;
 use buffycoat_stepper::Parallel;
@@ -46,7 +50,10 @@ fn steady(c: &mut Criterion) {
         law,
     );
     let (radial, along) = (config.radial_cells, config.along_cells);
+    let mut diffusive = config.clone();
+    diffusive.shear_diffusion = Some(ShearDiffusion::PHILLIPS_1992);
     let channel = Channel::new(config, blood_classes()).expect("channel");
+    let channel_diffusive = Channel::new(diffusive, blood_classes()).expect("channel");
     let par = Parallel::serial();
     let mut group = c.benchmark_group("channel_steady");
     group
@@ -56,6 +63,9 @@ fn steady(c: &mut Criterion) {
         .throughput(Throughput::Elements((radial * along * 8) as u64));
     group.bench_function("preset_100x200_1thread", |b| {
         b.iter(|| channel.solve_steady(&par).expect("steady"))
+    });
+    group.bench_function("preset_100x200_1thread_shear_diffusion", |b| {
+        b.iter(|| channel_diffusive.solve_steady(&par).expect("steady"))
     });
     group.finish();
 }

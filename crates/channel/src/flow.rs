@@ -121,6 +121,8 @@ pub struct StationFlow {
     shear_faces: Vec<f64>,
     /// cell viscosities of the last update (Pa·s; viscous only)
     viscosity: Vec<f64>,
+    /// per cell: its share of the volume flux, Δξ_j/δ (1/J on a uniform grid)
+    flux_share: Vec<f64>,
     /// per cell: total fraction and the prepared law (scratch of [`Self::update`])
     phi: Vec<f64>,
     prepared: Vec<Option<Quemada>>,
@@ -151,6 +153,7 @@ impl StationFlow {
             velocity_ratio: vec![0.0; j_cells + 1],
             shear_faces: vec![0.0; j_cells + 1],
             viscosity: vec![config.fluid.viscosity; j_cells],
+            flux_share: grid.cell_dxi.iter().map(|&d| d / grid.depth).collect(),
             phi: vec![0.0; j_cells],
             prepared: vec![None; j_cells],
             viscous: (config.profile == FlowProfile::Viscous).then(|| ViscousProfile::new(j_cells)),
@@ -258,7 +261,7 @@ impl StationFlow {
             return Ok(0);
         };
         let j_cells = self.r_faces.len() - 1;
-        let target = self.flow / j_cells as f64;
+        let flow = self.flow;
         let depth = self.r_faces[j_cells] - self.r_faces[0];
         let mut worst = f64::INFINITY;
         for (j, (phi, prep)) in self.phi.iter_mut().zip(&mut self.prepared).enumerate() {
@@ -282,6 +285,7 @@ impl StationFlow {
             let psi = vp.flux_below();
             worst = 0.0;
             for j in 0..j_cells {
+                let target = flow * self.flux_share[j];
                 worst = worst.max(((psi[j + 1] - psi[j]) / target - 1.0).abs());
             }
             if worst <= FLUX_TOLERANCE {
@@ -295,7 +299,7 @@ impl StationFlow {
             for j in 0..j_cells {
                 let width = self.r_faces[j + 1] - self.r_faces[j];
                 let flux = (psi[j + 1] - psi[j]).max(1e-300);
-                let w = width * (target / flux).sqrt();
+                let w = width * (flow * self.flux_share[j] / flux).sqrt();
                 // store the new width temporarily in accel (overwritten by refresh_geometry)
                 self.accel[j] = w;
                 total += w;

@@ -69,6 +69,32 @@ pub fn depth_fraction(profile: FlowProfile, x: f64) -> f64 {
     }
 }
 
+/// Shear rate γ̇ = |∂w/∂r| (1/s) of the imposed along-channel profile at the physical radii
+/// `r_faces` (m) of a channel from `r_inner` of depth `depth`, mean velocity `mean_velocity`
+/// w̄ (m/s), into `out`: plug 0 (no shear, so no shear-induced diffusion); laminar
+/// 6w̄/δ |1 − 2y/δ| (y = r − r₁; plane Poiseuille). A composition-dependent profile supplies
+/// its own rates ([`crate::Channel::set_face_shear_rates`]).
+pub fn face_shear_rates(
+    profile: FlowProfile,
+    r_inner: f64,
+    depth: f64,
+    mean_velocity: f64,
+    r_faces: &[f64],
+    out: &mut [f64],
+) {
+    for (g, &r) in out.iter_mut().zip(r_faces) {
+        *g = match profile {
+            FlowProfile::Plug => 0.0,
+            // viscous: the uniform inlet's; the march replaces them station by station with
+            // the composition-dependent profile's ([`crate::StationFlow::shear_rate_faces`])
+            FlowProfile::Laminar | FlowProfile::Viscous => {
+                let eta = ((r - r_inner) / depth).clamp(0.0, 1.0);
+                6.0 * mean_velocity / depth * (1.0 - 2.0 * eta).abs()
+            }
+        };
+    }
+}
+
 /// The grid of a channel computation (SI).
 ///
 /// - ξ ∈ [0, δ], the stream-function coordinate ξ(r) = (1/w̄)∫_{r₁}^r w dr′: `radial_cells`
@@ -98,8 +124,11 @@ pub struct ChannelGrid {
     pub s_stations: Vec<f64>,
     /// residence time of the stations τ_k = s_k/w̄ (s)
     pub tau_stations: Vec<f64>,
-    /// Δξ (m)
+    /// Δξ = δ/J (m): the width of every cell on a uniform grid, the mean width on a refined
+    /// one ([`ChannelGrid::refined`])
     pub dxi: f64,
+    /// width of each ξ-cell (m; all `dxi` on a uniform grid)
+    pub cell_dxi: Vec<f64>,
     /// Δτ (s)
     pub dtau: f64,
     /// the port cuts ξ_p = δ Q_p/Q and ξ_c = δ (Q_p + Q_c)/Q (m)
@@ -124,17 +153,77 @@ impl ChannelGrid {
         ]
     }
 
-    /// The grid of `config` (assumed validated).
+    /// The uniform grid of `config` (assumed validated).
     pub fn new(config: &ChannelConfig) -> Self {
         let j_cells = config.radial_cells;
-        let k_cells = config.along_cells;
-        let g = &config.geometry;
-        let depth = g.depth();
+        let depth = config.geometry.depth();
         let dxi = depth / j_cells as f64;
         let xi_faces: Vec<f64> = (0..=j_cells)
             .map(|f| if f == j_cells { depth } else { f as f64 * dxi })
             .collect();
         let xi_centres: Vec<f64> = (0..j_cells).map(|j| (j as f64 + 0.5) * dxi).collect();
+        Self::with_faces(config, xi_faces, xi_centres, vec![dxi; j_cells])
+    }
+
+    /// A grid of `config.radial_cells` ξ-cells refined around the flux coordinate `centre`
+    /// (m): `config.radial_cells`/2 cells of equal width cover the window
+    /// [centre − w, centre + w] (w = `half_width` m, the window shifted inside [0, δ]), the
+    /// others are spread uniformly over the rest in proportion to its length (at least one
+    /// cell on each side that has length). Piecewise uniform; the finite-volume fluxes stay
+    /// conservative and first-order consistent on it.
+    pub fn refined(config: &ChannelConfig, centre: f64, half_width: f64) -> Self {
+        let j_cells = config.radial_cells;
+        let depth = config.geometry.depth();
+        let width = (2.0 * half_width).min(depth);
+        let lo = (centre - 0.5 * width).clamp(0.0, depth - width);
+        let hi = lo + width;
+        let inside = j_cells / 2;
+        let outside = j_cells - inside;
+        let rest = depth - width;
+        let (mut below, mut above) = if rest > 0.0 {
+            let b = ((outside as f64) * lo / rest).round() as usize;
+            (b, outside - b.min(outside))
+        } else {
+            (0, outside)
+        };
+        if rest > 0.0 {
+            if lo > 0.0 && below == 0 {
+                below = 1;
+                above -= 1;
+            }
+            if hi < depth && above == 0 {
+                above = 1;
+                below -= 1;
+            }
+        }
+        let inside = j_cells - below - above;
+        let mut xi_faces = Vec::with_capacity(j_cells + 1);
+        for f in 0..below {
+            xi_faces.push(lo * f as f64 / below as f64);
+        }
+        for f in 0..inside {
+            xi_faces.push(lo + width * f as f64 / inside as f64);
+        }
+        for f in 0..above {
+            xi_faces.push(hi + (depth - hi) * f as f64 / above as f64);
+        }
+        xi_faces.push(depth);
+        let xi_centres: Vec<f64> = xi_faces.windows(2).map(|w| 0.5 * (w[0] + w[1])).collect();
+        let cell_dxi = xi_faces.windows(2).map(|w| w[1] - w[0]).collect();
+        Self::with_faces(config, xi_faces, xi_centres, cell_dxi)
+    }
+
+    fn with_faces(
+        config: &ChannelConfig,
+        xi_faces: Vec<f64>,
+        xi_centres: Vec<f64>,
+        cell_dxi: Vec<f64>,
+    ) -> Self {
+        let j_cells = xi_centres.len();
+        let k_cells = config.along_cells;
+        let g = &config.geometry;
+        let depth = g.depth();
+        let dxi = depth / j_cells as f64;
         let radius = |xi: f64| g.r_inner + depth * depth_fraction(config.profile, xi / depth);
         let r_faces: Vec<f64> = xi_faces
             .iter()
@@ -180,6 +269,7 @@ impl ChannelGrid {
             s_stations,
             tau_stations,
             dxi,
+            cell_dxi,
             dtau: t_res / k_cells as f64,
             cuts: [cut_p, cut_c],
         }
@@ -212,12 +302,61 @@ impl ChannelGrid {
     /// ∫_a^b φ dξ (m) of the piecewise-constant profile `cells` (one value per ξ-cell),
     /// fractional cells integrated exactly.
     pub fn band_integral(&self, cells: &[f64], a: f64, b: f64) -> f64 {
-        band_integral(cells, self.dxi, a, b)
+        if b <= a {
+            return 0.0;
+        }
+        // the same cells, bounds and summation order as [`band_integral`] on a uniform grid
+        let faces = &self.xi_faces;
+        let n = cells.len();
+        let first = faces.partition_point(|&x| x <= a).saturating_sub(1).min(n - 1);
+        let mut total = 0.0;
+        for (j, &v) in cells.iter().enumerate().skip(first) {
+            let lo = faces[j];
+            if lo >= b {
+                break;
+            }
+            let overlap = faces[j + 1].min(b) - lo.max(a);
+            if overlap > 0.0 {
+                total += v * overlap;
+            }
+        }
+        total
+    }
+
+    /// Whether every ξ-cell has the width [`ChannelGrid::dxi`].
+    pub fn is_uniform(&self) -> bool {
+        self.cell_dxi.iter().all(|&w| w == self.dxi)
+    }
+
+    /// The cell j₀ and weight w ∈ [0, 1] of linear interpolation between the centres j₀ and
+    /// j₀ + 1 at the flux coordinate `xi` (clamped to the first and last centres).
+    pub fn centre_interpolation(&self, xi: f64) -> (usize, f64) {
+        let c = &self.xi_centres;
+        let j_cells = c.len();
+        if j_cells == 1 || xi <= c[0] {
+            return (0, 0.0);
+        }
+        if self.is_uniform() {
+            let y = xi / self.dxi - 0.5;
+            let j0 = y.floor() as usize;
+            return if j0 + 1 >= j_cells {
+                (j_cells - 2, 1.0)
+            } else {
+                (j0, y - j0 as f64)
+            };
+        }
+        let j = c.partition_point(|&x| x <= xi);
+        if j >= j_cells {
+            return (j_cells - 2, 1.0);
+        }
+        let j0 = j - 1;
+        (j0, (xi - c[j0]) / (c[j] - c[j0]))
     }
 }
 
 /// ∫_a^b φ dξ of the piecewise-constant `cells` on the uniform grid [jΔ, (j + 1)Δ], with the
 /// overlap of every cell with [a, b] taken exactly. Summed in cell order (deterministic).
+#[cfg(test)]
 pub(crate) fn band_integral(cells: &[f64], dxi: f64, a: f64, b: f64) -> f64 {
     if b <= a {
         return 0.0;
@@ -258,6 +397,70 @@ mod tests {
             );
         }
         assert_eq!(depth_fraction(FlowProfile::Plug, 0.3), 0.3);
+    }
+
+    #[test]
+    fn refined_grid_is_consistent() {
+        use crate::config::ChannelConfig;
+        let mut config = ChannelConfig::new(
+            crate::config::ChannelGeometry {
+                r_inner: 0.1,
+                r_outer: 0.102,
+                height: 0.08,
+                length: 0.6,
+            },
+            crate::config::ChannelFlows {
+                blood_inlet: 1e-6,
+                ac_ratio: 12.0,
+                plasma: 0.4e-6,
+                collect: 0.02e-6,
+            },
+            FlowProfile::Laminar,
+            2400.0,
+            buffycoat_physics::fluid::Fluid::plasma_37c(),
+            buffycoat_physics::hindrance::HindranceLaw::hawksley_vand(0.95).unwrap(),
+        );
+        config.radial_cells = 40;
+        let uniform = ChannelGrid::new(&config);
+        assert!(uniform.is_uniform());
+        let depth = uniform.depth;
+        for centre in [0.0, 0.3 * depth, 0.5 * depth, depth] {
+            let g = ChannelGrid::refined(&config, centre, 0.05 * depth);
+            assert!(!g.is_uniform());
+            assert_eq!(g.radial_cells(), 40);
+            assert_eq!(g.xi_faces[0], 0.0);
+            assert_eq!(g.xi_faces[40], depth);
+            assert!(g.xi_faces.windows(2).all(|w| w[1] > w[0]));
+            let widths: f64 = g.cell_dxi.iter().sum();
+            assert!((widths / depth - 1.0).abs() < 1e-14);
+            // 20 cells of 0.1δ/20 inside the window
+            let fine = g.cell_dxi.iter().filter(|&&w| (w / (0.005 * depth) - 1.0).abs() < 1e-9);
+            assert_eq!(fine.count(), 20, "centre {centre}");
+            // band integrals of a linear profile are exact up to the cell-centre midpoint rule
+            let cells: Vec<f64> = g.xi_centres.iter().map(|&x| 2.0 + x / depth).collect();
+            let whole = g.band_integral(&cells, 0.0, depth);
+            assert!((whole / (2.5 * depth) - 1.0).abs() < 1e-13, "{whole}");
+            let (a, b) = (0.27 * depth, 0.61 * depth);
+            let parts = g.band_integral(&cells, 0.0, a)
+                + g.band_integral(&cells, a, b)
+                + g.band_integral(&cells, b, depth);
+            assert!((parts / whole - 1.0).abs() < 1e-14);
+            // interpolation between centres reproduces a linear function
+            for x in [0.11 * depth, 0.5 * depth, 0.93 * depth] {
+                let (j, w) = g.centre_interpolation(x);
+                let v = cells[j] + w * (cells[j + 1] - cells[j]);
+                assert!((v - (2.0 + x / depth)).abs() < 1e-12, "{x}");
+            }
+        }
+        // the uniform grid's band integral is bitwise the free function's
+        let cells: Vec<f64> = (0..40).map(|j| (j as f64 * 0.37).sin().abs()).collect();
+        for (a, b) in [(0.0, 0.3), (0.123, 0.456), (0.5, 1.0)] {
+            let (a, b) = (a * depth, b * depth);
+            assert_eq!(
+                uniform.band_integral(&cells, a, b).to_bits(),
+                band_integral(&cells, uniform.dxi, a, b).to_bits()
+            );
+        }
     }
 
     #[test]

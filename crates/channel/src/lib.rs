@@ -112,11 +112,11 @@ pub use buffycoat_field::column::NewtonStats;
 pub use channel::Channel;
 pub use config::{
     ChannelConfig, ChannelFlows, ChannelGeometry, FlowProfile, ImplicitSettings,
-    MAX_DEPTH_TO_RADIUS, MAX_INLET_ML_MIN, MAX_RPM, SteadyMethod,
+    MAX_DEPTH_TO_RADIUS, MAX_INLET_ML_MIN, MAX_RPM, ShearDiffusion, SteadyMethod,
 };
 pub use error::ChannelError;
 pub use flow::{StationFlow, SuspensionViscosity};
-pub use grid::{ChannelGrid, Port, depth_fraction, flux_coordinate};
+pub use grid::{ChannelGrid, Port, depth_fraction, face_shear_rates, flux_coordinate};
 pub use separator::ChannelSeparator;
 pub use solution::{
     CellRoles, ChannelSolution, InterfaceTarget, PlasmaControl, PortReport, PortSpecies,

@@ -213,17 +213,7 @@ impl Env<'_> {
                 (k0, x - k0 as f64)
             }
         };
-        let y = xi / g.dxi - 0.5;
-        let (j0, wx) = if y <= 0.0 || j_cells == 1 {
-            (0, 0.0)
-        } else {
-            let j0 = y.floor() as usize;
-            if j0 + 1 >= j_cells {
-                (j_cells - 2, 1.0)
-            } else {
-                (j0, y - j0 as f64)
-            }
-        };
+        let (j0, wx) = g.centre_interpolation(xi);
         let at = |k: usize, j: usize, q: usize| self.mix[(k * j_cells + j) * 3 + q];
         let interp = |q: usize| {
             let a = at(k0, j0, q) + wx * (at(k0, j0 + 1, q) - at(k0, j0, q));

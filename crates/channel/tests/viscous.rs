@@ -42,9 +42,8 @@ fn uniform_suspension_reproduces_laminar_flow() {
     }
     assert_eq!(a.field(), b.field());
     assert_eq!(a.class_port_fractions(), b.class_port_fractions());
-    // one iteration per station (two at the first, where the viscosity is first set): the
-    // inlet map is already the fixed point
-    assert_eq!(b.stats().flow_iterations, 31);
+    // one iteration per station: the inlet map is already the fixed point
+    assert_eq!(b.stats().flow_iterations, 30);
 }
 
 /// Two Newtonian layers (clear fluid under a concentrated suspension of rigid particles): the
@@ -94,7 +93,7 @@ fn two_layer_station_matches_the_closed_form() {
         let b = 0.5 * (lo + hi);
         let got = flow.r_faces()[inner_cells] - flow.r_faces()[0];
         assert!(
-            (got - b).abs() < 1e-9 * delta,
+            (got - b).abs() < 1e-7 * delta,
             "interface {got} vs closed form {b} (φ = {phi_outer}, {inner_cells} cells)"
         );
         // every cell carries Q/J (independent re-solve of the profile on the returned faces)

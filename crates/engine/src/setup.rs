@@ -3,7 +3,7 @@
 
 use buffycoat_channel::{
     ChannelConfig, ChannelError, ChannelFlows, ChannelGeometry, FlowProfile, InitialFill,
-    InterfaceTarget, PlasmaControl, SteadyMethod,
+    InterfaceTarget, PlasmaControl, ShearDiffusion, SteadyMethod,
 };
 use buffycoat_field::{Class, FieldError, FieldGeometry, classes_from_suspension};
 use buffycoat_physics::fluid::Fluid;
@@ -213,6 +213,11 @@ pub struct ChannelSettings {
     /// so the collect port's hematocrit equals it (`None`: not controlled; exclusive with
     /// `interface`; docs/physics.md §10.6)
     pub collect_hematocrit: Option<f64>,
+    /// shear-induced diffusion across the depth (`None`: off; docs/physics.md §10.2)
+    pub shear_diffusion: Option<ShearDiffusion>,
+    /// half-width of the radial refinement at the buffy coat, a fraction of the depth
+    /// (`None`: uniform; [`ChannelConfig::refine_interface`])
+    pub refine_interface: Option<f64>,
 }
 
 impl ChannelSettings {
@@ -241,6 +246,8 @@ impl ChannelSettings {
         config.explicit.cfl = field.cfl;
         config.explicit.inactive_fraction = field.inactive_fraction;
         config.consolidation = field.consolidation;
+        config.shear_diffusion = self.shear_diffusion;
+        config.refine_interface = self.refine_interface;
         config
     }
 }

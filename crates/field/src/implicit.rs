@@ -234,6 +234,7 @@ impl Implicit {
                 max_subdivisions: 0,
                 major: &self.major,
                 compression,
+                diffusion: None,
             };
             let solved = self.solver.step(&step, &self.col, &mut self.next, dt);
             self.stats.newton = self.solver.stats;

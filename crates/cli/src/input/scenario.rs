@@ -331,7 +331,16 @@ pub struct FlowSection {
     /// velocity profile across the channel (default: `viscous` for a suspension with red
     /// cells, `laminar` otherwise)
     pub profile: Option<ProfileKind>,
+    /// coefficient K of the shear-induced diffusion across the depth (0: off; absent: the
+    /// default [`DEFAULT_SHEAR_DIFFUSION`]; docs/physics.md §10.2)
+    pub shear_diffusion_coefficient: Option<f64>,
 }
+
+/// The radial refinement of a channel without `grid.refine_interface`.
+pub const DEFAULT_REFINE_INTERFACE: Option<f64> = None;
+
+/// The shear-diffusion coefficient K of a channel without `flow.shear_diffusion_coefficient`.
+pub const DEFAULT_SHEAR_DIFFUSION: Option<buffycoat_channel::ShearDiffusion> = None;
 
 /// Channel solvers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -408,6 +417,11 @@ pub struct ChannelSettings {
     pub interface_target: Option<Vec<String>>,
     /// collect-hematocrit set-point in (0, 1) (`None`: not controlled)
     pub collect_hematocrit: Option<f64>,
+    /// shear-induced diffusion (`None`: off)
+    pub shear_diffusion: Option<buffycoat_channel::ShearDiffusion>,
+    /// half-width of the radial refinement at the buffy coat (fraction of the depth; `None`:
+    /// uniform grid)
+    pub refine_interface: Option<f64>,
 }
 
 /// Hindrance laws.
@@ -474,6 +488,9 @@ pub struct GridSection {
     pub radial_cells: Option<i64>,
     /// stations along the channel (channel)
     pub along_cells: Option<i64>,
+    /// half-width of the radial refinement at the buffy coat, a fraction of the depth
+    /// (channel, implicit steady march; 0 or absent: uniform)
+    pub refine_interface: Option<f64>,
     /// density/size classes per species
     pub classes_per_species: Option<i64>,
     /// CFL number
@@ -1439,6 +1456,10 @@ impl ScenarioFile {
                     grid.is_some_and(|g| g.along_cells.is_some()),
                     "grid.along_cells",
                 ),
+                (
+                    grid.is_some_and(|g| g.refine_interface.is_some()),
+                    "grid.refine_interface",
+                ),
             ] {
                 if present {
                     return Err(key_err(
@@ -1594,7 +1615,24 @@ impl ScenarioFile {
                 ));
             }
         };
+        let refine_interface = match grid.and_then(|g| g.refine_interface) {
+            None => DEFAULT_REFINE_INTERFACE,
+            Some(w) => {
+                let w = in_range("grid.refine_interface", w, 0.0, 0.5, false, "")?;
+                (w > 0.0).then_some(w)
+            }
+        };
+        let shear_diffusion = match self.flow.clone().unwrap_or_default().shear_diffusion_coefficient
+        {
+            None => DEFAULT_SHEAR_DIFFUSION,
+            Some(k) => {
+                let k = in_range("flow.shear_diffusion_coefficient", k, 0.0, 10.0, false, "")?;
+                (k > 0.0).then_some(buffycoat_channel::ShearDiffusion { coefficient: k })
+            }
+        };
         Ok(Some(ChannelSettings {
+            shear_diffusion,
+            refine_interface,
             geometry,
             flows,
             profile: match self.flow.clone().unwrap_or_default().profile {
