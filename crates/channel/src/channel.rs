@@ -259,10 +259,7 @@ impl Channel {
         let exit = sol.station(g.along_cells());
         let totals: Vec<f64> = exit.chunks_exact(n).map(|c| c.iter().sum()).collect();
         let largest = totals.iter().copied().fold(0.0, f64::max);
-        let j = totals
-            .iter()
-            .position(|&t| t >= 0.5 * largest)
-            .unwrap_or(0);
+        let j = totals.iter().position(|&t| t >= 0.5 * largest).unwrap_or(0);
         g.xi_faces[j]
     }
 

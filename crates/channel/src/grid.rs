@@ -308,7 +308,10 @@ impl ChannelGrid {
         // the same cells, bounds and summation order as [`band_integral`] on a uniform grid
         let faces = &self.xi_faces;
         let n = cells.len();
-        let first = faces.partition_point(|&x| x <= a).saturating_sub(1).min(n - 1);
+        let first = faces
+            .partition_point(|&x| x <= a)
+            .saturating_sub(1)
+            .min(n - 1);
         let mut total = 0.0;
         for (j, &v) in cells.iter().enumerate().skip(first) {
             let lo = faces[j];
@@ -434,7 +437,10 @@ mod tests {
             let widths: f64 = g.cell_dxi.iter().sum();
             assert!((widths / depth - 1.0).abs() < 1e-14);
             // 20 cells of 0.1δ/20 inside the window
-            let fine = g.cell_dxi.iter().filter(|&&w| (w / (0.005 * depth) - 1.0).abs() < 1e-9);
+            let fine = g
+                .cell_dxi
+                .iter()
+                .filter(|&&w| (w / (0.005 * depth) - 1.0).abs() < 1e-9);
             assert_eq!(fine.count(), 20, "centre {centre}");
             // band integrals of a linear profile are exact up to the cell-centre midpoint rule
             let cells: Vec<f64> = g.xi_centres.iter().map(|&x| 2.0 + x / depth).collect();

@@ -45,7 +45,9 @@ fn whole_blood_conserves_bounds_and_is_deterministic() {
         hash_f64(sol.field().iter().copied()),
         hash_f64(again.field().iter().copied())
     );
-    let off = with_diffusion(config.clone(), None).solve_implicit().unwrap();
+    let off = with_diffusion(config.clone(), None)
+        .solve_implicit()
+        .unwrap();
     let zero = with_diffusion(config, Some(0.0)).solve_implicit().unwrap();
     assert_eq!(
         hash_f64(off.field().iter().copied()),

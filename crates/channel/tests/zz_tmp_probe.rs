@@ -17,12 +17,23 @@ fn probe() {
         println!("{r}x{a}: cuts {:?}", g.cuts.map(|x| x / g.depth));
         for j in 0..g.radial_cells() {
             let x = g.xi_centres[j] / g.depth;
-            if x < 0.40 || x > 0.56 { continue; }
+            if x < 0.40 || x > 0.56 {
+                continue;
+            }
             let cell = &exit[j * n..(j + 1) * n];
             let tot: f64 = cell.iter().sum();
-            let plt: f64 = (0..n).filter(|&i| names[i] == "platelet").map(|i| cell[i]).sum();
-            let wbc: f64 = (0..n).filter(|&i| names[i] == "lymphocyte" || names[i] == "monocyte").map(|i| cell[i]).sum();
-            println!("  xi {x:.4} w {:.2e} tot {tot:.3} plt {plt:.3e} mnc {wbc:.3e}", g.cell_dxi[j] / g.depth);
+            let plt: f64 = (0..n)
+                .filter(|&i| names[i] == "platelet")
+                .map(|i| cell[i])
+                .sum();
+            let wbc: f64 = (0..n)
+                .filter(|&i| names[i] == "lymphocyte" || names[i] == "monocyte")
+                .map(|i| cell[i])
+                .sum();
+            println!(
+                "  xi {x:.4} w {:.2e} tot {tot:.3} plt {plt:.3e} mnc {wbc:.3e}",
+                g.cell_dxi[j] / g.depth
+            );
         }
     }
 }

@@ -182,7 +182,11 @@ pub struct Diffusion<'a> {
 #[inline]
 pub fn packing_factor(total: f64, phi_max: f64) -> (f64, f64) {
     let p = 1.0 - total / phi_max;
-    if p > 0.0 { (p, -1.0 / phi_max) } else { (0.0, 0.0) }
+    if p > 0.0 {
+        (p, -1.0 / phi_max)
+    } else {
+        (0.0, 0.0)
+    }
 }
 
 /// Statistics of the column solves.

@@ -104,7 +104,12 @@ fn steady_sedimentation_diffusion_matches_the_exact_profile() {
     let mut errors = Vec::new();
     for cells in [50, 100, 200, 400] {
         let (got, exact, dr) = steady_tracer(cells);
-        let l1: f64 = got.iter().zip(&exact).map(|(a, b)| (a - b).abs()).sum::<f64>() * dr;
+        let l1: f64 = got
+            .iter()
+            .zip(&exact)
+            .map(|(a, b)| (a - b).abs())
+            .sum::<f64>()
+            * dr;
         let rel = l1 / (TRACER * DEPTH);
         println!("J = {cells}: relative L1 error {rel:.3e}");
         errors.push(rel);
@@ -184,7 +189,10 @@ fn diffusion_keeps_bounds_and_resuspends_a_bed() {
         phi.iter().skip(1).step_by(2).sum::<f64>(),
     ];
     for i in 0..2 {
-        assert!((after[i] / before[i] - 1.0).abs() < 1e-12, "{before:?} {after:?}");
+        assert!(
+            (after[i] / before[i] - 1.0).abs() < 1e-12,
+            "{before:?} {after:?}"
+        );
     }
     // the bed has spread into the clear region
     assert!(phi[2 * 25] > 1e-3, "{}", phi[2 * 25]);

@@ -1622,7 +1622,11 @@ impl ScenarioFile {
                 (w > 0.0).then_some(w)
             }
         };
-        let shear_diffusion = match self.flow.clone().unwrap_or_default().shear_diffusion_coefficient
+        let shear_diffusion = match self
+            .flow
+            .clone()
+            .unwrap_or_default()
+            .shear_diffusion_coefficient
         {
             None => DEFAULT_SHEAR_DIFFUSION,
             Some(k) => {
