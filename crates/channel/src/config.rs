@@ -352,8 +352,9 @@ pub struct ChannelConfig {
     pub shear_diffusion: Option<ShearDiffusion>,
     /// radial refinement at the buffy coat (implicit steady march only), scenario key
     /// `grid.refine_interface`: the half-width of the refined ξ-window as a fraction of the
-    /// depth (`None`: a uniform grid). A coarse march (half the cells each way) locates the
-    /// top of the red-cell bed at the exit; the march is then repeated on
+    /// depth (`None`: a uniform grid). Two coarse marches (half the radial, a quarter of the
+    /// along-channel cells) locate the top of the red-cell bed at the exit; the march is then
+    /// repeated on
     /// [`crate::ChannelGrid::refined`] with half of the radial cells in the window around it.
     pub refine_interface: Option<f64>,
 }
