@@ -203,7 +203,7 @@ impl ChannelFlows {
 }
 
 /// The along-channel velocity w(r) across the depth: imposed (`Plug`, `Laminar`) or from the
-/// local viscosity of the suspension (`Viscous`, docs/physics.md §10.8).
+/// local viscosity of the suspension (`Viscous`, docs/physics.md §10.9).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum FlowProfile {
     /// uniform w = w̄ = Q/(h δ); the stream-function coordinate is ξ = y = r − r₁
@@ -345,7 +345,7 @@ pub struct ChannelConfig {
     pub max_relative_viscosity: f64,
     /// consolidation of the red-cell bed (effective solid stress and bed mobility,
     /// [`buffycoat_physics::consolidation`], the closure of the tube's implicit scheme;
-    /// docs/physics.md §9, §10.9); `None`: off. Implicit steady march only.
+    /// docs/physics.md §9, §10.10); `None`: off. Implicit steady march only.
     pub consolidation: Option<Consolidation>,
     /// shear-induced diffusion across the depth (implicit march and transient; `None`: off,
     /// the sharp-interface model)

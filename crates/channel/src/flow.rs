@@ -1,6 +1,6 @@
 //! The along-channel flow seen by one column of the steady march: the physical radius of the
 //! ξ-faces, the face accelerations ω²r_f, the consolidation conductances, and the along-channel
-//! velocity and shear rate at the faces (docs/physics.md §10.4, §10.8).
+//! velocity and shear rate at the faces (docs/physics.md §10.4, §10.9).
 //!
 //! For `plug` and `laminar` flow the map ξ → r is the same at every station (the grid's). For
 //! `viscous` flow ([`FlowProfile::Viscous`]) it follows from the composition: every ξ-cell
@@ -43,7 +43,7 @@ pub const FLUX_TOLERANCE: f64 = 1e-6;
 pub const MAX_FLOW_ITERATIONS: usize = 1000;
 
 /// The local viscosity of the suspension in a radial cell (Pa·s), from its total cell volume
-/// fraction φ and its shear rate γ̇ (docs/physics.md §10.3, §10.8).
+/// fraction φ and its shear rate γ̇ (docs/physics.md §10.3, §10.9).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum SuspensionViscosity {
     /// Blood: Quemada's law μ = μ_f (1 − ½k(γ̇)φ)^(−2) with the hematocrit fits of
@@ -98,7 +98,7 @@ impl SuspensionViscosity {
     /// flows (the red-cell port drains it). In the flux coordinate every cell carries Q/J, so
     /// an infinite viscosity has no steady solution; the bound (default 1000, i.e. ≈ 1.4 Pa·s,
     /// the order of packed red cells at low shear) keeps the packed bed slow without freezing
-    /// it. The port fractions depend on it only through r(ξ) (docs/physics.md §10.8).
+    /// it. The port fractions depend on it only through r(ξ) (docs/physics.md §10.9).
     pub fn viscosity(&self, phi: f64, shear_rate: f64, fluid: f64, max_relative: f64) -> f64 {
         let prepared = self.prepare(phi);
         self.viscosity_with(prepared.as_ref(), phi, shear_rate, fluid, max_relative)

@@ -1,5 +1,5 @@
 //! The composition-dependent (`viscous`) along-channel flow in the steady march
-//! (docs/physics.md §10.8).
+//! (docs/physics.md §10.9).
 
 mod common;
 
@@ -125,7 +125,7 @@ fn two_layer_station_matches_the_closed_form() {
 /// Whole blood: the packed bed is slow and thick in r (the cuts move inward against laminar
 /// flow), the march converges as Δτ is refined (the explicit coupling along the channel is
 /// first order), and the port results stay close to laminar flow (the flow enters only through
-/// r(ξ) in a thin channel, §10.8).
+/// r(ξ) in a thin channel, §10.9).
 #[test]
 fn blood_bed_moves_slowly_and_the_coupling_converges() {
     let roles = CellRoles::standard();

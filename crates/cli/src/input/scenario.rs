@@ -320,7 +320,7 @@ pub enum ProfileKind {
     /// plane Poiseuille across the depth
     #[default]
     Laminar,
-    /// composition-dependent lubrication flow (docs/physics.md §10.8)
+    /// composition-dependent lubrication flow (docs/physics.md §10.9)
     Viscous,
 }
 
