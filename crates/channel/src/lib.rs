@@ -92,8 +92,8 @@
 //! - [`TransientSolution`]: port fractions over time;
 //! - [`validation_checks`]: the sigma-theory cases for `buffycoat validate` ([`SigmaCase`]);
 //! - [`lubrication`]: the along-channel velocity for a viscosity profile across the depth
-//!   ([`lubrication::ViscousProfile`]), its stream function and shear rate (not yet wired into
-//!   the steady march).
+//!   ([`lubrication::ViscousProfile`]), its stream function and shear rate; [`StationFlow`]
+//!   couples it to the steady march (`FlowProfile::Viscous`, docs/physics.md §10.9).
 #![forbid(unsafe_code)]
 
 mod channel;
