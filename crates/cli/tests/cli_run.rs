@@ -373,14 +373,19 @@ fn leukapheresis_channel_preset_reports_ports() {
 fn bead_suspension_without_red_cells_reports_port_fractions() {
     let dir = tempfile::tempdir().unwrap();
     let summary = dir.path().join("beads.json");
-    let scenario = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../data/scenarios/bead_bench_channel.toml");
+    let scenario =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/scenarios/bead_bench_channel.toml");
     let o = bin()
         .arg("run")
         .arg(&scenario)
         .args(["--quiet", "--no-output", "--summary"])
         .arg(&summary)
-        .args(["--set", "grid.radial_cells=40", "--set", "grid.along_cells=40"])
+        .args([
+            "--set",
+            "grid.radial_cells=40",
+            "--set",
+            "grid.along_cells=40",
+        ])
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
