@@ -4,6 +4,8 @@
 //! (radial × along × classes) per second; the time per iteration is the time per solve.
 //! `preset_100x200_1thread_shear_diffusion`: the same with the shear-induced diffusion term
 //! (Phillips K = 0.41, laminar shear rates; docs/physics.md §10.2).
+//! `preset_100x200_1thread_refined`: the preset's radial refinement at the buffy coat
+//! (`grid.refine_interface = 0.015`: two locating marches and the final one; §10.8).
 
 use buffycoat_benches::timing;
 use buffycoat_channel::{
@@ -52,6 +54,9 @@ fn steady(c: &mut Criterion) {
     let (radial, along) = (config.radial_cells, config.along_cells);
     let mut diffusive = config.clone();
     diffusive.shear_diffusion = Some(ShearDiffusion::PHILLIPS_1992);
+    let mut refined = config.clone();
+    refined.refine_interface = Some(0.015);
+    let channel_refined = Channel::new(refined, blood_classes()).expect("channel");
     let channel = Channel::new(config, blood_classes()).expect("channel");
     let channel_diffusive = Channel::new(diffusive, blood_classes()).expect("channel");
     let par = Parallel::serial();
@@ -66,6 +71,9 @@ fn steady(c: &mut Criterion) {
     });
     group.bench_function("preset_100x200_1thread_shear_diffusion", |b| {
         b.iter(|| channel_diffusive.solve_steady(&par).expect("steady"))
+    });
+    group.bench_function("preset_100x200_1thread_refined", |b| {
+        b.iter(|| channel_refined.solve_steady(&par).expect("steady"))
     });
     group.finish();
 }

@@ -157,9 +157,8 @@ impl Channel {
         assert_eq!(rates.len(), g.r_faces.len(), "one shear rate per face");
         self.diffusion_conductance.clear();
         self.diffusion_conductance.push(0.0);
-        for f in 1..g.r_centres.len() {
-            let dist = g.r_centres[f] - g.r_centres[f - 1];
-            self.diffusion_conductance.push(rates[f].abs() / dist);
+        for (rate, c) in rates[1..].iter().zip(g.r_centres.windows(2)) {
+            self.diffusion_conductance.push(rate.abs() / (c[1] - c[0]));
         }
         self.diffusion_conductance.push(0.0);
     }
