@@ -2,14 +2,14 @@
 //!
 //! The Python package `buffycoat` (python/buffycoat) is a thin layer over these functions:
 //!
-//! - [`run`]: a scenario (a file, TOML text, or a dict with the same keys) through the CLI's
+//! - `run`: a scenario (a file, TOML text, or a dict with the same keys) through the CLI's
 //!   own input layer (`buffycoat::input::load`/`load_text`: the same `--set` overrides, checks
 //!   and messages), then `buffycoat_engine::run` with the GIL released; returns the JSON
 //!   summary and every dataset of the HDF5 output (the same file the CLI writes; a temporary
 //!   file deleted before returning when the caller asked for no output);
-//! - [`sweep`]: the engine's sweep runner with the CLI's `ScenarioSource`; returns the
+//! - `sweep`: the engine's sweep runner with the CLI's `ScenarioSource`; returns the
 //!   parameters, metrics, status, errors and seeds of every point;
-//! - [`species`], [`validate`]: the species library and the validation table.
+//! - `species`, `validate`: the species library and the validation table.
 //!
 //! Errors are returned as `NativeError(kind, message)`; the Python layer maps `kind` to its
 //! exception classes. `message` is exactly what the CLI prints after `error: `.

@@ -126,5 +126,7 @@ pub use tracers::{
     ChannelTracer, GradeTable, SpeciesGrade, TracerFate, TracerSettings, equal_width_edges,
     grade_efficiency, grade_efficiency_per_species,
 };
-pub use transient::{InitialFill, TransientSettings, TransientSolution, TransientStats};
+pub use transient::{
+    InitialFill, TransientRun, TransientSettings, TransientSolution, TransientStats,
+};
 pub use validation::{SigmaCase, validation_checks};

@@ -35,7 +35,7 @@
 use rayon::prelude::*;
 
 use buffycoat_physics::rotor::RotorProfile;
-use buffycoat_stepper::Parallel;
+use buffycoat_stepper::{Checkpoint, Parallel, Propagate, StateError, StateReader, StateWriter};
 
 use crate::channel::Channel;
 use crate::error::{ChannelError, invalid};
@@ -190,6 +190,24 @@ impl Channel {
         settings: &TransientSettings,
         par: &Parallel,
     ) -> Result<TransientSolution, ChannelError> {
+        let mut run = self.transient_run(settings)?;
+        for m in 1..=run.intervals() {
+            run.advance_interval(m, par)?;
+        }
+        Ok(run.finish())
+    }
+
+    /// The transient as a resumable stepper ([`TransientRun`]): output interval by output
+    /// interval ([`Propagate`], on the [`TransientRun::schedule`]), with its whole evolving
+    /// state saved and restored by [`Checkpoint`]. Running all its intervals and calling
+    /// [`TransientRun::finish`] is [`Channel::solve_transient`].
+    ///
+    /// # Errors
+    /// Invalid settings.
+    pub fn transient_run(
+        &self,
+        settings: &TransientSettings,
+    ) -> Result<TransientRun<'_>, ChannelError> {
         settings.validate()?;
         if self.config.profile == crate::config::FlowProfile::Viscous {
             return Err(ChannelError::Inconsistent(
@@ -199,7 +217,9 @@ impl Channel {
             ));
         }
         // bed consolidation: the same closure as the steady march, on the grid's fixed map
-        let flow = crate::flow::StationFlow::new(&self.config, &self.grid);
+        let conductance = crate::flow::StationFlow::new(&self.config, &self.grid)
+            .conductance()
+            .to_vec();
         let n = self.classes.len();
         let grid = &self.grid;
         let j_cells = grid.radial_cells();
@@ -216,17 +236,17 @@ impl Channel {
             dt_nominal = dt_nominal.min(m);
         }
         let inlet_column = self.inlet_column();
-        let mut state = match settings.initial {
+        let state = match settings.initial {
             InitialFill::CellFree => vec![0.0; k_cells * stride],
             InitialFill::InletBlood => inlet_column.repeat(k_cells),
         };
-        let mut star = vec![0.0; k_cells * stride];
+        let star = vec![0.0; k_cells * stride];
         let chunk_cols = settings.columns_per_chunk.min(k_cells);
         let chunks = k_cells.div_ceil(chunk_cols);
-        let mut solvers: Vec<ColumnSolver> =
+        let solvers: Vec<ColumnSolver> =
             (0..chunks).map(|_| ColumnSolver::new(j_cells, n)).collect();
-        let mut failures: Vec<Option<(f64, usize)>> = vec![None; chunks];
-        let mut accel = self.accel.clone();
+        let failures: Vec<Option<(f64, usize)>> = vec![None; chunks];
+        let accel = self.accel.clone();
         let intervals = {
             let ratio = settings.duration / settings.output_interval;
             let r = ratio.round();
@@ -241,123 +261,302 @@ impl Channel {
         let mut class_ports = Vec::with_capacity(intervals + 1);
         times.push(0.0);
         class_ports.push(self.port_fractions(&state[(k_cells - 1) * stride..]));
-        let mut steps = 0u64;
-        // The whole time loop runs inside the pool, so rayon queues the column work on its
-        // workers' deques (no injection, no allocation per step).
-        par.install(|| -> Result<(), ChannelError> {
-            let mut t = 0.0f64;
-            for m in 1..=intervals {
-                let t_out = if m == intervals {
-                    settings.duration
-                } else {
-                    m as f64 * settings.output_interval
-                };
-                while t < t_out {
-                    let remaining = t_out - t;
-                    let dt = if dt_nominal >= remaining * (1.0 - 1e-12) {
-                        remaining
-                    } else {
-                        dt_nominal
-                    };
-                    let t_next = if dt == remaining { t_out } else { t + dt };
-                    if let Some(rotor) = &settings.rotor {
-                        let w = rotor.omega(t_next);
-                        for (a, r) in accel.iter_mut().zip(&grid.r_faces) {
-                            *a = w * w * r;
-                        }
-                    }
-                    let step = ColumnStep {
-                        accel: &accel,
-                        compression: self.config.consolidation.map(|c| Compression {
-                            stress: c.stress,
-                            conductance: flow.conductance(),
-                            preconsolidation: None,
-                        }),
-                        ..self.column_step(&measure)
-                    };
-                    // Stage 1: along-channel advection into `star` (reads `state`).
-                    let coef = dt / ds;
-                    let state_ref = &state;
-                    let inlet_ref = &inlet_column;
-                    let w_ref = &w_cell;
-                    {
-                        star.par_chunks_mut(chunk_cols * stride)
-                            .enumerate()
-                            .for_each(|(c, blk)| {
-                                for (local, col) in blk.chunks_exact_mut(stride).enumerate() {
-                                    let k = c * chunk_cols + local;
-                                    let own = &state_ref[k * stride..(k + 1) * stride];
-                                    let up = if k == 0 {
-                                        &inlet_ref[..]
-                                    } else {
-                                        &state_ref[(k - 1) * stride..k * stride]
-                                    };
-                                    for (j, &w) in w_ref.iter().enumerate() {
-                                        let mu = w * coef;
-                                        for q in j * n..(j + 1) * n {
-                                            col[q] = (1.0 - mu) * own[q] + mu * up[q];
-                                        }
-                                    }
-                                }
-                            });
-                    }
-                    // Stage 2: radial backward Euler per column, in place (guess: old state).
-                    let star_ref = &star;
-                    let step_ref = &step;
-                    {
-                        state
-                            .par_chunks_mut(chunk_cols * stride)
-                            .zip(solvers.par_iter_mut())
-                            .zip(failures.par_iter_mut())
-                            .enumerate()
-                            .for_each(|(c, ((blk, solver), fail))| {
-                                for (local, col) in blk.chunks_exact_mut(stride).enumerate() {
-                                    let k = c * chunk_cols + local;
-                                    let s = &star_ref[k * stride..(k + 1) * stride];
-                                    if let Err(f) = solver.step(step_ref, s, col, dt)
-                                        && fail.is_none()
-                                    {
-                                        *fail = Some((f.residual, f.iterations));
-                                    }
-                                }
-                            });
-                    }
-                    steps += 1;
-                    if let Some((residual, iterations)) = failures.iter().flatten().next().copied()
-                    {
-                        return Err(ChannelError::NotConverged {
-                            station: steps as usize,
-                            tau: t_next,
-                            residual,
-                            iterations,
-                        });
-                    }
-                    t = t_next;
-                }
-                times.push(t_out);
-                class_ports.push(self.port_fractions(&state[(k_cells - 1) * stride..]));
-            }
-            Ok(())
-        })?;
-        let newton = solvers
-            .iter()
-            .fold(NewtonStats::default(), |acc, s| acc.merge(s.stats));
-        Ok(TransientSolution {
+        Ok(TransientRun {
+            channel: self,
+            settings: settings.clone(),
+            n,
+            stride,
+            k_cells,
+            ds,
+            measure,
+            w_cell,
+            dt_nominal,
+            inlet_column,
+            state,
+            star,
+            chunk_cols,
+            solvers,
+            failures,
+            accel,
+            conductance,
+            intervals,
             times,
             class_ports,
-            field: state,
+            steps: 0,
+            t: 0.0,
+        })
+    }
+}
+
+/// A transient run in progress (see [`Channel::transient_run`]).
+#[derive(Debug)]
+pub struct TransientRun<'c> {
+    channel: &'c Channel,
+    settings: TransientSettings,
+    n: usize,
+    stride: usize,
+    k_cells: usize,
+    ds: f64,
+    measure: Vec<f64>,
+    w_cell: Vec<f64>,
+    dt_nominal: f64,
+    inlet_column: Vec<f64>,
+    // evolving state (saved by `Checkpoint`)
+    state: Vec<f64>,
+    solvers: Vec<ColumnSolver>,
+    accel: Vec<f64>,
+    /// 1/Δr between the cell centres (consolidation)
+    conductance: Vec<f64>,
+    times: Vec<f64>,
+    class_ports: Vec<Vec<[f64; 3]>>,
+    steps: u64,
+    t: f64,
+    // scratch
+    star: Vec<f64>,
+    chunk_cols: usize,
+    failures: Vec<Option<(f64, usize)>>,
+    intervals: usize,
+}
+
+impl TransientRun<'_> {
+    /// Number of output intervals.
+    pub fn intervals(&self) -> usize {
+        self.intervals
+    }
+
+    /// The output times as a stepper schedule (the same times as [`TransientSolution::times`]).
+    ///
+    /// # Errors
+    /// Never for validated settings.
+    pub fn schedule(&self) -> Result<buffycoat_stepper::Schedule, buffycoat_stepper::StepperError> {
+        buffycoat_stepper::Schedule::new(self.settings.duration, self.settings.output_interval)
+    }
+
+    /// Simulated time reached (s).
+    pub fn time(&self) -> f64 {
+        self.t
+    }
+
+    /// Output intervals done.
+    pub fn intervals_done(&self) -> usize {
+        self.times.len() - 1
+    }
+
+    /// Advances through output interval `m` (1-based; must be the next one) inside `par`.
+    ///
+    /// # Errors
+    /// [`ChannelError::NotConverged`] if a column solve fails; [`ChannelError::Inconsistent`]
+    /// if `m` is not the next interval.
+    pub fn advance_interval(&mut self, m: usize, par: &Parallel) -> Result<(), ChannelError> {
+        if m != self.times.len() || m > self.intervals {
+            return Err(ChannelError::Inconsistent(format!(
+                "transient interval {m} requested, the next one is {} of {}",
+                self.times.len(),
+                self.intervals
+            )));
+        }
+        let t_out = if m == self.intervals {
+            self.settings.duration
+        } else {
+            m as f64 * self.settings.output_interval
+        };
+        // The whole interval runs inside the pool, so rayon queues the column work on its
+        // workers' deques (no injection, no allocation per step).
+        par.install(|| self.run_until(t_out))?;
+        let k_cells = self.k_cells;
+        let stride = self.stride;
+        self.times.push(t_out);
+        let ports = self
+            .channel
+            .port_fractions(&self.state[(k_cells - 1) * stride..]);
+        self.class_ports.push(ports);
+        Ok(())
+    }
+
+    fn run_until(&mut self, t_out: f64) -> Result<(), ChannelError> {
+        let channel = self.channel;
+        let grid = &channel.grid;
+        let n = self.n;
+        let stride = self.stride;
+        let chunk_cols = self.chunk_cols;
+        let ds = self.ds;
+        let dt_nominal = self.dt_nominal;
+        let mut t = self.t;
+        while t < t_out {
+            let remaining = t_out - t;
+            let dt = if dt_nominal >= remaining * (1.0 - 1e-12) {
+                remaining
+            } else {
+                dt_nominal
+            };
+            let t_next = if dt == remaining { t_out } else { t + dt };
+            if let Some(rotor) = &self.settings.rotor {
+                let w = rotor.omega(t_next);
+                for (a, r) in self.accel.iter_mut().zip(&grid.r_faces) {
+                    *a = w * w * r;
+                }
+            }
+            let step = ColumnStep {
+                accel: &self.accel,
+                compression: channel.config.consolidation.map(|c| Compression {
+                    stress: c.stress,
+                    conductance: &self.conductance,
+                    preconsolidation: None,
+                }),
+                ..channel.column_step(&self.measure)
+            };
+            // Stage 1: along-channel advection into `star` (reads `state`).
+            let coef = dt / ds;
+            let state_ref = &self.state;
+            let inlet_ref = &self.inlet_column;
+            let w_ref = &self.w_cell;
+            {
+                self.star
+                    .par_chunks_mut(chunk_cols * stride)
+                    .enumerate()
+                    .for_each(|(c, blk)| {
+                        for (local, col) in blk.chunks_exact_mut(stride).enumerate() {
+                            let k = c * chunk_cols + local;
+                            let own = &state_ref[k * stride..(k + 1) * stride];
+                            let up = if k == 0 {
+                                &inlet_ref[..]
+                            } else {
+                                &state_ref[(k - 1) * stride..k * stride]
+                            };
+                            for (j, &w) in w_ref.iter().enumerate() {
+                                let mu = w * coef;
+                                for q in j * n..(j + 1) * n {
+                                    col[q] = (1.0 - mu) * own[q] + mu * up[q];
+                                }
+                            }
+                        }
+                    });
+            }
+            // Stage 2: radial backward Euler per column, in place (guess: old state).
+            let star_ref = &self.star;
+            let step_ref = &step;
+            {
+                self.state
+                    .par_chunks_mut(chunk_cols * stride)
+                    .zip(self.solvers.par_iter_mut())
+                    .zip(self.failures.par_iter_mut())
+                    .enumerate()
+                    .for_each(|(c, ((blk, solver), fail))| {
+                        for (local, col) in blk.chunks_exact_mut(stride).enumerate() {
+                            let k = c * chunk_cols + local;
+                            let s = &star_ref[k * stride..(k + 1) * stride];
+                            if let Err(f) = solver.step(step_ref, s, col, dt)
+                                && fail.is_none()
+                            {
+                                *fail = Some((f.residual, f.iterations));
+                            }
+                        }
+                    });
+            }
+            self.steps += 1;
+            if let Some((residual, iterations)) = self.failures.iter().flatten().next().copied() {
+                return Err(ChannelError::NotConverged {
+                    station: self.steps as usize,
+                    tau: t_next,
+                    residual,
+                    iterations,
+                });
+            }
+            t = t_next;
+            self.t = t;
+        }
+        Ok(())
+    }
+
+    /// The solution: port fractions at every output time so far and the field reached.
+    pub fn finish(self) -> TransientSolution {
+        let newton = self
+            .solvers
+            .iter()
+            .fold(NewtonStats::default(), |acc, s| acc.merge(s.stats));
+        let ch = self.channel;
+        TransientSolution {
+            times: self.times,
+            class_ports: self.class_ports,
+            field: self.state,
             stats: TransientStats {
-                steps,
-                nominal_dt: dt_nominal,
+                steps: self.steps,
+                nominal_dt: self.dt_nominal,
                 newton,
             },
             species_context: SpeciesContext {
-                classes: self.classes.clone(),
-                inlet: self.inlet.clone(),
-                dilution: self.config.flows.dilution(),
-                port_flows: self.config.flows.port_flows(),
-                inflow: self.config.flows.channel_inflow(),
+                classes: ch.classes.clone(),
+                inlet: ch.inlet.clone(),
+                dilution: ch.config.flows.dilution(),
+                port_flows: ch.config.flows.port_flows(),
+                inflow: ch.config.flows.channel_inflow(),
             },
-        })
+        }
+    }
+}
+
+impl Propagate for TransientRun<'_> {
+    type Error = ChannelError;
+
+    /// Advances through the output interval that ends at `t1` (the next one of
+    /// [`TransientRun::schedule`]).
+    fn advance(&mut self, _t0: f64, _t1: f64, par: &Parallel) -> Result<(), ChannelError> {
+        let m = self.times.len();
+        self.advance_interval(m, par)
+    }
+
+    fn step_count(&self) -> u64 {
+        self.steps
+    }
+}
+
+impl Checkpoint for TransientRun<'_> {
+    /// The field, the column solvers (their reused Jacobians included), the rotor term, the
+    /// time, the step count and the port fractions of every output so far.
+    fn save_state(&self, w: &mut StateWriter) {
+        w.tag("channel_transient");
+        w.f64(self.t);
+        w.u64(self.steps);
+        w.f64s(&self.state);
+        w.f64s(&self.accel);
+        w.f64s(&self.times);
+        for ports in &self.class_ports {
+            w.f64s(ports.as_flattened());
+        }
+        for s in &self.solvers {
+            s.save_state(w);
+        }
+    }
+
+    fn restore_state(&mut self, r: &mut StateReader<'_>) -> Result<(), StateError> {
+        r.tag("channel_transient")?;
+        self.t = r.f64()?;
+        self.steps = r.u64()?;
+        r.f64s_into("channel field", &mut self.state)?;
+        r.f64s_into("channel acceleration", &mut self.accel)?;
+        let n = r.u64()?;
+        if n == 0 || n > self.intervals as u64 + 1 {
+            return Err(StateError(format!(
+                "{n} output times saved, this run has {}",
+                self.intervals + 1
+            )));
+        }
+        let mut times = vec![0.0; n as usize];
+        for t in &mut times {
+            *t = r.f64()?;
+        }
+        let classes = self.n;
+        let mut class_ports = Vec::with_capacity(self.intervals + 1);
+        for _ in 0..n {
+            let mut ports = vec![[0.0; 3]; classes];
+            r.f64s_into("port fractions", ports.as_flattened_mut())?;
+            class_ports.push(ports);
+        }
+        for s in &mut self.solvers {
+            s.restore_state(r)?;
+        }
+        self.times = times;
+        self.class_ports = class_ports;
+        Ok(())
     }
 }

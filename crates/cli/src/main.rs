@@ -7,6 +7,34 @@ use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+// Printing that survives a closed pipe (`buffycoat … | head`): what the program prints is a
+// courtesy, its files are the result. A failed write to stdout or stderr (a broken pipe) is
+// ignored, where `println!` would panic, and the command finishes normally.
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($t)*);
+    }};
+}
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+macro_rules! err {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stderr(), $($t)*);
+    }};
+}
+macro_rules! errln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
+}
+
 /// Centrifugal separation physics for leukapheresis: cells of known density and size under
 /// rotating-frame forces, hindered settling, the continuous-flow channel and procedures;
 /// outputs in HDF5 (H5MD).
@@ -28,7 +56,10 @@ enum Command {
     /// Run a scenario: writes an HDF5 (H5MD) file and prints a summary.
     ///
     /// Without -o the file is <scenario name>.h5 in the current directory (an existing file is
-    /// an error unless --force); --no-output writes no HDF5 at all (only the summary).
+    /// an error unless --force); --no-output writes no HDF5 at all (only the summary). A second
+    /// run on the same output is refused while the first runs. SIGINT, SIGTERM or SIGHUP stop
+    /// the run at its next safe point with a checkpoint; exit status 130, 143 or 129 (128 + the
+    /// signal).
     Run {
         /// Scenario file (TOML), e.g. data/scenarios/default.toml.
         scenario: PathBuf,
@@ -55,7 +86,8 @@ enum Command {
         #[arg(short, long)]
         force: bool,
         /// Continue an interrupted run of the same scenario and output from its checkpoint
-        /// (particle and hindered runs; the result is bitwise that of an uninterrupted run).
+        /// (particle, hindered, transient channel and procedure runs; the result is bitwise
+        /// that of an uninterrupted run).
         /// Without a checkpoint the run starts from the beginning.
         #[arg(long, conflicts_with = "force")]
         resume: bool,
@@ -108,7 +140,8 @@ rewritten whole and atomically at least every second, so it is always a complete
 Ctrl-C, SIGTERM or a crash, run the same command with --resume to run only the missing points.
 --shard I/N runs the points with p mod N = I; `buffycoat merge` combines the shard files.
 
-Exit status: 0 all points ok; 1 error; 3 some points failed; 130 interrupted (resumable).";
+Exit status: 0 all points ok; 1 error; 3 some points failed; 130 (SIGINT), 143 (SIGTERM) or
+129 (SIGHUP) interrupted (resumable).";
 
 const MERGE_ABOUT: &str = "\
 Combine the shard files of a sweep (`buffycoat sweep ... --shard I/N`) into one sweep file.
@@ -173,8 +206,52 @@ struct MergeArgs {
 
 /// Exit status of a sweep or merge whose result has failed points.
 const EXIT_POINTS_FAILED: u8 = 3;
-/// Exit status of an interrupted sweep (128 + SIGINT).
+/// Exit status of a run or sweep interrupted by SIGINT (128 + 2); SIGTERM gives 143 and
+/// SIGHUP 129 (128 + the signal, the shell's convention).
 const EXIT_INTERRUPTED: u8 = 130;
+
+/// The interrupt handler of `run` and `sweep`: SIGINT, SIGTERM and SIGHUP are received on a
+/// thread of their own (signal-hook), which calls `stop` for each (the run stops at its next
+/// safe point) and exits at once with 128 + the signal at the third. Remembers the first signal
+/// for the exit status of the stopped command.
+struct Interrupts {
+    first: std::sync::Arc<std::sync::atomic::AtomicI32>,
+}
+
+impl Interrupts {
+    fn install(stop: impl Fn() + Send + 'static) -> Result<Self> {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        use std::sync::atomic::Ordering;
+        let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])
+            .context("cannot install the SIGINT/SIGTERM/SIGHUP handler")?;
+        let first = std::sync::Arc::new(std::sync::atomic::AtomicI32::new(0));
+        let seen = first.clone();
+        std::thread::Builder::new()
+            .name("signals".into())
+            .spawn(move || {
+                let mut count = 0;
+                for signal in signals.forever() {
+                    let _ = seen.compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst);
+                    stop();
+                    count += 1;
+                    if count >= 3 {
+                        // Third signal: stop at once (the last checkpoint is on disk).
+                        std::process::exit(128 + signal);
+                    }
+                }
+            })
+            .context("cannot start the signal thread")?;
+        Ok(Self { first })
+    }
+
+    /// 128 + the first signal received (130 if none).
+    fn exit_code(&self) -> ExitCode {
+        match self.first.load(std::sync::atomic::Ordering::SeqCst) {
+            0 => ExitCode::from(EXIT_INTERRUPTED),
+            s => ExitCode::from(u8::try_from(128 + s).unwrap_or(EXIT_INTERRUPTED)),
+        }
+    }
+}
 
 fn cmd_sweep(args: SweepArgs) -> Result<ExitCode> {
     use buffycoat::sweep::{self, Axis, CancelToken, Grid, Shard, SweepOptions};
@@ -197,6 +274,14 @@ fn cmd_sweep(args: SweepArgs) -> Result<ExitCode> {
     }
     input::outputs::check_outputs(&[&args.scenario], &outputs).map_err(anyhow::Error::msg)?;
     let _lock = OutputLock::take(&args.output)?;
+    for path in std::iter::once(&args.output).chain(&args.csv) {
+        for stale in buffycoat_engine::checkpoint::remove_stale_partials(path) {
+            errln!(
+                "removed {}, the partial output of an earlier sweep that did not finish",
+                stale.display()
+            );
+        }
+    }
     let library = library::default_library().context("the bundled species library is invalid")?;
     let plan = if args.set.is_empty() {
         input::sweep::sweep_plan(&args.scenario, grid, shard, library)?
@@ -214,7 +299,7 @@ fn cmd_sweep(args: SweepArgs) -> Result<ExitCode> {
     };
     let prepared = plan.prepare(&args.output, args.resume)?;
     if let Some(w) = &prepared.warning {
-        eprintln!("warning: {w}");
+        errln!("warning: {w}");
     }
     let mut data = prepared.data;
     let in_shard = (0..data.points.len())
@@ -229,13 +314,13 @@ fn cmd_sweep(args: SweepArgs) -> Result<ExitCode> {
         String::new()
     };
     if prepared.resumed {
-        eprintln!(
+        errln!(
             "resuming {}: {done} of {in_shard} points done, running {}",
             args.output.display(),
             in_shard - done
         );
     }
-    println!(
+    outln!(
         "sweep: {} points{shard_text}, grid {}",
         data.points.len(),
         plan.grid
@@ -247,13 +332,10 @@ fn cmd_sweep(args: SweepArgs) -> Result<ExitCode> {
     );
     let cancel = CancelToken::new();
     let handler_token = cancel.clone();
-    ctrlc::set_handler(move || {
-        // Third interrupt: stop at once (the file on disk is the last checkpoint).
-        if handler_token.cancel() >= 3 {
-            std::process::exit(i32::from(EXIT_INTERRUPTED));
-        }
-    })
-    .context("cannot install the Ctrl-C/SIGTERM handler")?;
+    // The file on disk is always the last checkpoint.
+    let interrupts = Interrupts::install(move || {
+        handler_token.cancel();
+    })?;
     let opts = SweepOptions {
         output: args.output.clone(),
         csv: args.csv.clone(),
@@ -263,7 +345,7 @@ fn cmd_sweep(args: SweepArgs) -> Result<ExitCode> {
     };
     let outcome = sweep::run_sweep(std::sync::Arc::new(plan), &mut data, &opts, &cancel)?;
     let c = outcome.counts;
-    println!(
+    outln!(
         "{} points ran in {:.2} s: {} ok, {} failed, {} not run{}",
         outcome.ran,
         outcome.elapsed_s,
@@ -276,19 +358,19 @@ fn cmd_sweep(args: SweepArgs) -> Result<ExitCode> {
             String::new()
         }
     );
-    println!("output: {}", args.output.display());
+    outln!("output: {}", args.output.display());
     if let Some(csv) = &args.csv {
-        println!("csv: {}", csv.display());
+        outln!("csv: {}", csv.display());
     }
     if let Some(table) = data.failure_table() {
-        eprint!("{table}");
+        err!("{table}");
     }
     if outcome.interrupted {
-        eprintln!(
+        errln!(
             "interrupted with {} point(s) not run; continue with the same command and --resume",
             outcome.pending
         );
-        return Ok(ExitCode::from(EXIT_INTERRUPTED));
+        return Ok(interrupts.exit_code());
     }
     Ok(if c.failed > 0 {
         ExitCode::from(EXIT_POINTS_FAILED)
@@ -314,19 +396,19 @@ fn cmd_merge(args: MergeArgs) -> Result<ExitCode> {
         merged.write_csv(csv)?;
     }
     let c = merged.counts();
-    println!(
+    outln!(
         "merged {} parts: {} points, {} ok, {} failed",
         args.parts.len(),
         merged.points.len(),
         c.ok,
         c.failed
     );
-    println!("output: {}", args.output.display());
+    outln!("output: {}", args.output.display());
     if let Some(csv) = &args.csv {
-        println!("csv: {}", csv.display());
+        outln!("csv: {}", csv.display());
     }
     if let Some(table) = merged.failure_table() {
-        eprint!("{table}");
+        err!("{table}");
         return Ok(ExitCode::from(EXIT_POINTS_FAILED));
     }
     Ok(ExitCode::SUCCESS)
@@ -341,7 +423,7 @@ fn default_output(scenario: &Path) -> PathBuf {
 }
 
 /// A lock file `.NAME.lock` (holding the process id) next to an output that a command writes
-/// for a long time (a sweep): a second command on the same output is refused while the first
+/// for a long time (a sweep, a run): a second command on the same output is refused while the first
 /// runs. A lock left by a process that no longer exists (killed) is taken over. Removed when
 /// dropped.
 struct OutputLock {
@@ -370,11 +452,7 @@ impl OutputLock {
                     let pid = std::fs::read_to_string(&path)
                         .ok()
                         .and_then(|s| s.trim().parse::<u32>().ok());
-                    let alive = pid.is_some_and(|p| {
-                        p != std::process::id()
-                            && (!Path::new("/proc/self").exists()
-                                || Path::new("/proc").join(p.to_string()).exists())
-                    });
+                    let alive = pid.is_some_and(buffycoat_engine::checkpoint::process_alive);
                     if alive {
                         anyhow::bail!(
                             "another buffycoat (process {}) is writing {} (lock {}): wait for it to finish, or stop it and continue with --resume",
@@ -465,16 +543,21 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode> {
     for path in opts.output.iter().chain(&opts.summary) {
         refuse_existing(path, args.force)?;
     }
-    if let Some(output) = &opts.output {
-        use buffycoat_engine::checkpoint;
-        for stale in checkpoint::remove_stale_partials(output) {
-            eprintln!(
+    // One run per output at a time: a second run on the same file is refused while the
+    // first runs (a lock of a killed run is taken over).
+    let _lock = opts.output.as_deref().map(OutputLock::take).transpose()?;
+    for path in opts.output.iter().chain(&opts.summary) {
+        for stale in buffycoat_engine::checkpoint::remove_stale_partials(path) {
+            errln!(
                 "removed {}, the partial output of an earlier run that did not finish",
                 stale.display()
             );
         }
+    }
+    if let Some(output) = &opts.output {
+        use buffycoat_engine::checkpoint;
         match checkpoint::find_checkpoint(output) {
-            Some(c) if args.resume => eprintln!(
+            Some(c) if args.resume => errln!(
                 "resuming {} from its checkpoint at t = {} s (frame {})",
                 output.display(),
                 buffycoat_engine::summary::human(c.time, 6),
@@ -486,48 +569,42 @@ fn cmd_run(args: RunArgs) -> Result<ExitCode> {
                 buffycoat_engine::summary::human(c.time, 6),
                 c.path.display()
             ),
-            None if args.resume => eprintln!(
+            None if args.resume => errln!(
                 "no checkpoint of {} to resume: starting from the beginning",
                 output.display()
             ),
             _ => {}
         }
     }
-    if let Some(flag) = opts.cancel.clone() {
-        let count = std::sync::atomic::AtomicUsize::new(0);
-        ctrlc::set_handler(move || {
-            // First SIGINT/SIGTERM/SIGHUP: stop at the next safe point. Third: stop at once.
-            flag.cancel();
-            if count.fetch_add(1, std::sync::atomic::Ordering::SeqCst) >= 2 {
-                std::process::exit(i32::from(EXIT_INTERRUPTED));
-            }
-        })
-        .context("cannot install the Ctrl-C/SIGTERM handler")?;
-    }
+    // First SIGINT/SIGTERM/SIGHUP: stop at the next safe point. Third: stop at once.
+    let interrupts = match opts.cancel.clone() {
+        Some(flag) => Some(Interrupts::install(move || flag.cancel())?),
+        None => None,
+    };
     let outcome = match buffycoat_engine::run(&loaded.setup(), &loaded.provenance(), &opts) {
         Ok(outcome) => outcome,
         Err(e @ buffycoat_engine::RunError::Interrupted { .. }) => {
-            eprintln!("{e}");
-            return Ok(ExitCode::from(EXIT_INTERRUPTED));
+            errln!("{e}");
+            return Ok(interrupts.map_or(ExitCode::from(EXIT_INTERRUPTED), |i| i.exit_code()));
         }
         Err(e) => return Err(input::setup::name_scenario_keys(e).into()),
     };
-    print!("{}", outcome.to_text());
+    out!("{}", outcome.to_text());
     if let Some(path) = &opts.summary {
-        println!("summary: {}", path.display());
+        outln!("summary: {}", path.display());
     }
     Ok(ExitCode::SUCCESS)
 }
 
 fn cmd_validate() -> Result<bool> {
     let checks = buffycoat::validate::all_checks();
-    print!("{}", buffycoat::validate::table(&checks));
+    out!("{}", buffycoat::validate::table(&checks));
     Ok(checks.iter().all(|c| c.passed()))
 }
 
 fn cmd_species(sources: bool) -> Result<()> {
     let library = library::default_library().context("the bundled species library is invalid")?;
-    println!(
+    outln!(
         "{:<12} {:<26} {:>14} {:>16} {:>12} {:>6} {:>22}",
         "name",
         "display name",
@@ -541,7 +618,7 @@ fn cmd_species(sources: bool) -> Result<()> {
         let range = s
             .normal_per_ul
             .map_or_else(|| "–".to_string(), |(lo, hi)| format!("{lo:.3e}–{hi:.3e}"));
-        println!(
+        outln!(
             "{:<12} {:<26} {:>7.4} ± {:<5.4} {:>8.1} ± {:<6.1} {:>12.2} {:>6.3} {:>22}",
             s.name,
             s.display_name,
@@ -554,11 +631,11 @@ fn cmd_species(sources: bool) -> Result<()> {
             range
         );
         if sources {
-            println!("    source: {}", s.source.replace('\n', " "));
+            outln!("    source: {}", s.source.replace('\n', " "));
         }
     }
     if !sources {
-        println!("(buffycoat species --sources prints the citations)");
+        outln!("(buffycoat species --sources prints the citations)");
     }
     Ok(())
 }
@@ -582,7 +659,7 @@ fn cmd_plot(
         &buffycoat_plot::PlotOptions { metrics, window },
     )?;
     for path in written {
-        println!("{}", path.display());
+        outln!("{}", path.display());
     }
     Ok(())
 }
@@ -706,7 +783,7 @@ fn main() -> ExitCode {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) => {
-            eprintln!("error: {}", error_chain(&e));
+            errln!("error: {}", error_chain(&e));
             ExitCode::FAILURE
         }
     }

@@ -314,7 +314,7 @@ fn interrupted_and_killed_sweeps_resume_to_the_identical_result() {
     };
 
     // 1. SIGTERM after the first checkpoint with progress: the running point finishes, a final
-    //    checkpoint is written, exit status 130.
+    //    checkpoint is written, exit status 143 (128 + SIGTERM).
     let mut child = spawn(&[]);
     wait_for_progress(&out, 0, &mut child);
     let term = Command::new("kill")
@@ -323,7 +323,7 @@ fn interrupted_and_killed_sweeps_resume_to_the_identical_result() {
         .unwrap();
     assert!(term.success());
     let o = child.wait_with_output().unwrap();
-    assert_eq!(o.status.code(), Some(130), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(143), "{}", text(&o));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--resume"));
     let after_term = read(&out).counts();
     assert!(

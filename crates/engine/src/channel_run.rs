@@ -20,6 +20,7 @@
 //! | `/tracers/{species, diameter_m, density_kg_m3, entry_radius_m, exit_radius_m, port}` | `[N]` per-cell fates (port 0 plasma, 1 collect, 2 red cells) | |
 //! | `/observables/transient/time_s`, `/observables/transient/<port>/fraction` | `[T]`, `[T][Sp]` (transient only) | s |
 
+use crate::checkpoint::{StateOnly, run_checkpointed};
 use crate::error::RunError;
 use crate::observe::RunOptions;
 use crate::output::create_output;
@@ -116,6 +117,8 @@ pub(crate) fn run_channel(
     let channel = Channel::new(config, classes).map_err(channel_setup)?;
     let names = sample.names();
     let control = ch.plasma_control().map_err(channel_setup)?;
+    // The checkpoint of a transient run, removed once its output is in place.
+    let mut finished: Option<StateOnly> = None;
     let (report, field, stations, transient, tracer_data, cuts) = match &setup.solver {
         ChannelSolver::Steady => {
             let sol = channel
@@ -152,7 +155,20 @@ pub(crate) fn run_channel(
             let mut ts = TransientSettings::new(timeline.duration, timeline.output_interval);
             ts.initial = *initial;
             ts.rotor = rotor.clone();
-            let sol = channel.solve_transient(&ts, &par)?;
+            // Output interval by output interval through the stepper, checkpointed like the
+            // particle and hindered runs (the state holds every result until the end).
+            let mut run = channel.transient_run(&ts)?;
+            let mut checkpoint = opts.output.as_ref().map(|_| StateOnly::default());
+            run_checkpointed(
+                run.schedule()?,
+                &mut run,
+                &par,
+                provenance,
+                opts,
+                &mut checkpoint,
+            )?;
+            finished = checkpoint;
+            let sol = run.finish();
             let last = sol.times.len() - 1;
             let report = sol.species_report(last, &sample.roles)?;
             let reports: Vec<SpeciesReport> = (0..sol.times.len())
@@ -171,8 +187,11 @@ pub(crate) fn run_channel(
             )
         }
     };
-    // A cancelled run stops here, before anything is written.
-    opts.check_cancel(0.0)?;
+    // A cancelled steady run stops here, before anything is written (a transient stops
+    // between its output intervals, with a checkpoint; one that got through is written).
+    if matches!(setup.solver, ChannelSolver::Steady) {
+        opts.check_cancel(0.0)?;
+    }
     let output_path = match &opts.output {
         Some(path) => Some(write_output(
             path,
@@ -189,6 +208,9 @@ pub(crate) fn run_channel(
         )?),
         None => None,
     };
+    if let Some(c) = finished {
+        c.remove();
+    }
     let model = channel_outcome(setup, &channel, &report, tracer_data.as_ref(), cuts);
     Ok(Outcome::new(
         provenance,

@@ -4,7 +4,8 @@
 //! Next to the output `DIR/OUT.h5` a checkpointing run keeps two hidden files:
 //!
 //! - `DIR/.OUT.h5.journal`: every frame the output observer appended (series, step, time,
-//!   values), appended as the run goes (what a resumed run replays into its new file);
+//!   values), appended as the run goes (what a resumed run replays into its new file); the
+//!   particle output leaves out the run's last frame, which no checkpoint can follow;
 //! - `DIR/.OUT.h5.checkpoint`: written atomically at each checkpoint: the program version and
 //!   git commit, the scenario (text, effective text, overrides, path), the frame index reached,
 //!   the journal length at that frame, and the solver's state (saved by the solver itself,
@@ -18,9 +19,12 @@
 //! byte for byte the uninterrupted one. Both files are removed when the run finishes.
 
 use crate::error::RunError;
+use crate::observe::{RunOptions, run_observed};
 use crate::provenance::Provenance;
 use buffycoat_h5::{SeriesId, Writer};
-use buffycoat_stepper::{Checkpoint, StateReader, StateWriter};
+use buffycoat_stepper::{
+    Checkpoint, Frame, Parallel, Propagate, RunReport, Schedule, StateReader, StateWriter,
+};
 use std::fs::{File, OpenOptions};
 use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -101,7 +105,8 @@ pub fn find_checkpoint(output: &Path) -> Option<CheckpointInfo> {
 }
 
 /// Removes the hidden temporary files that runs killed before finishing left next to
-/// `output` (`.OUT.partial-PID`, `.OUT.checkpoint.tmp-PID` whose process no longer exists)
+/// `output` (`.OUT.partial-PID` of the HDF5 writer, `.OUT.partial-PID-XXXXXX` of an atomic
+/// write such as a JSON summary, `.OUT.checkpoint.tmp-PID`, whose process no longer exists)
 /// and returns their paths, so the caller can say so. Files of live processes are kept.
 pub fn remove_stale_partials(output: &Path) -> Vec<PathBuf> {
     let Some(name) = output.file_name().map(|n| n.to_string_lossy().into_owned()) else {
@@ -125,7 +130,11 @@ pub fn remove_stale_partials(output: &Path) -> Vec<PathBuf> {
         let Some(pid) = prefixes
             .iter()
             .find_map(|p| file.strip_prefix(p.as_str()))
-            .and_then(|s| s.parse::<u32>().ok())
+            .and_then(|s| {
+                // `PID` or `PID-XXXXXX`
+                let digits = s.split_once('-').map_or(s, |(pid, _)| pid);
+                digits.parse::<u32>().ok()
+            })
         else {
             continue;
         };
@@ -136,15 +145,26 @@ pub fn remove_stale_partials(output: &Path) -> Vec<PathBuf> {
     removed
 }
 
-/// Whether process `pid` exists (Linux: `/proc/PID`; elsewhere every process counts as alive,
-/// so nothing is removed).
-fn process_alive(pid: u32) -> bool {
+/// Whether process `pid` exists and has not ended (Linux: `/proc/PID`, a zombie — ended but
+/// not yet reaped by its parent — counts as ended; elsewhere every process counts as alive,
+/// so nothing is removed). Our own process is never alive here: our files are never stale,
+/// and at start we have created none.
+pub fn process_alive(pid: u32) -> bool {
     if pid == std::process::id() {
-        // Our own files are never stale, but we have not created any yet at start.
         return false;
     }
     let proc = Path::new("/proc");
-    !proc.join("self").exists() || proc.join(pid.to_string()).exists()
+    if !proc.join("self").exists() {
+        return true;
+    }
+    match std::fs::read_to_string(proc.join(pid.to_string()).join("stat")) {
+        // `PID (COMMAND) STATE …`: the state follows the last parenthesis.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_none_or(|state| state != "Z" && state != "X"),
+        Err(_) => false,
+    }
 }
 
 /// The identity of a run: resume only what the same program started on the same input.
@@ -231,7 +251,9 @@ pub(crate) struct Checkpointer {
     state_path: PathBuf,
     tmp_path: PathBuf,
     journal_path: PathBuf,
-    journal: BufWriter<File>,
+    /// the journal of the frames written (`None`: the run writes its output at the end, and
+    /// its state holds everything until then)
+    journal: Option<BufWriter<File>>,
     journal_len: u64,
     ids: Vec<SeriesId>,
     identity: Identity,
@@ -249,18 +271,22 @@ fn io_err(path: &Path) -> impl Fn(std::io::Error) -> RunError + '_ {
 }
 
 impl Checkpointer {
-    /// Starts checkpointing the run writing `output` through `writer`, whose time series are
-    /// `ids` (in a fixed order). With `resume` and a checkpoint on disk, restores `system`,
-    /// replays the journal into `writer` and returns the frame to continue from; otherwise
-    /// starts a new journal and returns 0.
+    /// Starts checkpointing the run writing `output`, whose frames go through `journal`'s
+    /// writer as its time series (in a fixed order; `None`: the output is written at the end
+    /// from the state, and there is no journal). With `resume` and a checkpoint on disk,
+    /// restores `system`, replays the journal into the writer and returns the frame to
+    /// continue from; otherwise starts a new journal and returns 0.
     pub(crate) fn start<S: Checkpoint>(
         output: &Path,
         provenance: &Provenance,
         opts: &Checkpointing,
-        writer: &Writer,
-        ids: Vec<SeriesId>,
+        journal: Option<(&Writer, Vec<SeriesId>)>,
         system: &mut S,
     ) -> Result<(Self, usize), RunError> {
+        let (writer, ids) = match journal {
+            Some((w, ids)) => (Some(w), ids),
+            None => (None, Vec::new()),
+        };
         let state_path = checkpoint_path(output);
         let journal_path = journal_path(output);
         let identity = Identity::of(provenance);
@@ -292,21 +318,35 @@ impl Checkpointer {
             if !r.finished() {
                 return Err(bad("trailing bytes after the solver state".into()));
             }
-            replay(&journal_path, head.journal_len, writer, &ids)?;
+            match writer {
+                Some(writer) => replay(&journal_path, head.journal_len, writer, &ids)?,
+                None if head.journal_len > 0 => {
+                    return Err(bad(
+                        "the checkpoint has a journal, this run writes none".into()
+                    ));
+                }
+                None => {}
+            }
             frame = usize::try_from(head.frame).map_err(|_| bad("frame out of range".into()))?;
             journal_len = head.journal_len;
         }
-        let file = OpenOptions::new()
-            .create(true)
-            .write(true)
-            .truncate(false)
-            .open(&journal_path)
-            .map_err(io_err(&journal_path))?;
-        file.set_len(journal_len).map_err(io_err(&journal_path))?;
-        let mut journal = BufWriter::with_capacity(1 << 20, file);
-        journal
-            .seek(SeekFrom::Start(journal_len))
-            .map_err(io_err(&journal_path))?;
+        let journal = match writer {
+            Some(_) => {
+                let file = OpenOptions::new()
+                    .create(true)
+                    .write(true)
+                    .truncate(false)
+                    .open(&journal_path)
+                    .map_err(io_err(&journal_path))?;
+                file.set_len(journal_len).map_err(io_err(&journal_path))?;
+                let mut journal = BufWriter::with_capacity(1 << 20, file);
+                journal
+                    .seek(SeekFrom::Start(journal_len))
+                    .map_err(io_err(&journal_path))?;
+                Some(journal)
+            }
+            None => None,
+        };
         if frame == 0 {
             // A new run: an old checkpoint no longer matches the journal.
             match std::fs::remove_file(&state_path) {
@@ -351,9 +391,19 @@ impl Checkpointer {
         head[16..24].copy_from_slice(&time.to_bits().to_le_bytes());
         head[24..32].copy_from_slice(&(data.len() as u64).to_le_bytes());
         let err = io_err(&self.journal_path);
-        self.journal.write_all(&head).map_err(&err)?;
-        for x in data {
-            self.journal.write_all(&x.to_le_bytes()).map_err(&err)?;
+        let journal = self
+            .journal
+            .as_mut()
+            .expect("only runs with a journal record frames");
+        journal.write_all(&head).map_err(&err)?;
+        // Little-endian bytes, converted a block at a time (one `write_all` per value would
+        // cost more than the copy into the page cache for a frame of 10⁶ cells).
+        let mut bytes = [0u8; 8 * 1024];
+        for block in data.chunks(1024) {
+            for (b, x) in bytes.chunks_exact_mut(8).zip(block) {
+                b.copy_from_slice(&x.to_le_bytes());
+            }
+            journal.write_all(&bytes[..8 * block.len()]).map_err(&err)?;
         }
         self.journal_len += 32 + 8 * data.len() as u64;
         Ok(())
@@ -392,9 +442,11 @@ impl Checkpointer {
         if self.saved_frame == Some(index) {
             return Ok(self.state_path.clone());
         }
-        let err = io_err(&self.journal_path);
-        self.journal.flush().map_err(&err)?;
-        self.journal.get_ref().sync_data().map_err(&err)?;
+        if let Some(journal) = self.journal.as_mut() {
+            let err = io_err(&self.journal_path);
+            journal.flush().map_err(&err)?;
+            journal.get_ref().sync_data().map_err(&err)?;
+        }
         let mut w = StateWriter::new();
         Header {
             identity: self.identity.clone(),
@@ -424,10 +476,108 @@ impl Checkpointer {
 
     /// The run finished and its output is in place: removes the checkpoint and the journal.
     pub(crate) fn remove(self) {
+        let journal = self.journal.is_some();
         drop(self.journal);
         let _ = std::fs::remove_file(&self.state_path);
-        let _ = std::fs::remove_file(&self.journal_path);
+        if journal {
+            let _ = std::fs::remove_file(&self.journal_path);
+        }
     }
+}
+
+/// What a checkpointed run writes while it runs: an output observer that journals its frames
+/// through a [`Checkpointer`] it holds.
+pub(crate) trait CheckpointedOutput<S> {
+    /// The writer and its time series in a fixed order (the journal's slots); `None` for runs
+    /// that write their output at the end from the state (channel, procedure).
+    fn journal(&self) -> Option<(&Writer, Vec<SeriesId>)>;
+    /// Where the output keeps its checkpointer (its appends are recorded there).
+    fn checkpointer(&mut self) -> &mut Option<Checkpointer>;
+    /// Writes one frame.
+    fn observe(&mut self, frame: &Frame<'_, S>) -> Result<(), RunError>;
+}
+
+/// The checkpointing of a run that writes nothing until it ends (a transient channel, a
+/// procedure): the state holds every result so far.
+#[derive(Default)]
+pub(crate) struct StateOnly(Option<Checkpointer>);
+
+impl StateOnly {
+    /// Removes the checkpoint of the finished run (after its output is in place).
+    pub(crate) fn remove(self) {
+        if let Some(c) = self.0 {
+            c.remove();
+        }
+    }
+}
+
+impl<S> CheckpointedOutput<S> for StateOnly {
+    fn journal(&self) -> Option<(&Writer, Vec<SeriesId>)> {
+        None
+    }
+    fn checkpointer(&mut self) -> &mut Option<Checkpointer> {
+        &mut self.0
+    }
+    fn observe(&mut self, _frame: &Frame<'_, S>) -> Result<(), RunError> {
+        Ok(())
+    }
+}
+
+/// Runs `system` through `schedule` with checkpoints, the one sequence of every model runner:
+/// with an output and [`RunOptions::checkpoint`], starts the checkpointer (restoring `system`
+/// and replaying the journal on `--resume`), runs the observed loop from the frame reached
+/// (each frame: `output` writes, then the periodic checkpoint), and if the run is cancelled
+/// writes a checkpoint of the state reached and returns [`RunError::Interrupted`] (the caller
+/// then drops its output, which removes the partial file).
+pub(crate) fn run_checkpointed<S, O>(
+    schedule: Schedule,
+    system: &mut S,
+    par: &Parallel,
+    provenance: &Provenance,
+    opts: &RunOptions,
+    output: &mut Option<O>,
+) -> Result<RunReport, RunError>
+where
+    S: Propagate + Checkpoint,
+    RunError: From<S::Error>,
+    O: CheckpointedOutput<S>,
+{
+    let mut start_frame = 0;
+    if let (Some(o), Some(path), Some(c)) = (output.as_mut(), &opts.output, &opts.checkpoint) {
+        let (ckpt, frame) = Checkpointer::start(path, provenance, c, o.journal(), system)?;
+        *o.checkpointer() = Some(ckpt);
+        start_frame = frame;
+    }
+    let report = run_observed(
+        schedule,
+        system,
+        par,
+        |f: &Frame<'_, S>| match output.as_mut() {
+            Some(o) => {
+                o.observe(f)?;
+                match o.checkpointer() {
+                    Some(c) => c.after_frame(f.index, f.time, f.last, f.state),
+                    None => Ok(()),
+                }
+            }
+            None => Ok(()),
+        },
+        opts.progress,
+        opts.cancel.as_ref(),
+        start_frame,
+    )?;
+    if report.cancelled {
+        // Checkpoint the state reached.
+        let checkpoint = match output.as_mut().and_then(|o| o.checkpointer().as_mut()) {
+            Some(c) => Some(c.save(report.reached, report.time, system)?),
+            None => None,
+        };
+        return Err(RunError::Interrupted {
+            time: report.time,
+            checkpoint,
+        });
+    }
+    Ok(report)
 }
 
 /// Replays the first `len` bytes of the journal into `writer`.

@@ -13,9 +13,9 @@
 //! | `/observables/layer_fraction/...` (attrs `names` = species, `layers`) | `[T][Sp][3]` | – |
 //! | `/observables/plasma_concentration/...` (attr `names` = species) | `[T][Sp]` | µL-1 |
 
-use crate::checkpoint::Checkpointer;
+use crate::checkpoint::{CheckpointedOutput, Checkpointer, run_checkpointed};
 use crate::error::RunError;
-use crate::observe::{RunOptions, run_observed};
+use crate::observe::RunOptions;
 use crate::output::{create_output, write_cells};
 use crate::provenance::Provenance;
 use crate::setup::{HinderedSettings, HinderedSetup, geometry_name};
@@ -304,10 +304,19 @@ impl FieldOutput {
         }
         self.append(self.layer_fraction, step, frame.time, buf)?;
         self.append(self.plasma_concentration, step, frame.time, conc)?;
-        if let Some(c) = self.checkpoint.as_mut() {
-            c.after_frame(frame.index, frame.time, frame.last, field)?;
-        }
         Ok(())
+    }
+}
+
+impl CheckpointedOutput<HinderedField> for FieldOutput {
+    fn journal(&self) -> Option<(&Writer, Vec<SeriesId>)> {
+        Some((&self.writer, self.series_ids()))
+    }
+    fn checkpointer(&mut self) -> &mut Option<Checkpointer> {
+        &mut self.checkpoint
+    }
+    fn observe(&mut self, frame: &Frame<'_, HinderedField>) -> Result<(), RunError> {
+        FieldOutput::observe(self, frame)
     }
 }
 
@@ -340,36 +349,7 @@ pub(crate) fn run_hindered(
         )?),
         None => None,
     };
-    let mut start_frame = 0;
-    if let (Some(o), Some(path), Some(c)) = (output.as_mut(), &opts.output, &opts.checkpoint) {
-        let (ckpt, frame) =
-            Checkpointer::start(path, provenance, c, &o.writer, o.series_ids(), &mut field)?;
-        o.checkpoint = Some(ckpt);
-        start_frame = frame;
-    }
-    let report = run_observed(
-        schedule,
-        &mut field,
-        &par,
-        |f: &Frame<'_, HinderedField>| match output.as_mut() {
-            Some(o) => o.observe(f),
-            None => Ok(()),
-        },
-        opts.progress,
-        opts.cancel.as_ref(),
-        start_frame,
-    )?;
-    if report.cancelled {
-        // Checkpoint the state reached; dropping the output removes its partial file.
-        let checkpoint = match output.as_mut().and_then(|o| o.checkpoint.as_mut()) {
-            Some(c) => Some(c.save(report.reached, report.time, &field)?),
-            None => None,
-        };
-        return Err(RunError::Interrupted {
-            time: report.time,
-            checkpoint,
-        });
-    }
+    let report = run_checkpointed(schedule, &mut field, &par, provenance, opts, &mut output)?;
     let roles = LayerRoles::from_roles(field.classes(), &setup.sample.roles);
     let layers = field.layers_with(&roles, &thresholds(settings));
     let tracer_layers = field.tracer_layers(&layers);

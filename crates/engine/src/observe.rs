@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// Python `KeyboardInterrupt`, another thread). Cloning shares the flag.
 ///
 /// A run checks it at every safe point (between output intervals of the time-stepping
-/// models, before each solve of the others); once set, the run stops there, writes a
+/// models and the procedure, before writing a steady channel); once set, the run stops there, writes a
 /// checkpoint if it is checkpointing, removes its partial output and returns
 /// [`RunError::Interrupted`].
 #[derive(Debug, Clone, Default)]
@@ -54,8 +54,8 @@ pub struct RunOptions {
     pub progress: ProgressMode,
     /// stops the run at its next safe point when set (`None`: never)
     pub cancel: Option<CancelFlag>,
-    /// checkpoints of particle and hindered runs with an output (`None`: none; an
-    /// interrupted run then leaves nothing to resume)
+    /// checkpoints of runs with an output (particle, hindered, transient channel, procedure;
+    /// `None`: none; an interrupted run then leaves nothing to resume)
     pub checkpoint: Option<crate::checkpoint::Checkpointing>,
     /// how the HDF5 file stores large datasets (the scenario's `[output] compression`)
     pub compression: buffycoat_h5::Compression,
@@ -63,7 +63,7 @@ pub struct RunOptions {
 
 impl RunOptions {
     /// `Err(Interrupted)` if the run has been cancelled: the check at a safe point of the
-    /// models that do not step through an executor (channel, procedure), `time` being the
+    /// runs that do not step through an executor (the steady channel), `time` being the
     /// simulated time reached.
     pub(crate) fn check_cancel(&self, time: f64) -> Result<(), RunError> {
         if self.cancel.as_ref().is_some_and(CancelFlag::is_cancelled) {

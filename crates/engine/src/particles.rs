@@ -1,8 +1,8 @@
 //! The particle models (overdamped, inertial): population, solver, H5MD output, census.
 
-use crate::checkpoint::Checkpointer;
+use crate::checkpoint::run_checkpointed;
 use crate::error::RunError;
-use crate::observe::{RunOptions, run_observed};
+use crate::observe::RunOptions;
 use crate::output::H5mdOutput;
 use crate::provenance::Provenance;
 use crate::setup::{ParticleSetup, geometry_name, particle_model_name};
@@ -10,7 +10,7 @@ use crate::summary::{ModelOutcome, Named, Outcome, ParticleOutcome, ParticleSpec
 use buffycoat_physics::units::MICROLITRE;
 use buffycoat_sediment::census::census;
 use buffycoat_sediment::{Cells, SedimentError, Sedimentation, SedimentationConfig, SpeciesDraw};
-use buffycoat_stepper::{DEFAULT_CHUNK_LEN, Frame, Parallel, Schedule};
+use buffycoat_stepper::{DEFAULT_CHUNK_LEN, Parallel, Schedule};
 use std::time::Instant;
 
 /// Samples every species' tracer cells (species k uses RNG stream k + 1) and places them, in
@@ -124,36 +124,7 @@ pub(crate) fn run_particles(
         )?),
         None => None,
     };
-    let mut start_frame = 0;
-    if let (Some(o), Some(path), Some(c)) = (output.as_mut(), &opts.output, &opts.checkpoint) {
-        let (ckpt, frame) =
-            Checkpointer::start(path, provenance, c, o.writer(), o.series_ids(), &mut sys)?;
-        o.checkpoint = Some(ckpt);
-        start_frame = frame;
-    }
-    let report = run_observed(
-        schedule,
-        &mut sys,
-        &par,
-        |f: &Frame<'_, Sedimentation>| match output.as_mut() {
-            Some(o) => o.observe(f),
-            None => Ok(()),
-        },
-        opts.progress,
-        opts.cancel.as_ref(),
-        start_frame,
-    )?;
-    if report.cancelled {
-        // Checkpoint the state reached; dropping the output removes its partial file.
-        let checkpoint = match output.as_mut().and_then(|o| o.checkpoint.as_mut()) {
-            Some(c) => Some(c.save(report.reached, report.time, &sys)?),
-            None => None,
-        };
-        return Err(RunError::Interrupted {
-            time: report.time,
-            checkpoint,
-        });
-    }
+    let report = run_checkpointed(schedule, &mut sys, &par, provenance, opts, &mut output)?;
     let output_path = output.map(|o| o.finish(&sys)).transpose()?;
     let mut counts = Vec::new();
     census(sys.cells(), &setup.geometry, names.len(), &mut counts);

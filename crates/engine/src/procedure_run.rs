@@ -15,6 +15,7 @@
 //! | `citrate_thresholds_mg_kg_min` | `[2]` | mg kg-1 min-1 |
 //! | `ce1`, `ce2` (attr `names`) | `[Sp]` at the end (0 where undefined) | – |
 
+use crate::checkpoint::{StateOnly, run_checkpointed};
 use crate::error::RunError;
 use crate::observe::RunOptions;
 use crate::output::create_output;
@@ -30,8 +31,11 @@ use buffycoat_h5::schema;
 use buffycoat_physics::species::CD34;
 use buffycoat_physics::units;
 use buffycoat_procedure::citrate::CITRATE_RATE_THRESHOLDS_MG_KG_MIN;
-use buffycoat_procedure::{ProcedureResult, StopReason};
-use buffycoat_stepper::Parallel;
+use buffycoat_procedure::{ProcedureResult, ProcedureRun, StopReason};
+use buffycoat_stepper::{
+    Checkpoint, DEFAULT_CHUNK_LEN, Parallel, Propagate, Schedule, StateError, StateReader,
+    StateWriter,
+};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -43,7 +47,7 @@ pub(crate) fn run_procedure(
 ) -> Result<Outcome, RunError> {
     let start = Instant::now();
     let sample = &setup.sample;
-    let mut separator = ChannelSeparator {
+    let separator = ChannelSeparator {
         config: setup.channel.config(&setup.field, sample.fluid),
         species: sample.species.iter().map(|s| s.species.clone()).collect(),
         classes_per_species: setup.field.classes_per_species,
@@ -51,18 +55,37 @@ pub(crate) fn run_procedure(
         interface: setup.channel.interface.clone(),
         collect_hematocrit: setup.channel.collect_hematocrit,
         roles: sample.roles.clone(),
-        par: Parallel::new(opts.threads, buffycoat_stepper::DEFAULT_CHUNK_LEN)?,
+        par: Parallel::new(opts.threads, DEFAULT_CHUNK_LEN)?,
     };
     let threads = separator.par.threads();
-    let result = setup
+    let procedure_error = |e: buffycoat_procedure::ProcedureError| RunError::Procedure {
+        scenario: provenance.scenario_path.clone(),
+        message: e.to_string(),
+    };
+    let run = setup
         .procedure
-        .run(&setup.patient, &mut separator)
-        .map_err(|e| RunError::Procedure {
-            scenario: provenance.scenario_path.clone(),
-            message: e.to_string(),
-        })?;
-    // A cancelled run stops here, before anything is written.
-    opts.check_cancel(result.samples.last().map_or(0.0, |s| s.time))?;
+        .start(&setup.patient)
+        .map_err(procedure_error)?;
+    // Step by step through the stepper (one frame per `step_min`), checkpointed like the
+    // other runs: the state holds every sample until the output is written at the end.
+    let schedule = Schedule::new(run.time_bound(), setup.procedure.step)?;
+    let mut system = ProcedureSystem {
+        run,
+        separator,
+        scenario: provenance.scenario_path.clone(),
+    };
+    let mut checkpoint = opts.output.as_ref().map(|_| StateOnly::default());
+    // The separator's solves use its own pool; the stepper's is not used.
+    let idle = Parallel::new(Some(1), DEFAULT_CHUNK_LEN)?;
+    run_checkpointed(
+        schedule,
+        &mut system,
+        &idle,
+        provenance,
+        opts,
+        &mut checkpoint,
+    )?;
+    let result = system.run.finish().map_err(procedure_error)?;
     let names = sample.names();
     let output = match &opts.output {
         Some(path) => Some(write_output(
@@ -75,6 +98,9 @@ pub(crate) fn run_procedure(
         )?),
         None => None,
     };
+    if let Some(c) = checkpoint {
+        c.remove();
+    }
     let model = procedure_outcome(setup, &result, &names);
     Ok(Outcome::new(
         provenance,
@@ -84,6 +110,46 @@ pub(crate) fn run_procedure(
         start,
         ModelOutcome::Procedure(model),
     ))
+}
+
+/// A procedure with its separator, as a stepper: each output interval of the schedule
+/// (`step_min`) takes the procedure's steps up to its end; the last one runs until a stop
+/// rule ends the procedure (intervals after a product target are empty). The steps do not
+/// depend on how they are grouped into intervals.
+struct ProcedureSystem<'a> {
+    run: ProcedureRun<'a>,
+    separator: ChannelSeparator,
+    scenario: PathBuf,
+}
+
+impl Propagate for ProcedureSystem<'_> {
+    type Error = RunError;
+
+    fn advance(&mut self, _t0: f64, t1: f64, _par: &Parallel) -> Result<(), RunError> {
+        let last = t1 >= self.run.time_bound();
+        while !self.run.is_done() && (last || self.run.time() < t1 * (1.0 - 1e-12)) {
+            self.run
+                .step(&mut self.separator)
+                .map_err(|e| RunError::Procedure {
+                    scenario: self.scenario.clone(),
+                    message: e.to_string(),
+                })?;
+        }
+        Ok(())
+    }
+
+    fn step_count(&self) -> u64 {
+        self.run.steps()
+    }
+}
+
+impl Checkpoint for ProcedureSystem<'_> {
+    fn save_state(&self, w: &mut StateWriter) {
+        self.run.save_state(w);
+    }
+    fn restore_state(&mut self, r: &mut StateReader<'_>) -> Result<(), StateError> {
+        self.run.restore_state(r)
+    }
 }
 
 fn series<F: Fn(&buffycoat_procedure::Sample) -> f64>(r: &ProcedureResult, f: F) -> Vec<f64> {

@@ -2,7 +2,7 @@
 //! logs such as a Slurm job's), nothing when not wanted.
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
 /// Shortest time between two plain progress lines.
@@ -80,7 +80,8 @@ impl Progress {
             bar.set_message(message());
             bar.set_position(pos);
         } else if let Some(line) = self.next_line(pos, message) {
-            eprintln!("{line}");
+            // A closed stderr (`2>&1 | head`) must not stop the run.
+            let _ = writeln!(std::io::stderr(), "{line}");
         }
     }
 

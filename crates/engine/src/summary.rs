@@ -383,7 +383,7 @@ pub struct ThresholdCrossing {
 /// End-of-procedure figures (`SUMMARY.json` key `"procedure"`).
 #[derive(Debug, Clone, Serialize)]
 pub struct ProcedureSummary {
-    /// why it stopped: blood_volumes, time_limit or product_target:<species>
+    /// why it stopped: `blood_volumes`, `time_limit` or `product_target:<species>`
     pub stop_reason: String,
     /// duration (min)
     pub duration_min: f64,

@@ -14,7 +14,7 @@
 //!   ∂v_i/∂φ_m = c′(φ) w_i + c(φ) ∂w_i/∂φ_m for v_i = c w_i (per unit acceleration).
 
 use crate::Class;
-use buffycoat_physics::consolidation::Consolidation;
+use buffycoat_physics::consolidation::{Consolidation, pow_half_integer};
 use buffycoat_physics::fluid::Fluid;
 use buffycoat_physics::hindrance::HindranceLaw;
 
@@ -104,7 +104,7 @@ impl Kinetics {
                 let scale = bed.critical / (1.0 - bed.critical);
                 let x = (1.0 - phi) / phi * scale;
                 let dx = -scale / (phi * phi);
-                let p = x.powf(bed.exponent - 1.0);
+                let p = pow_half_integer(x, bed.exponent - 1.0);
                 (bed.anchor * p * x, bed.anchor * bed.exponent * p * dx)
             }
             _ => self.law.velocity_factor_and_derivative(total),

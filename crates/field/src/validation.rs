@@ -461,7 +461,7 @@ pub struct EquilibriumSample {
 
 /// The steady sediment of one red-cell class (d = 5.5 µm, ρ = 1095 kg/m³, χ = 1.09, φ₀ = 0.4)
 /// in plasma at 37 °C in a tube from 0.10 to 0.16 m at 3000 rpm without gravity
-/// (Richardson–Zaki n = 4.65, φ_max = 0.99, [`Consolidation::red_cells`]), run for 4 h with
+/// (Richardson–Zaki n = 4.65, φ_max = 0.99, `Consolidation::red_cells`), run for 4 h with
 /// the implicit scheme, against an independent solution of the stress balance
 /// dσ_e/dr = Δρ φ(σ_e) ω² r (φ(σ) the inverse of the law, RK4 with 20 000 steps) from the bed
 /// surface r_s (σ_e = 0), r_s fixed by the red-cell volume ∫φ dr = φ₀ (r_max − r_min)

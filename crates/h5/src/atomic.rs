@@ -41,8 +41,10 @@ pub fn write_atomic(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "output".into());
+    // `.NAME.partial-PID-XXXXXX`: the process id lets a later run find and remove the file of
+    // a process that was killed while writing (the random tail keeps names unique).
     let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}.partial-"))
+        .prefix(&format!(".{name}.partial-{}-", std::process::id()))
         .tempfile_in(directory_of(path))?;
     write(tmp.as_file_mut())?;
     tmp.as_file().sync_all()?;

@@ -10,7 +10,7 @@
 use rand::Rng;
 use rand_pcg::Pcg64Mcg;
 
-use crate::species::Species;
+use crate::species::{Sampler, SizeSampler, Species};
 
 /// SplitMix64 finaliser (Steele, Lea & Flood, "Fast splittable pseudorandom number generators",
 /// OOPSLA 2014; constants of Vigna's `splitmix64.c`): a bijection of u64 with full avalanche.
@@ -73,9 +73,37 @@ impl CellSample {
 /// If the species' distributions are invalid; species from a validated
 /// [`crate::species::SpeciesLibrary`] are always valid.
 pub fn sample_cell<R: Rng + ?Sized>(species: &Species, rng: &mut R) -> CellSample {
-    let density = species.density.sample(rng);
-    let diameter = species.size.sample_diameter(rng);
-    CellSample { diameter, density }
+    CellSampler::new(species).sample(rng)
+}
+
+/// The distributions of one species prepared for many draws: [`CellSampler::sample`] is
+/// bitwise [`sample_cell`] (which is implemented by it) without re-deriving the distributions'
+/// parameters for every cell.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CellSampler {
+    density: Sampler,
+    size: SizeSampler,
+}
+
+impl CellSampler {
+    /// The sampler of `species`.
+    ///
+    /// # Panics
+    /// If the species' distributions are invalid.
+    pub fn new(species: &Species) -> Self {
+        Self {
+            density: species.density.sampler(),
+            size: species.size.sampler(),
+        }
+    }
+
+    /// Draws one cell: first its density, then its size, from `rng` (see [`sample_cell`]).
+    #[inline]
+    pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> CellSample {
+        let density = self.density.sample(rng);
+        let diameter = self.size.sample_diameter(rng);
+        CellSample { diameter, density }
+    }
 }
 
 /// Fills `out` with `count` cells of `species`; cell i is drawn with
@@ -90,10 +118,14 @@ pub fn sample_species(
     out: &mut Vec<CellSample>,
 ) {
     out.clear();
+    if count == 0 {
+        return;
+    }
     out.reserve(count);
+    let sampler = CellSampler::new(species);
     out.extend((0..count as u64).map(|i| {
         let mut rng = particle_rng(seed, stream, i);
-        sample_cell(species, &mut rng)
+        sampler.sample(&mut rng)
     }));
 }
 

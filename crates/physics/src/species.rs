@@ -242,13 +242,60 @@ impl Distribution {
     /// # Panics
     /// If the distribution is not valid ([`Distribution::validate`]); validate user input first.
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
+        self.sampler().sample(rng)
+    }
+
+    /// The distribution prepared for many draws ([`Sampler`]): validity checked and the
+    /// log-space parameters computed once.
+    ///
+    /// # Panics
+    /// If the distribution is not valid ([`Distribution::validate`]); validate user input first.
+    pub fn sampler(&self) -> Sampler {
         assert!(
             self.is_valid(),
             "sampling an invalid distribution {self:?}; call validate() first"
         );
         match *self {
-            Distribution::Fixed(v) => v,
-            Distribution::Normal { mean, sd } => loop {
+            Distribution::Fixed(v) => Sampler::Fixed(v),
+            Distribution::Normal { mean, sd } => Sampler::Normal { mean, sd },
+            Distribution::LogNormal { .. } => {
+                let (mu, sigma) = self.log_space_parameters().unwrap_or((0.0, 0.0));
+                Sampler::LogNormal { mu, sigma }
+            }
+        }
+    }
+}
+
+/// A valid [`Distribution`] prepared for many draws ([`Distribution::sampler`]): each draw
+/// costs only its random numbers and arithmetic, and is bitwise the draw of
+/// [`Distribution::sample`] from the same generator state (which is implemented by it).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Sampler {
+    /// a fixed value
+    Fixed(f64),
+    /// a normal, truncated as in [`Distribution::sample`]
+    Normal {
+        /// mean
+        mean: f64,
+        /// standard deviation
+        sd: f64,
+    },
+    /// exp(μ + σz) with the log-space parameters of [`Distribution::log_space_parameters`]
+    LogNormal {
+        /// μ, mean of the logarithm
+        mu: f64,
+        /// σ, standard deviation of the logarithm
+        sigma: f64,
+    },
+}
+
+impl Sampler {
+    /// Draws one value (see [`Distribution::sample`]).
+    #[inline]
+    pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
+        match *self {
+            Sampler::Fixed(v) => v,
+            Sampler::Normal { mean, sd } => loop {
                 let z: f64 = StandardNormal.sample(rng);
                 if z.abs() > NORMAL_TRUNCATION_SD {
                     continue;
@@ -258,8 +305,7 @@ impl Distribution {
                     break x;
                 }
             },
-            Distribution::LogNormal { .. } => {
-                let (mu, sigma) = self.log_space_parameters().unwrap_or((0.0, 0.0));
+            Sampler::LogNormal { mu, sigma } => {
                 let z: f64 = StandardNormal.sample(rng);
                 (mu + sigma * z).exp()
             }
@@ -303,9 +349,17 @@ impl SizeDistribution {
     /// Draws one sphere-equivalent diameter (m): a diameter draw, or the sphere-equivalent
     /// diameter of a volume draw.
     pub fn sample_diameter<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
+        self.sampler().sample_diameter(rng)
+    }
+
+    /// The size distribution prepared for many draws (see [`Distribution::sampler`]).
+    ///
+    /// # Panics
+    /// If the distribution is not valid.
+    pub fn sampler(&self) -> SizeSampler {
         match self {
-            SizeDistribution::Diameter(d) => d.sample(rng),
-            SizeDistribution::Volume(v) => units::sphere_equivalent_diameter(v.sample(rng)),
+            SizeDistribution::Diameter(d) => SizeSampler::Diameter(d.sampler()),
+            SizeDistribution::Volume(v) => SizeSampler::Volume(v.sampler()),
         }
     }
 
@@ -317,6 +371,27 @@ impl SizeDistribution {
         match self {
             SizeDistribution::Diameter(d) => d.validate(&format!("{name}: diameter (m)")),
             SizeDistribution::Volume(v) => v.validate(&format!("{name}: volume (m^3)")),
+        }
+    }
+}
+
+/// A [`SizeDistribution`] prepared for many draws ([`SizeDistribution::sampler`]); draws are
+/// bitwise those of [`SizeDistribution::sample_diameter`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SizeSampler {
+    /// of the diameter (m)
+    Diameter(Sampler),
+    /// of the volume (m³), converted to the sphere-equivalent diameter
+    Volume(Sampler),
+}
+
+impl SizeSampler {
+    /// Draws one sphere-equivalent diameter (m).
+    #[inline]
+    pub fn sample_diameter<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
+        match self {
+            SizeSampler::Diameter(d) => d.sample(rng),
+            SizeSampler::Volume(v) => units::sphere_equivalent_diameter(v.sample(rng)),
         }
     }
 }
@@ -517,6 +592,57 @@ impl<'a> IntoIterator for &'a SpeciesLibrary {
 mod tests {
     use super::*;
     use crate::units::{fl_to_m3, g_per_ml_to_kg_per_m3, m_to_um, um_to_m};
+
+    /// The prepared samplers draw bitwise what the per-draw recipe gives (parameters derived
+    /// from the distribution at every draw, as `Distribution::sample` did before samplers).
+    #[test]
+    fn samplers_draw_bitwise_the_per_draw_recipe() {
+        use rand::SeedableRng;
+        fn recipe<R: Rng>(d: &Distribution, rng: &mut R) -> f64 {
+            match *d {
+                Distribution::Fixed(v) => v,
+                Distribution::Normal { mean, sd } => loop {
+                    let z: f64 = StandardNormal.sample(rng);
+                    if z.abs() > NORMAL_TRUNCATION_SD {
+                        continue;
+                    }
+                    let x = mean + sd * z;
+                    if x > 0.0 {
+                        break x;
+                    }
+                },
+                Distribution::LogNormal { .. } => {
+                    let (mu, sigma) = d.log_space_parameters().unwrap();
+                    let z: f64 = StandardNormal.sample(rng);
+                    (mu + sigma * z).exp()
+                }
+            }
+        }
+        for d in [
+            Distribution::Fixed(1070.0),
+            // sd/mean 0.8: the positivity and truncation rejections both occur
+            Distribution::Normal { mean: 1.0, sd: 0.8 },
+            Distribution::LogNormal {
+                mean: fl_to_m3(87.0),
+                sd: fl_to_m3(11.3),
+            },
+        ] {
+            let sampler = d.sampler();
+            let size = SizeDistribution::Volume(d).sampler();
+            let mut a = rand_pcg::Pcg64Mcg::seed_from_u64(3);
+            let mut b = a.clone();
+            let mut c = a.clone();
+            for _ in 0..2000 {
+                let want = recipe(&d, &mut a);
+                assert_eq!(sampler.sample(&mut b).to_bits(), want.to_bits(), "{d:?}");
+                let v = size.sample_diameter(&mut c);
+                assert_eq!(
+                    v.to_bits(),
+                    units::sphere_equivalent_diameter(want).to_bits()
+                );
+            }
+        }
+    }
 
     fn rbc() -> Species {
         Species {

@@ -131,7 +131,7 @@ pub fn sphere_equivalent_diameter(v: f64) -> f64 {
 }
 
 /// Relative centrifugal force (multiples of g₀) at radius `r` (m) and angular velocity
-/// `omega` (rad/s): RCF = ω² r / g₀. Equivalent to 1.118 × 10⁻⁵ · r[cm] · rpm².
+/// `omega` (rad/s): RCF = ω² r / g₀. Equivalent to 1.118 × 10⁻⁵ · r_cm · rpm² (r_cm in centimetres).
 #[inline]
 pub fn relative_centrifugal_force(omega: f64, r: f64) -> f64 {
     omega * omega * r / STANDARD_GRAVITY

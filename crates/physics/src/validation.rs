@@ -6,7 +6,7 @@
 pub struct Check {
     /// the case (e.g. "overdamped, constant ω")
     pub case: String,
-    /// the compared quantity with its unit (e.g. "r(20 s) [m]")
+    /// the compared quantity with its unit (e.g. `"r(20 s) [m]"`)
     pub quantity: String,
     /// the known value
     pub expected: f64,

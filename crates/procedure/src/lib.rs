@@ -19,7 +19,7 @@ pub mod simulation;
 
 pub use patient::{Patient, Sex};
 pub use separator::{ConstantSeparator, PortFractions, Separator};
-pub use simulation::{Procedure, ProcedureResult, Sample, StopReason, StopRules};
+pub use simulation::{Procedure, ProcedureResult, ProcedureRun, Sample, StopReason, StopRules};
 
 /// Errors of the procedure model.
 #[derive(Debug, thiserror::Error)]

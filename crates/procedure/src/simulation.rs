@@ -21,6 +21,7 @@ use crate::citrate::{
 };
 use crate::separator::{PortFractions, Separator};
 use crate::{Patient, ProcedureError, check};
+use buffycoat_stepper::{Checkpoint, StateError, StateReader, StateWriter};
 
 /// Extravascular mobilisation of one species: a pool of `pool_factor` × the initial circulating
 /// count, released at first-order `rate` (1/s). No default is given: the literature reports
@@ -273,6 +274,18 @@ impl Procedure {
         patient: &Patient,
         separator: &mut dyn Separator,
     ) -> Result<ProcedureResult, ProcedureError> {
+        let mut run = self.start(patient)?;
+        while !run.step(separator)? {}
+        run.finish()
+    }
+
+    /// Starts the procedure for `patient` as a resumable stepper ([`ProcedureRun`]: one step
+    /// at a time, its evolving state saved and restored by [`Checkpoint`]). Stepping it until
+    /// it stops and calling [`ProcedureRun::finish`] is [`Procedure::run`].
+    ///
+    /// # Errors
+    /// Invalid settings.
+    pub fn start<'a>(&'a self, patient: &'a Patient) -> Result<ProcedureRun<'a>, ProcedureError> {
         let ns = patient.per_m3.len();
         self.validate(ns)?;
         let volume = patient.blood_volume();
@@ -284,8 +297,8 @@ impl Procedure {
             citrate_infusion_rate(ac_flow, self.citrate, product_share),
             patient.weight,
         );
-        let mut n: Vec<f64> = patient.per_m3.iter().map(|c| c * volume).collect();
-        let mut pool: Vec<f64> = (0..ns)
+        let n: Vec<f64> = patient.per_m3.iter().map(|c| c * volume).collect();
+        let pool: Vec<f64> = (0..ns)
             .map(|i| {
                 self.mobilization
                     .get(i)
@@ -303,121 +316,25 @@ impl Procedure {
                     .map_or(0.0, |m| m.rate)
             })
             .collect();
-        let mut bag = vec![0.0; ns];
-        let mut removed = vec![0.0; ns];
-        let hematocrit = |n: &[f64], vol: f64| -> f64 {
-            self.red_cell_species
-                .iter()
-                .map(|&i| n[i] * patient.cell_volume[i])
-                .sum::<f64>()
-                / vol
-        };
-        let t_end = self.stop_time_bound(volume);
-        let mut t = 0.0;
-        let mut fractions: Option<PortFractions> = None;
-        let mut reference_inlet: Vec<f64> = Vec::new();
-        let mut calls = 0;
-        let sample = |t: f64, n: &[f64], bag: &[f64], f: &[f64]| {
-            let product_volume = self.collect_flow * t;
-            Sample {
-                time: t,
-                processed_volume: self.blood_flow * t,
-                patient_per_m3: n.iter().map(|x| x / volume).collect(),
-                patient_hematocrit: hematocrit(n, volume),
-                product_cells: bag.to_vec(),
-                product_volume,
-                product_hematocrit: if product_volume > 0.0 {
-                    hematocrit(bag, product_volume)
-                } else {
-                    0.0
-                },
-                citrate_rate_mg_kg_min: citrate_rate,
-                citrate_dose_mg_kg: citrate_rate * t / 60.0,
-                collect_fraction: f.to_vec(),
-            }
-        };
-        let mut samples = Vec::new();
-        let stop_reason;
-        loop {
-            // Re-evaluate the separator when the inlet composition has drifted.
-            let inlet: Vec<f64> = n.iter().map(|x| x / volume * dilution).collect();
-            let drifted =
-                reference_inlet.is_empty() || self.drifted(&reference_inlet, &inlet, patient);
-            if drifted {
-                let f = separator
-                    .port_fractions(&inlet)
-                    .map_err(ProcedureError::Separator)?;
-                if f.collect.len() != ns {
-                    return Err(ProcedureError::Separator(format!(
-                        "{} port fractions for {ns} species",
-                        f.collect.len()
-                    )));
-                }
-                fractions = Some(f);
-                reference_inlet = inlet;
-                calls += 1;
-            }
-            let f = &fractions.as_ref().expect("evaluated above").collect;
-            if samples.is_empty() {
-                samples.push(sample(0.0, &n, &bag, f));
-            }
-            let a: Vec<f64> = f.iter().map(|fi| self.blood_flow * fi / volume).collect();
-            let mut h = self.step.min(t_end - t);
-            // A product target reached within this step ends it there (bisection on the exact
-            // solution, monotone in time).
-            let mut reason = None;
-            for &(i, target) in &self.stop.product_targets {
-                let bag_at = |dt: f64| bag[i] + species_step(n[i], pool[i], a[i], rates[i], dt).2;
-                if bag_at(h) >= target {
-                    let (mut lo, mut hi) = (0.0, h);
-                    for _ in 0..200 {
-                        let mid = 0.5 * (lo + hi);
-                        if bag_at(mid) >= target {
-                            hi = mid
-                        } else {
-                            lo = mid
-                        }
-                        if hi - lo <= 1e-12 * (t + hi) {
-                            break;
-                        }
-                    }
-                    if hi <= h {
-                        h = hi;
-                        reason = Some(StopReason::ProductTarget(i));
-                    }
-                }
-            }
-            for i in 0..ns {
-                let (n1, p1, db) = species_step(n[i], pool[i], a[i], rates[i], h);
-                removed[i] += (n[i] + pool[i]) - (n1 + p1);
-                n[i] = n1;
-                pool[i] = p1;
-                bag[i] += db;
-            }
-            t += h;
-            samples.push(sample(t, &n, &bag, f));
-            if let Some(r) = reason {
-                stop_reason = r;
-                break;
-            }
-            if t >= t_end * (1.0 - 1e-12) {
-                stop_reason = self.bound_reason(volume);
-                break;
-            }
-        }
-        let crossings = CITRATE_RATE_THRESHOLDS_MG_KG_MIN
-            .iter()
-            .map(|&th| (th, (citrate_rate > th).then_some(0.0)))
-            .collect();
-        Ok(ProcedureResult {
-            samples,
-            stop_reason,
-            blood_volume: volume,
-            pre_per_m3: patient.per_m3.clone(),
-            separator_calls: calls,
-            citrate_threshold_crossings: crossings,
-            cells_removed: removed,
-            last_port_fractions: fractions,
+        Ok(ProcedureRun {
+            procedure: self,
+            patient,
+            ns,
+            volume,
+            dilution,
+            citrate_rate,
+            rates,
+            t_end: self.stop_time_bound(volume),
+            n,
+            pool,
+            bag: vec![0.0; ns],
+            removed: vec![0.0; ns],
+            t: 0.0,
+            fractions: None,
+            reference_inlet: Vec::new(),
+            calls: 0,
+            samples: Vec::new(),
+            stop_reason: None,
         })
     }
 
@@ -460,6 +377,325 @@ impl Procedure {
         p0.iter()
             .zip(&p1)
             .any(|(a, b)| (a - b).abs() > self.recompute_tolerance * a.max(1e-3 * total))
+    }
+}
+
+/// A procedure in progress (see [`Procedure::start`]).
+#[derive(Debug)]
+pub struct ProcedureRun<'a> {
+    procedure: &'a Procedure,
+    patient: &'a Patient,
+    ns: usize,
+    volume: f64,
+    dilution: f64,
+    citrate_rate: f64,
+    rates: Vec<f64>,
+    t_end: f64,
+    // evolving state (saved by `Checkpoint`)
+    n: Vec<f64>,
+    pool: Vec<f64>,
+    bag: Vec<f64>,
+    removed: Vec<f64>,
+    t: f64,
+    fractions: Option<PortFractions>,
+    reference_inlet: Vec<f64>,
+    calls: usize,
+    samples: Vec<Sample>,
+    stop_reason: Option<StopReason>,
+}
+
+impl ProcedureRun<'_> {
+    /// Simulated time reached (s).
+    pub fn time(&self) -> f64 {
+        self.t
+    }
+
+    /// The latest time the procedure can stop (s): the earliest of the time limit and the
+    /// blood-volume limit (24 h with only product targets).
+    pub fn time_bound(&self) -> f64 {
+        self.t_end
+    }
+
+    /// Steps taken so far.
+    pub fn steps(&self) -> u64 {
+        self.samples.len().saturating_sub(1) as u64
+    }
+
+    /// Whether a stop rule has ended the procedure.
+    pub fn is_done(&self) -> bool {
+        self.stop_reason.is_some()
+    }
+
+    fn hematocrit(&self, n: &[f64], vol: f64) -> f64 {
+        self.procedure
+            .red_cell_species
+            .iter()
+            .map(|&i| n[i] * self.patient.cell_volume[i])
+            .sum::<f64>()
+            / vol
+    }
+
+    fn sample(&self, t: f64, f: &[f64]) -> Sample {
+        let p = self.procedure;
+        let volume = self.volume;
+        let product_volume = p.collect_flow * t;
+        Sample {
+            time: t,
+            processed_volume: p.blood_flow * t,
+            patient_per_m3: self.n.iter().map(|x| x / volume).collect(),
+            patient_hematocrit: self.hematocrit(&self.n, volume),
+            product_cells: self.bag.to_vec(),
+            product_volume,
+            product_hematocrit: if product_volume > 0.0 {
+                self.hematocrit(&self.bag, product_volume)
+            } else {
+                0.0
+            },
+            citrate_rate_mg_kg_min: self.citrate_rate,
+            citrate_dose_mg_kg: self.citrate_rate * t / 60.0,
+            collect_fraction: f.to_vec(),
+        }
+    }
+
+    /// One step (at most `step` seconds; shorter where a product target is reached or the
+    /// procedure's time bound ends it), re-evaluating `separator` first if the inlet has
+    /// drifted. Returns whether the procedure has stopped (then further calls do nothing).
+    ///
+    /// # Errors
+    /// The separator failed or returned fractions for another number of species.
+    pub fn step(&mut self, separator: &mut dyn Separator) -> Result<bool, ProcedureError> {
+        if self.is_done() {
+            return Ok(true);
+        }
+        let p = self.procedure;
+        let ns = self.ns;
+        let volume = self.volume;
+        // Re-evaluate the separator when the inlet composition has drifted.
+        let inlet: Vec<f64> = self.n.iter().map(|x| x / volume * self.dilution).collect();
+        let drifted = self.reference_inlet.is_empty()
+            || p.drifted(&self.reference_inlet, &inlet, self.patient);
+        if drifted {
+            let f = separator
+                .port_fractions(&inlet)
+                .map_err(ProcedureError::Separator)?;
+            if f.collect.len() != ns {
+                return Err(ProcedureError::Separator(format!(
+                    "{} port fractions for {ns} species",
+                    f.collect.len()
+                )));
+            }
+            self.fractions = Some(f);
+            self.reference_inlet = inlet;
+            self.calls += 1;
+        }
+        let f = self
+            .fractions
+            .as_ref()
+            .expect("evaluated above")
+            .collect
+            .clone();
+        if self.samples.is_empty() {
+            let first = self.sample(0.0, &f);
+            self.samples.push(first);
+        }
+        let a: Vec<f64> = f.iter().map(|fi| p.blood_flow * fi / volume).collect();
+        let t = self.t;
+        let t_end = self.t_end;
+        let mut h = p.step.min(t_end - t);
+        // A product target reached within this step ends it there (bisection on the exact
+        // solution, monotone in time).
+        let mut reason = None;
+        for &(i, target) in &p.stop.product_targets {
+            let (n, pool, bag, rates) = (&self.n, &self.pool, &self.bag, &self.rates);
+            let bag_at = |dt: f64| bag[i] + species_step(n[i], pool[i], a[i], rates[i], dt).2;
+            if bag_at(h) >= target {
+                let (mut lo, mut hi) = (0.0, h);
+                for _ in 0..200 {
+                    let mid = 0.5 * (lo + hi);
+                    if bag_at(mid) >= target {
+                        hi = mid
+                    } else {
+                        lo = mid
+                    }
+                    if hi - lo <= 1e-12 * (t + hi) {
+                        break;
+                    }
+                }
+                if hi <= h {
+                    h = hi;
+                    reason = Some(StopReason::ProductTarget(i));
+                }
+            }
+        }
+        for (i, &ai) in a.iter().enumerate() {
+            let (n1, p1, db) = species_step(self.n[i], self.pool[i], ai, self.rates[i], h);
+            self.removed[i] += (self.n[i] + self.pool[i]) - (n1 + p1);
+            self.n[i] = n1;
+            self.pool[i] = p1;
+            self.bag[i] += db;
+        }
+        self.t = t + h;
+        let next = self.sample(self.t, &f);
+        self.samples.push(next);
+        if reason.is_some() {
+            self.stop_reason = reason;
+        } else if self.t >= t_end * (1.0 - 1e-12) {
+            self.stop_reason = Some(p.bound_reason(volume));
+        }
+        Ok(self.is_done())
+    }
+
+    /// The outcome of the stopped procedure.
+    ///
+    /// # Errors
+    /// [`ProcedureError::Separator`] if no stop rule has ended it yet.
+    pub fn finish(self) -> Result<ProcedureResult, ProcedureError> {
+        let Some(stop_reason) = self.stop_reason else {
+            return Err(ProcedureError::Separator(format!(
+                "the procedure has not stopped yet (t = {} s)",
+                self.t
+            )));
+        };
+        let crossings = CITRATE_RATE_THRESHOLDS_MG_KG_MIN
+            .iter()
+            .map(|&th| (th, (self.citrate_rate > th).then_some(0.0)))
+            .collect();
+        Ok(ProcedureResult {
+            samples: self.samples,
+            stop_reason,
+            blood_volume: self.volume,
+            pre_per_m3: self.patient.per_m3.clone(),
+            separator_calls: self.calls,
+            citrate_threshold_crossings: crossings,
+            cells_removed: self.removed,
+            last_port_fractions: self.fractions,
+        })
+    }
+}
+
+fn save_vec(w: &mut StateWriter, v: &[f64]) {
+    w.f64s(v);
+}
+
+fn read_vec(r: &mut StateReader<'_>, max: usize) -> Result<Vec<f64>, StateError> {
+    let n = r.u64()?;
+    if n > max as u64 {
+        return Err(StateError(format!(
+            "{n} values saved, at most {max} fit this procedure"
+        )));
+    }
+    (0..n).map(|_| r.f64()).collect()
+}
+
+impl Checkpoint for ProcedureRun<'_> {
+    /// The patient, pool and bag counts, the time, the port fractions in force and the inlet
+    /// they were evaluated for, the separator calls, the stop reason and every sample so far.
+    fn save_state(&self, w: &mut StateWriter) {
+        w.tag("procedure");
+        w.f64(self.t);
+        for v in [&self.n, &self.pool, &self.bag, &self.removed] {
+            save_vec(w, v);
+        }
+        match &self.fractions {
+            Some(f) => {
+                w.u64(1);
+                for v in [&f.collect, &f.plasma, &f.red_cells] {
+                    save_vec(w, v);
+                }
+            }
+            None => w.u64(0),
+        }
+        save_vec(w, &self.reference_inlet);
+        w.u64(self.calls as u64);
+        w.u64(match self.stop_reason {
+            None => 0,
+            Some(StopReason::BloodVolumes) => 1,
+            Some(StopReason::TimeLimit) => 2,
+            Some(StopReason::ProductTarget(i)) => 3 + i as u64,
+        });
+        w.u64(self.samples.len() as u64);
+        for s in &self.samples {
+            for x in [
+                s.time,
+                s.processed_volume,
+                s.patient_hematocrit,
+                s.product_volume,
+                s.product_hematocrit,
+                s.citrate_rate_mg_kg_min,
+                s.citrate_dose_mg_kg,
+            ] {
+                w.f64(x);
+            }
+            for v in [&s.patient_per_m3, &s.product_cells, &s.collect_fraction] {
+                save_vec(w, v);
+            }
+        }
+    }
+
+    fn restore_state(&mut self, r: &mut StateReader<'_>) -> Result<(), StateError> {
+        let ns = self.ns;
+        r.tag("procedure")?;
+        self.t = r.f64()?;
+        r.f64s_into("patient counts", &mut self.n)?;
+        r.f64s_into("pool counts", &mut self.pool)?;
+        r.f64s_into("bag counts", &mut self.bag)?;
+        r.f64s_into("removed counts", &mut self.removed)?;
+        self.fractions = match r.u64()? {
+            0 => None,
+            _ => {
+                let mut f = PortFractions {
+                    collect: vec![0.0; ns],
+                    plasma: vec![0.0; ns],
+                    red_cells: vec![0.0; ns],
+                };
+                r.f64s_into("collect fractions", &mut f.collect)?;
+                r.f64s_into("plasma fractions", &mut f.plasma)?;
+                r.f64s_into("red-cell fractions", &mut f.red_cells)?;
+                Some(f)
+            }
+        };
+        self.reference_inlet = read_vec(r, ns)?;
+        self.calls = usize::try_from(r.u64()?).map_err(|_| StateError("calls".into()))?;
+        self.stop_reason = match r.u64()? {
+            0 => None,
+            1 => Some(StopReason::BloodVolumes),
+            2 => Some(StopReason::TimeLimit),
+            k if k - 3 < ns as u64 => Some(StopReason::ProductTarget((k - 3) as usize)),
+            k => return Err(StateError(format!("stop reason {k}"))),
+        };
+        let count = r.u64()?;
+        // Steps are at least `step` long except the last: a bound on the samples of this run.
+        let max = (self.t_end / self.procedure.step).ceil() as u64 + 3;
+        if count > max {
+            return Err(StateError(format!(
+                "{count} samples saved, at most {max} fit this procedure"
+            )));
+        }
+        let mut samples = Vec::with_capacity(count as usize);
+        for _ in 0..count {
+            let mut x = [0.0; 7];
+            for v in &mut x {
+                *v = r.f64()?;
+            }
+            let mut s = Sample {
+                time: x[0],
+                processed_volume: x[1],
+                patient_hematocrit: x[2],
+                product_volume: x[3],
+                product_hematocrit: x[4],
+                citrate_rate_mg_kg_min: x[5],
+                citrate_dose_mg_kg: x[6],
+                patient_per_m3: vec![0.0; ns],
+                product_cells: vec![0.0; ns],
+                collect_fraction: vec![0.0; ns],
+            };
+            r.f64s_into("patient concentrations", &mut s.patient_per_m3)?;
+            r.f64s_into("product cells", &mut s.product_cells)?;
+            r.f64s_into("collect fractions", &mut s.collect_fraction)?;
+            samples.push(s);
+        }
+        self.samples = samples;
+        Ok(())
     }
 }
 
@@ -591,6 +827,67 @@ mod tests {
                 .run(&p, &mut constant([0.0, 0.5]))
                 .is_err()
         );
+    }
+
+    /// A separator whose collect fraction follows the inlet (so re-evaluations matter).
+    struct Drifting;
+
+    impl Separator for Drifting {
+        fn port_fractions(&mut self, inlet: &[f64]) -> Result<PortFractions, String> {
+            let c: Vec<f64> = inlet.iter().map(|&x| 0.6 * x / (x + 1e12)).collect();
+            Ok(PortFractions {
+                plasma: vec![0.0; c.len()],
+                red_cells: c.iter().map(|x| 1.0 - x).collect(),
+                collect: c,
+            })
+        }
+    }
+
+    #[test]
+    fn a_procedure_stopped_saved_and_restored_continues_bitwise_identically() {
+        let p = patient();
+        let mut proc_ = procedure(StopRules {
+            blood_volumes: Some(2.0),
+            product_targets: vec![(1, 3e11)],
+            ..Default::default()
+        });
+        proc_.mobilization = vec![
+            None,
+            Some(Mobilization {
+                rate: 1e-4,
+                pool_factor: 0.5,
+            }),
+        ];
+        let whole = proc_.run(&p, &mut Drifting).unwrap();
+        assert!(whole.separator_calls > 2 && whole.samples.len() > 10);
+        for stop_after in [0, 1, 5, whole.samples.len() - 2] {
+            let mut first = proc_.start(&p).unwrap();
+            for _ in 0..stop_after {
+                first.step(&mut Drifting).unwrap();
+            }
+            let mut w = StateWriter::new();
+            first.save_state(&mut w);
+            let bytes = w.into_bytes();
+            let mut resumed = proc_.start(&p).unwrap();
+            let mut r = StateReader::new(&bytes);
+            resumed.restore_state(&mut r).unwrap();
+            assert!(r.finished());
+            while !resumed.step(&mut Drifting).unwrap() {}
+            assert_eq!(
+                resumed.finish().unwrap(),
+                whole,
+                "stopped after {stop_after}"
+            );
+        }
+        // A state of another procedure (other species count) is refused.
+        let mut w = StateWriter::new();
+        proc_.start(&p).unwrap().save_state(&mut w);
+        let bytes = w.into_bytes();
+        let mut other = p.clone();
+        other.per_m3.push(1.0);
+        other.cell_volume.push(1e-16);
+        let mut run = proc_.start(&other).unwrap();
+        assert!(run.restore_state(&mut StateReader::new(&bytes)).is_err());
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! The cell population as a structure of arrays.
 
+use crate::geometry::Seeder;
 use crate::{Geometry, SedimentError};
 use buffycoat_physics::forces::{relaxation_time, sedimentation_coefficient};
-use buffycoat_physics::population::{particle_rng, sample_cell};
+use buffycoat_physics::population::{CellSampler, particle_rng};
 use buffycoat_physics::species::Species;
 use buffycoat_stepper::Parallel;
 use rayon::prelude::*;
@@ -51,7 +52,7 @@ struct Prepared {
 fn prepare(
     index: usize,
     spec: &CellSpec,
-    geometry: &Geometry,
+    seeder: &Seeder,
     fluid_density: f64,
     viscosity: f64,
     seed: u64,
@@ -71,14 +72,15 @@ fn prepare(
             ),
         });
     }
-    geometry
+    seeder
+        .geometry()
         .check_fits(spec.diameter)
         .map_err(|e| SedimentError::InvalidCell {
             index,
             message: e.to_string(),
         })?;
     let mut rng = particle_rng(seed, POSITION_STREAM, index as u64);
-    let position = geometry.sample_uniform(0.5 * spec.diameter, &mut rng);
+    let position = seeder.sample_uniform(0.5 * spec.diameter, &mut rng);
     Ok(Prepared {
         sedimentation: sedimentation_coefficient(
             spec.diameter,
@@ -141,8 +143,9 @@ impl Cells {
         seed: u64,
     ) -> Result<Self, SedimentError> {
         let mut cells = Self::zeroed(specs.len());
+        let seeder = Seeder::new(*geometry);
         for (i, spec) in specs.iter().enumerate() {
-            let p = prepare(i, spec, geometry, fluid_density, viscosity, seed)?;
+            let p = prepare(i, spec, &seeder, fluid_density, viscosity, seed)?;
             cells.set(i, spec, &p);
         }
         Ok(cells)
@@ -151,7 +154,7 @@ impl Cells {
     /// Samples a population and places it, in parallel over the fixed chunks of `par`: the
     /// cells of `draws[0]` first, then those of `draws[1]`, and so on. Cell `j` of draw `k`
     /// gets its density and size from `particle_rng(seed, draws[k].stream, j)`
-    /// ([`sample_cell`]), its shape factor from the species, and its position and constants
+    /// ([`sample_cell`](buffycoat_physics::population::sample_cell)), its shape factor from the species, and its position and constants
     /// exactly as [`Cells::place`] gives them (global index `i`, stream `POSITION_STREAM`).
     ///
     /// The result is bitwise the same as sampling every species with
@@ -191,6 +194,13 @@ impl Cells {
         starts.push(total);
         let mut cells = Self::zeroed(total);
         let chunk = par.chunk_len();
+        let seeder = Seeder::new(*geometry);
+        // Each species' distributions prepared once (none for an empty draw, which is never
+        // sampled).
+        let samplers: Vec<Option<CellSampler>> = draws
+            .iter()
+            .map(|d| (d.count > 0).then(|| CellSampler::new(d.species)))
+            .collect();
         let Cells {
             species,
             diameter,
@@ -229,14 +239,17 @@ impl Cells {
                         }
                         let draw = &draws[k];
                         let mut rng = particle_rng(seed, draw.stream, (i - starts[k]) as u64);
-                        let sample = sample_cell(draw.species, &mut rng);
+                        let sampler = samplers[k]
+                            .as_ref()
+                            .expect("a draw holding a cell is not empty");
+                        let sample = sampler.sample(&mut rng);
                         let spec = CellSpec {
                             species: k as u16,
                             diameter: sample.diameter,
                             density: sample.density,
                             shape_factor: draw.species.shape_factor,
                         };
-                        let p = prepare(i, &spec, geometry, fluid_density, viscosity, seed)?;
+                        let p = prepare(i, &spec, &seeder, fluid_density, viscosity, seed)?;
                         sp[j] = spec.species;
                         d[j] = spec.diameter;
                         rho[j] = spec.density;

@@ -180,12 +180,14 @@ impl Geometry {
     }
 
     /// The "radial" coordinate used for layers and pelleting: the distance along the tube axis
-    /// (x) for a tube, the cylindrical radius for a sector (m).
+    /// (x) for a tube, the cylindrical radius √(x² + y²) for a sector (m). The square root of
+    /// the sum of squares, not `hypot`: a sector's coordinates are centimetres, far from
+    /// overflow or underflow, and `hypot`'s careful scaling cost more than the rest of a census.
     #[inline]
     pub fn radial_coordinate(&self, x: f64, y: f64) -> f64 {
         match self {
             Geometry::Tube(_) => x,
-            Geometry::Sector(_) => x.hypot(y),
+            Geometry::Sector(_) => (x * x + y * y).sqrt(),
         }
     }
 
@@ -209,31 +211,7 @@ impl Geometry {
     /// `a` (m), by inversion where the density is separable and by rejection for the sector's
     /// side-wall margins. Deterministic for a given `rng` state.
     pub fn sample_uniform<R: Rng + ?Sized>(&self, a: f64, rng: &mut R) -> [f64; 3] {
-        match self {
-            Geometry::Tube(t) => {
-                let x = t.r_min + a + (t.r_max - t.r_min - 2.0 * a) * rng.random::<f64>();
-                let rho = (t.radius - a) * rng.random::<f64>().sqrt();
-                let phi = std::f64::consts::TAU * rng.random::<f64>();
-                let (s, c) = phi.sin_cos();
-                [x, rho * c, rho * s]
-            }
-            Geometry::Sector(s) => {
-                let (r_in, r_out) = (s.r_min + a, s.r_max - a);
-                let normals = s.wall_normals();
-                loop {
-                    // Area element r dr dθ: r² uniform.
-                    let r =
-                        (r_in * r_in + (r_out * r_out - r_in * r_in) * rng.random::<f64>()).sqrt();
-                    let theta = s.angle * (rng.random::<f64>() - 0.5);
-                    let z = (s.height - 2.0 * a) * (rng.random::<f64>() - 0.5);
-                    let (sn, cs) = theta.sin_cos();
-                    let (x, y) = (r * cs, r * sn);
-                    if normals.iter().all(|&(nx, ny)| nx * x + ny * y <= -a) {
-                        return [x, y, z];
-                    }
-                }
-            }
-        }
+        Seeder::new(*self).sample_uniform(a, rng)
     }
 
     /// Applies the wall rules to a cell centre `p` of radius `a`; returns the new status.
@@ -244,7 +222,7 @@ impl Geometry {
     pub fn confine(&self, p: &mut [f64; 3], v: Option<&mut [f64; 3]>, a: f64) -> u8 {
         match self {
             Geometry::Tube(t) => confine_tube(t, p, v, a),
-            Geometry::Sector(s) => confine_sector(s, p, v, a),
+            Geometry::Sector(s) => confine_sector(s, s.wall_normals(), p, v, a),
         }
     }
 
@@ -294,7 +272,9 @@ impl Container for Tube {
     #[inline(always)]
     fn inside(&self, p: &[f64; 3], a: f64) -> bool {
         let r_eff = self.radius - a;
-        p[0] > self.r_min + a && p[0] < self.r_max - a && p[1] * p[1] + p[2] * p[2] <= r_eff * r_eff
+        (p[0] > self.r_min + a)
+            & (p[0] < self.r_max - a)
+            & (p[1] * p[1] + p[2] * p[2] <= r_eff * r_eff)
     }
     #[inline]
     fn confine(&self, p: &mut [f64; 3], v: Option<&mut [f64; 3]>, a: f64) -> u8 {
@@ -302,21 +282,97 @@ impl Container for Tube {
     }
 }
 
-impl Container for Sector {
+/// A container prepared for seeding many cells: [`Seeder::sample_uniform`] is bitwise
+/// [`Geometry::sample_uniform`] (which is implemented by it) without recomputing the sector's
+/// wall normals for every cell.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Seeder {
+    geometry: Geometry,
+    /// the sector's side-wall normals (unused for a tube)
+    normals: [(f64, f64); 2],
+}
+
+impl Seeder {
+    /// The seeder of `geometry`.
+    pub(crate) fn new(geometry: Geometry) -> Self {
+        let normals = match geometry {
+            Geometry::Tube(_) => [(0.0, 0.0); 2],
+            Geometry::Sector(s) => s.wall_normals(),
+        };
+        Self { geometry, normals }
+    }
+
+    /// The container.
+    pub(crate) fn geometry(&self) -> &Geometry {
+        &self.geometry
+    }
+
+    /// See [`Geometry::sample_uniform`].
+    #[inline]
+    pub(crate) fn sample_uniform<R: Rng + ?Sized>(&self, a: f64, rng: &mut R) -> [f64; 3] {
+        match &self.geometry {
+            Geometry::Tube(t) => {
+                let x = t.r_min + a + (t.r_max - t.r_min - 2.0 * a) * rng.random::<f64>();
+                let rho = (t.radius - a) * rng.random::<f64>().sqrt();
+                let phi = std::f64::consts::TAU * rng.random::<f64>();
+                let (s, c) = phi.sin_cos();
+                [x, rho * c, rho * s]
+            }
+            Geometry::Sector(s) => {
+                let (r_in, r_out) = (s.r_min + a, s.r_max - a);
+                let normals = self.normals;
+                loop {
+                    // Area element r dr dθ: r² uniform.
+                    let r =
+                        (r_in * r_in + (r_out * r_out - r_in * r_in) * rng.random::<f64>()).sqrt();
+                    let theta = s.angle * (rng.random::<f64>() - 0.5);
+                    let z = (s.height - 2.0 * a) * (rng.random::<f64>() - 0.5);
+                    let (sn, cs) = theta.sin_cos();
+                    let (x, y) = (r * cs, r * sn);
+                    if normals.iter().all(|&(nx, ny)| nx * x + ny * y <= -a) {
+                        return [x, y, z];
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A sector with its side-wall normals computed once: the form of [`Sector`] the kernels use,
+/// so that no sine or cosine is evaluated per cell and step (the same normals, hence the same
+/// results, as [`Geometry::confine`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SectorWalls {
+    sector: Sector,
+    normals: [(f64, f64); 2],
+}
+
+impl SectorWalls {
+    /// The walls of `sector`.
+    pub(crate) fn new(sector: Sector) -> Self {
+        Self {
+            sector,
+            normals: sector.wall_normals(),
+        }
+    }
+}
+
+impl Container for SectorWalls {
     #[inline(always)]
     fn inside(&self, p: &[f64; 3], a: f64) -> bool {
+        let s = &self.sector;
         let r2 = p[0] * p[0] + p[1] * p[1];
-        let (bottom, top) = (self.r_max - a, self.r_min + a);
-        let [(n0x, n0y), (n1x, n1y)] = self.wall_normals();
+        let (bottom, top) = (s.r_max - a, s.r_min + a);
+        let [(n0x, n0y), (n1x, n1y)] = self.normals;
         (r2 < bottom * bottom)
             & (r2 > top * top)
-            & (p[2].abs() <= 0.5 * self.height - a)
+            & (p[2].abs() <= 0.5 * s.height - a)
             & (n0x * p[0] + n0y * p[1] + a <= 0.0)
             & (n1x * p[0] + n1y * p[1] + a <= 0.0)
     }
     #[inline]
     fn confine(&self, p: &mut [f64; 3], v: Option<&mut [f64; 3]>, a: f64) -> u8 {
-        confine_sector(self, p, v, a)
+        confine_sector(&self.sector, self.normals, p, v, a)
     }
 }
 
@@ -364,9 +420,15 @@ fn confine_tube(t: &Tube, p: &mut [f64; 3], mut v: Option<&mut [f64; 3]>, a: f64
 }
 
 #[inline]
-fn confine_sector(s: &Sector, p: &mut [f64; 3], mut v: Option<&mut [f64; 3]>, a: f64) -> u8 {
+fn confine_sector(
+    s: &Sector,
+    normals: [(f64, f64); 2],
+    p: &mut [f64; 3],
+    mut v: Option<&mut [f64; 3]>,
+    a: f64,
+) -> u8 {
     let mut status = status::FREE;
-    for (nx, ny) in s.wall_normals() {
+    for (nx, ny) in normals {
         let d = nx * p[0] + ny * p[1] + a;
         if d > 0.0 {
             p[0] -= d * nx;

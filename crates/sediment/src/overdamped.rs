@@ -130,9 +130,22 @@ fn apply<C: Container>(walls: &C, c: &mut Chunk<'_>, i: usize, (mc, ms, mz): (f6
     c.z[i] = p[2];
 }
 
+/// Status bit that marks, within one step of [`cached_steps`], a moving cell whose new position
+/// touches a wall: its stored position is still the old one, and the step's second pass moves
+/// and confines it. Never set outside [`cached_steps`].
+const PENDING: u8 = 0x80;
+
 /// `steps` constant-ω steps of every moving cell of the chunk with the cached multipliers: the
 /// hot loop. All arrays are resliced to the chunk length first so that the compiler can drop
 /// the bounds checks.
+///
+/// Each step is two passes. The first has no branch, so that it vectorises: every moving cell
+/// whose new position is inside the walls (the common case) takes it and becomes free; a
+/// moving cell whose new position touches a wall keeps its old position and is marked
+/// [`PENDING`]; frozen cells keep everything. Only if some cell was marked does the second,
+/// scalar pass run: it recomputes those cells' new positions (the same operations on the same
+/// values, so the same bits) and applies the wall rules. The result is bitwise that of one
+/// scalar pass doing `inside ? move : confine` per cell, whatever the vector width.
 #[inline(always)]
 fn cached_steps<C: Container>(walls: &C, steps: u64, c: &mut Chunk<'_>) {
     let len = c.x.len();
@@ -145,28 +158,71 @@ fn cached_steps<C: Container>(walls: &C, steps: u64, c: &mut Chunk<'_>) {
     let mul_z = &c.mul_z[..len];
     let diameter = &c.diameter[..len];
     for _ in 0..steps {
+        let mut pending = false;
         for i in 0..len {
-            if st[i] & status::FROZEN != 0 {
-                continue;
-            }
-            let (xi, yi) = (x[i], y[i]);
+            let s = st[i];
+            let moving = s & status::FROZEN == 0;
+            let (xi, yi, zi) = (x[i], y[i], z[i]);
             let (mc, ms) = (mul_cos[i], mul_sin[i]);
-            let mut p = [mc * xi - ms * yi, ms * xi + mc * yi, z[i] + mul_z[i]];
-            let a = 0.5 * diameter[i];
-            st[i] = if walls.inside(&p, a) {
+            let p = [mc * xi - ms * yi, ms * xi + mc * yi, zi + mul_z[i]];
+            let inside = walls.inside(&p, 0.5 * diameter[i]);
+            let take = moving & inside;
+            let touch = moving & !inside;
+            x[i] = if take { p[0] } else { xi };
+            y[i] = if take { p[1] } else { yi };
+            z[i] = if take { p[2] } else { zi };
+            st[i] = if take {
                 status::FREE
+            } else if touch {
+                s | PENDING
             } else {
-                walls.confine(&mut p, None, a)
+                s
             };
-            x[i] = p[0];
-            y[i] = p[1];
-            z[i] = p[2];
+            pending |= touch;
+        }
+        if pending {
+            for i in 0..len {
+                if st[i] & PENDING != 0 {
+                    let (xi, yi) = (x[i], y[i]);
+                    let (mc, ms) = (mul_cos[i], mul_sin[i]);
+                    let mut p = [mc * xi - ms * yi, ms * xi + mc * yi, z[i] + mul_z[i]];
+                    st[i] = walls.confine(&mut p, None, 0.5 * diameter[i]);
+                    x[i] = p[0];
+                    y[i] = p[1];
+                    z[i] = p[2];
+                }
+            }
         }
     }
 }
 
+/// One call of [`advance_chunk`], for [`crate::simd::dispatch`].
+pub(crate) struct ChunkCall<'a, 'e, C> {
+    pub walls: &'a C,
+    pub env: &'a Env<'e>,
+    pub pieces: &'a [Piece],
+    pub omega_peak: f64,
+    pub chunk: Chunk<'a>,
+}
+
+impl<C: Container> crate::simd::Body for ChunkCall<'_, '_, C> {
+    type Output = ChunkStats;
+    #[inline(always)]
+    fn run(self) -> ChunkStats {
+        advance_chunk(
+            self.walls,
+            self.env,
+            self.pieces,
+            self.omega_peak,
+            self.chunk,
+        )
+    }
+}
+
 /// Advances one chunk through all `pieces` (all steps of one output interval) while it is
-/// cache-resident. Returns the chunk's statistics.
+/// cache-resident. Returns the chunk's statistics. Inlined into its caller, so that
+/// [`crate::simd::dispatch`] compiles it for the chosen vector width.
+#[inline(always)]
 pub(crate) fn advance_chunk<C: Container>(
     walls: &C,
     env: &Env<'_>,
@@ -246,10 +302,19 @@ pub(crate) fn advance_chunk<C: Container>(
     }
 }
 
-/// Velocity of an overdamped cell at time `t` (m/s): the terminal velocity at its position,
-/// zero when frozen; the caller removes components into touched walls.
-pub(crate) fn velocity(s: f64, tau: f64, d: f64, p: &[f64; 3], t: f64, env: &Env<'_>) -> [f64; 3] {
-    let omega = env.rotor.omega(t);
+/// Velocity of an overdamped cell (m/s) at rotor speed `omega` (rad/s) and acceleration
+/// `omega_dot` (rad/s²), looked up once for a whole frame of cells: the terminal velocity at its
+/// position; the caller zeroes frozen cells and removes components into touched walls.
+#[inline]
+pub(crate) fn velocity_at(
+    s: f64,
+    tau: f64,
+    d: f64,
+    p: &[f64; 3],
+    omega: f64,
+    omega_dot: f64,
+    env: &Env<'_>,
+) -> [f64; 3] {
     let g = env.gravity();
     // Stokes drag needs no correction (exactly 1): skip the two `hypot`s of the speed, which
     // cost more than the rest of this function when a frame of 10⁶ cells is written.
@@ -269,7 +334,7 @@ pub(crate) fn velocity(s: f64, tau: f64, d: f64, p: &[f64; 3], t: f64, env: &Env
         s / f,
         tau / f,
         omega,
-        env.rotor.omega_dot(t),
+        omega_dot,
         env.forces.coriolis,
         env.forces.euler,
     );

@@ -36,8 +36,9 @@
 //! [output]
 //! particle_every = 1           # write particle positions every n-th frame
 //! velocities = true
-//! # checkpoint_interval_s = 60  # particle and hindered runs: wall-clock time between
-//! #                             # checkpoints (`run --resume` continues); or instead:
+//! # checkpoint_interval_s = 60  # particle, hindered, transient channel and procedure runs:
+//! #                             # wall-clock time between checkpoints (`run --resume`
+//! #                             # continues); or instead:
 //! # checkpoint_every_frames = 10
 //! compression = "none"         # or "lzf", "shuffle+lzf", "deflate[:LEVEL]", "shuffle+deflate[:LEVEL]"
 //! ```
@@ -857,7 +858,7 @@ pub struct Resolved {
     pub particle_every: usize,
     /// write velocities
     pub velocities: bool,
-    /// checkpoint cadence of particle and hindered runs
+    /// checkpoint cadence of particle, hindered, transient channel and procedure runs
     pub checkpoint_every: buffycoat_engine::CheckpointEvery,
     /// HDF5 compression of large datasets (every output kind)
     pub compression: buffycoat_h5::Compression,

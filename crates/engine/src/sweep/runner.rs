@@ -4,6 +4,7 @@ use super::SweepError;
 use super::file::{PointResult, PointStatus, StatusCounts, SweepData};
 use super::plan::SweepPlan;
 use crate::progress::{Progress, ProgressMode};
+use std::io::Write;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -169,7 +170,9 @@ pub fn run_sweep(
                 } else {
                     format!("interrupted again: abandoning {running} running point(s)")
                 };
-                bar.suspend(|| eprintln!("{note}"));
+                bar.suspend(|| {
+                    let _ = writeln!(std::io::stderr(), "{note}");
+                });
                 if level >= 2 {
                     break;
                 }
