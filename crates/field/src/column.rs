@@ -2058,6 +2058,7 @@ mod tests {
                 conductance: &conductance,
                 preconsolidation: Some((&reached, 100.0)),
             }),
+            diffusion: None,
         };
         let dt = 0.5;
         // the exact Jacobian as a dense matrix
