@@ -6,9 +6,10 @@ use buffycoat_stepper::{Parallel, Propagate};
 
 use crate::config::{ChannelConfig, SteadyMethod};
 use crate::error::ChannelError;
+use crate::flow::StationFlow;
 use crate::grid::{ChannelGrid, face_shear_rates};
 use crate::solution::{ChannelSolution, class_port_fractions};
-use buffycoat_field::column::{ColumnSolver, ColumnStep, Diffusion, NewtonStats};
+use buffycoat_field::column::{ColumnSolver, ColumnStep, Compression, Diffusion, NewtonStats};
 use buffycoat_field::kinetics::Kinetics;
 
 /// Smallest class scale of the Newton residual, relative to the total inlet fraction.
@@ -82,6 +83,10 @@ impl Channel {
             config.hindrance,
             config.implicit.packing_ramp,
         );
+        let kin = match &config.consolidation {
+            Some(c) => kin.with_bed(c),
+            None => kin,
+        };
         let w2 = config.omega() * config.omega();
         let accel = grid.r_faces.iter().map(|r| w2 * r).collect();
         let floor = MIN_RELATIVE_SCALE * total.max(f64::MIN_POSITIVE);
@@ -296,11 +301,50 @@ impl Channel {
         field[..stride].copy_from_slice(&self.inlet_column());
         let mut solver = ColumnSolver::new(j_cells, n);
         let mut phi = vec![0.0; stride];
-        let step = self.column_step(&self.steady_measure);
+        let mut flow = StationFlow::new(&self.config, &self.grid);
+        let viscous = flow.is_viscous();
+        let faces = j_cells + 1;
+        let mut station_faces = if viscous {
+            let mut v = vec![0.0; (k_cells + 1) * faces];
+            v[..faces].copy_from_slice(flow.r_faces());
+            v
+        } else {
+            Vec::new()
+        };
+        let mut diffusion_conductance = self.diffusion_conductance.clone();
         let dtau = self.grid.dtau;
         for k in 1..=k_cells {
             let (done, rest) = field.split_at_mut(k * stride);
             let star = &done[(k - 1) * stride..];
+            if viscous {
+                // explicit coupling along the channel: the flow of the previous station's
+                // column (flow.rs module docs)
+                flow.update(star, n, k, self.grid.tau_stations[k])?;
+                station_faces[k * faces..(k + 1) * faces].copy_from_slice(flow.r_faces());
+            }
+            if viscous && self.config.shear_diffusion.is_some() {
+                // the station's shear rates over its physical centre distances
+                for ((c, &g), &inv_dr) in diffusion_conductance
+                    .iter_mut()
+                    .zip(flow.shear_rate_faces())
+                    .zip(flow.conductance())
+                {
+                    *c = g * inv_dr;
+                }
+            }
+            let mut step = self.column_step(&self.steady_measure);
+            step.accel = flow.accel();
+            step.compression = self.config.consolidation.map(|c| Compression {
+                stress: c.stress,
+                conductance: flow.conductance(),
+                preconsolidation: None,
+            });
+            if viscous {
+                step.diffusion = self.config.shear_diffusion.map(|_| Diffusion {
+                    conductance: &diffusion_conductance,
+                    coefficient: &self.diffusion_coefficient,
+                });
+            }
             // Initial guess: linear extrapolation from the last two stations (projected onto
             // the bounds by the solver); the solution is smooth in τ, so this halves the
             // Newton iterations compared with starting from φ^{k−1}.
@@ -322,13 +366,11 @@ impl Channel {
                 })?;
             rest[..stride].copy_from_slice(&phi);
         }
-        Ok(ChannelSolution::new(
-            self,
-            field,
-            SteadyMethod::Implicit,
-            solver.stats,
-            0,
-        ))
+        let mut sol = ChannelSolution::new(self, field, SteadyMethod::Implicit, solver.stats, 0);
+        if viscous {
+            sol.set_station_faces(station_faces, flow.iterations());
+        }
+        Ok(sol)
     }
 
     /// The steady state by the explicit high-resolution march (ignores

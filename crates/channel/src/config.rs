@@ -8,6 +8,8 @@ use buffycoat_physics::hindrance::HindranceLaw;
 use buffycoat_physics::units::{m3_per_s_to_ml_per_min, rpm_to_rad_per_s};
 
 use crate::error::{ChannelError, invalid};
+use crate::flow::{DEFAULT_MAX_RELATIVE_VISCOSITY, SuspensionViscosity};
+use buffycoat_physics::consolidation::Consolidation;
 
 /// Largest accepted depth-to-radius ratio (r_outer − r_inner)/r_inner of the thin-channel
 /// approximation. The model neglects the 1/r factor of the radial divergence and the variation
@@ -200,9 +202,8 @@ impl ChannelFlows {
     }
 }
 
-/// The along-channel velocity w(r) across the depth, imposed and independent of the
-/// composition (**limitation**: the real profile is blunted where the suspension is
-/// concentrated and viscous, and the packed layer slides as a plug).
+/// The along-channel velocity w(r) across the depth: imposed (`Plug`, `Laminar`) or from the
+/// local viscosity of the suspension (`Viscous`, docs/physics.md §10.9).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum FlowProfile {
     /// uniform w = w̄ = Q/(h δ); the stream-function coordinate is ξ = y = r − r₁
@@ -211,6 +212,22 @@ pub enum FlowProfile {
     /// plane Poiseuille flow across the depth, w = 6 w̄ y(δ − y)/δ² (no slip at both walls,
     /// the height h ≫ δ is not resolved); ξ = δ[3(y/δ)² − 2(y/δ)³]
     Laminar,
+    /// composition-dependent lubrication flow ∂/∂r(μ(φ, γ̇) ∂w/∂r) = ∂p/∂s with no slip at both
+    /// walls, recomputed at every station from the column of the previous station
+    /// ([`crate::StationFlow`], [`crate::lubrication::ViscousProfile`]): the packed red-cell bed
+    /// is viscous and moves slowly. The inlet (uniform suspension) is plane Poiseuille flow.
+    Viscous,
+}
+
+impl FlowProfile {
+    /// The scenario name: `plug`, `laminar`, `viscous`.
+    pub fn key(self) -> &'static str {
+        match self {
+            FlowProfile::Plug => "plug",
+            FlowProfile::Laminar => "laminar",
+            FlowProfile::Viscous => "viscous",
+        }
+    }
 }
 
 /// Shear-induced diffusion across the channel depth (docs/physics.md §10.2; the flux of
@@ -320,6 +337,16 @@ pub struct ChannelConfig {
     pub implicit: ImplicitSettings,
     /// settings of the explicit field solver ([`SteadyMethod::Explicit`])
     pub explicit: Numerics,
+    /// viscosity of the suspension for [`FlowProfile::Viscous`] (default: blood)
+    pub viscosity: SuspensionViscosity,
+    /// bound of μ/μ_f for [`FlowProfile::Viscous`] (default
+    /// [`crate::flow::DEFAULT_MAX_RELATIVE_VISCOSITY`]; see
+    /// [`SuspensionViscosity::viscosity`])
+    pub max_relative_viscosity: f64,
+    /// consolidation of the red-cell bed (effective solid stress and bed mobility,
+    /// [`buffycoat_physics::consolidation`], the closure of the tube's implicit scheme;
+    /// docs/physics.md §9, §10.10); `None`: off. Implicit steady march only.
+    pub consolidation: Option<Consolidation>,
     /// shear-induced diffusion across the depth (implicit march and transient; `None`: off,
     /// the sharp-interface model)
     pub shear_diffusion: Option<ShearDiffusion>,
@@ -359,6 +386,9 @@ impl ChannelConfig {
                 inactive_fraction: 1e-8,
                 ..Numerics::default()
             },
+            viscosity: SuspensionViscosity::Blood,
+            max_relative_viscosity: DEFAULT_MAX_RELATIVE_VISCOSITY,
+            consolidation: None,
             shear_diffusion: None,
             refine_interface: None,
         }
@@ -434,6 +464,30 @@ impl ChannelConfig {
                 s.coupling_threshold,
                 "0 <= threshold <= 1",
             ));
+        }
+        if !(self.max_relative_viscosity.is_finite() && self.max_relative_viscosity >= 1.0) {
+            return Err(invalid(
+                "flow.max_relative_viscosity",
+                self.max_relative_viscosity,
+                ">= 1 and finite",
+            ));
+        }
+        if self.profile == FlowProfile::Viscous && self.method == SteadyMethod::Explicit {
+            return Err(ChannelError::Inconsistent(
+                "flow.profile = \"viscous\" needs the implicit march (channel.method = \
+                 \"implicit\")"
+                    .into(),
+            ));
+        }
+        if let Some(c) = &self.consolidation {
+            c.validate()?;
+            if self.method == SteadyMethod::Explicit {
+                return Err(ChannelError::Inconsistent(
+                    "bed consolidation in the channel needs the implicit march (channel.method = \
+                     \"implicit\")"
+                        .into(),
+                ));
+            }
         }
         if let Some(d) = self.shear_diffusion
             && !(d.coefficient.is_finite() && (0.0..=10.0).contains(&d.coefficient))

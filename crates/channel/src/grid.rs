@@ -39,11 +39,12 @@ impl Port {
 
 /// Fraction of the volume flux between the inner wall and the point y = η δ of the depth,
 /// ξ/δ as a function of η:
-/// plug η; laminar 3η² − 2η³ (∫₀^η 6t(1 − t) dt).
+/// plug η; laminar 3η² − 2η³ (∫₀^η 6t(1 − t) dt); viscous: the laminar map of the uniform
+/// inlet (downstream the map follows the composition, [`crate::StationFlow`]).
 pub fn flux_coordinate(profile: FlowProfile, eta: f64) -> f64 {
     match profile {
         FlowProfile::Plug => eta,
-        FlowProfile::Laminar => eta * eta * (3.0 - 2.0 * eta),
+        FlowProfile::Laminar | FlowProfile::Viscous => eta * eta * (3.0 - 2.0 * eta),
     }
 }
 
@@ -54,7 +55,7 @@ pub fn depth_fraction(profile: FlowProfile, x: f64) -> f64 {
     let x = x.clamp(0.0, 1.0);
     match profile {
         FlowProfile::Plug => x,
-        FlowProfile::Laminar => {
+        FlowProfile::Laminar | FlowProfile::Viscous => {
             let mut eta = 0.5 - ((1.0 - 2.0 * x).asin() / 3.0).sin();
             for _ in 0..2 {
                 let g = eta * eta * (3.0 - 2.0 * eta) - x;
@@ -84,7 +85,9 @@ pub fn face_shear_rates(
     for (g, &r) in out.iter_mut().zip(r_faces) {
         *g = match profile {
             FlowProfile::Plug => 0.0,
-            FlowProfile::Laminar => {
+            // viscous: the uniform inlet's; the march replaces them station by station with
+            // the composition-dependent profile's ([`crate::StationFlow::shear_rate_faces`])
+            FlowProfile::Laminar | FlowProfile::Viscous => {
                 let eta = ((r - r_inner) / depth).clamp(0.0, 1.0);
                 6.0 * mean_velocity / depth * (1.0 - 2.0 * eta).abs()
             }

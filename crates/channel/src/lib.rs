@@ -92,13 +92,14 @@
 //! - [`TransientSolution`]: port fractions over time;
 //! - [`validation_checks`]: the sigma-theory cases for `buffycoat validate` ([`SigmaCase`]);
 //! - [`lubrication`]: the along-channel velocity for a viscosity profile across the depth
-//!   ([`lubrication::ViscousProfile`]), its stream function and shear rate (not yet wired into
-//!   the steady march).
+//!   ([`lubrication::ViscousProfile`]), its stream function and shear rate; [`StationFlow`]
+//!   couples it to the steady march (`FlowProfile::Viscous`, docs/physics.md §10.9).
 #![forbid(unsafe_code)]
 
 mod channel;
 mod config;
 mod error;
+pub mod flow;
 mod grid;
 pub mod lubrication;
 mod separator;
@@ -114,6 +115,7 @@ pub use config::{
     MAX_DEPTH_TO_RADIUS, MAX_INLET_ML_MIN, MAX_RPM, ShearDiffusion, SteadyMethod,
 };
 pub use error::ChannelError;
+pub use flow::{StationFlow, SuspensionViscosity};
 pub use grid::{ChannelGrid, Port, depth_fraction, face_shear_rates, flux_coordinate};
 pub use separator::ChannelSeparator;
 pub use solution::{

@@ -151,6 +151,8 @@ pub struct SteadyStats {
     pub newton: NewtonStats,
     /// time steps of the explicit march
     pub explicit_steps: u64,
+    /// iterations of the viscous flow map summed over the stations (0 unless viscous)
+    pub flow_iterations: u64,
 }
 
 /// The steady state of the channel: the field φ_i(s_k, ξ_j) at the along_cells + 1 stations
@@ -168,6 +170,9 @@ pub struct ChannelSolution {
     stats: SteadyStats,
     pub(crate) kin: Kinetics,
     pub(crate) fluid_density: f64,
+    /// viscous flow: the physical radius of the J + 1 ξ-faces at every station ((K + 1) ×
+    /// (J + 1)); empty for plug and laminar flow (the grid's map everywhere)
+    station_faces: Vec<f64>,
 }
 
 impl ChannelSolution {
@@ -194,9 +199,11 @@ impl ChannelSolution {
             stats: SteadyStats {
                 newton,
                 explicit_steps,
+                flow_iterations: 0,
             },
             kin: channel.kin.clone(),
             fluid_density: channel.config.fluid.density,
+            station_faces: Vec::new(),
         }
     }
 
@@ -394,6 +401,31 @@ impl ChannelSolution {
         }
     }
 
+    /// Viscous flow: stores the face radii of every station and sets the grid's radial map
+    /// (faces, centres, widths: what [`ChannelGrid::cut_radii`] uses) to the exit station's.
+    pub(crate) fn set_station_faces(&mut self, faces: Vec<f64>, flow_iterations: u64) {
+        let nf = self.grid.radial_cells() + 1;
+        let exit = &faces[faces.len() - nf..];
+        self.grid.r_faces.copy_from_slice(exit);
+        for j in 0..nf - 1 {
+            self.grid.r_centres[j] = 0.5 * (exit[j] + exit[j + 1]);
+            self.grid.cell_width[j] = exit[j + 1] - exit[j];
+        }
+        self.stats.flow_iterations = flow_iterations;
+        self.station_faces = faces;
+    }
+
+    /// The physical radius of the ξ-faces at station `k` (m, J + 1 values): the grid's map
+    /// for plug and laminar flow, the composition-dependent map for viscous flow.
+    pub fn station_faces(&self, k: usize) -> &[f64] {
+        let nf = self.grid.radial_cells() + 1;
+        if self.station_faces.is_empty() {
+            &self.grid.r_faces
+        } else {
+            &self.station_faces[k * nf..(k + 1) * nf]
+        }
+    }
+
     /// Angular velocity ω (rad/s).
     pub fn omega(&self) -> f64 {
         self.omega
@@ -455,10 +487,11 @@ impl ChannelSolution {
 
     /// Port results per species.
     ///
+    /// A suspension without red cells (no species of `roles.red_cells` among the classes) has
+    /// port hematocrit 0; without platelets the loss is 0 (front ends omit these entries).
+    ///
     /// # Errors
-    /// [`ChannelError::Inconsistent`] if `roles` names no species of the classes for red
-    /// cells (hematocrit would be meaningless); unknown platelet names are allowed (no
-    /// platelets: loss 0).
+    /// None at present (kept for future checks).
     pub fn species_report(&self, roles: &CellRoles) -> Result<SpeciesReport, ChannelError> {
         species_report(
             &self.classes,
@@ -644,16 +677,8 @@ pub(crate) fn species_report(
             species.push(c.species.clone());
         }
     }
-    if !roles
-        .red_cells
-        .iter()
-        .any(|r| classes.iter().any(|c| &c.species == r))
-    {
-        return Err(ChannelError::Inconsistent(format!(
-            "none of the red-cell species {:?} is among the classes' species {species:?}",
-            roles.red_cells
-        )));
-    }
+    // A suspension without red cells (beads, cells in buffer) is reported like blood: its port
+    // hematocrit is 0 (front ends leave the blood-specific entries out, see `roles`).
     let ns = species.len();
     let of = |c: &Class| species.iter().position(|s| *s == c.species).unwrap_or(0);
     // Number concentrations (1/m³) in the inflow per class and per species.

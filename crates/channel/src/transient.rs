@@ -40,7 +40,7 @@ use buffycoat_stepper::{Checkpoint, Parallel, Propagate, StateError, StateReader
 use crate::channel::Channel;
 use crate::error::{ChannelError, invalid};
 use crate::solution::{CellRoles, SpeciesReport, species_report};
-use buffycoat_field::column::{ColumnSolver, ColumnStep, NewtonStats};
+use buffycoat_field::column::{ColumnSolver, ColumnStep, Compression, NewtonStats};
 
 /// What fills the channel at t = 0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -209,6 +209,17 @@ impl Channel {
         settings: &TransientSettings,
     ) -> Result<TransientRun<'_>, ChannelError> {
         settings.validate()?;
+        if self.config.profile == crate::config::FlowProfile::Viscous {
+            return Err(ChannelError::Inconsistent(
+                "the transient channel supports flow.profile = \"plug\" or \"laminar\"; \
+                 flow.profile = \"viscous\" is steady-only"
+                    .into(),
+            ));
+        }
+        // bed consolidation: the same closure as the steady march, on the grid's fixed map
+        let conductance = crate::flow::StationFlow::new(&self.config, &self.grid)
+            .conductance()
+            .to_vec();
         let n = self.classes.len();
         let grid = &self.grid;
         let j_cells = grid.radial_cells();
@@ -267,6 +278,7 @@ impl Channel {
             solvers,
             failures,
             accel,
+            conductance,
             intervals,
             times,
             class_ports,
@@ -293,6 +305,8 @@ pub struct TransientRun<'c> {
     state: Vec<f64>,
     solvers: Vec<ColumnSolver>,
     accel: Vec<f64>,
+    /// 1/Δr between the cell centres (consolidation)
+    conductance: Vec<f64>,
     times: Vec<f64>,
     class_ports: Vec<Vec<[f64; 3]>>,
     steps: u64,
@@ -384,6 +398,11 @@ impl TransientRun<'_> {
             }
             let step = ColumnStep {
                 accel: &self.accel,
+                compression: channel.config.consolidation.map(|c| Compression {
+                    stress: c.stress,
+                    conductance: &self.conductance,
+                    preconsolidation: None,
+                }),
                 ..channel.column_step(&self.measure)
             };
             // Stage 1: along-channel advection into `star` (reads `state`).

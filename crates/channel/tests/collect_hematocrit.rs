@@ -117,6 +117,7 @@ fn unreachable_and_invalid_setpoints_error() {
     let none = CellRoles {
         red_cells: vec!["bead".into()],
         platelets: vec![],
+        white_cells: None,
     };
     let msg = sol
         .collect_hematocrit_plasma_flow(&none, collect, 0.03)

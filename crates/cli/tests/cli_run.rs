@@ -366,6 +366,63 @@ fn leukapheresis_channel_preset_reports_ports() {
     }
 }
 
+/// A channel suspension without red cells (the bead bench-test preset): it runs, reports the
+/// port fractions of each bead size (adding up to 1), and leaves the blood-specific summary
+/// entries out instead of inventing them; the viscous flow is used (Krieger–Dougherty).
+#[test]
+fn bead_suspension_without_red_cells_reports_port_fractions() {
+    let dir = tempfile::tempdir().unwrap();
+    let summary = dir.path().join("beads.json");
+    let scenario =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/scenarios/bead_bench_channel.toml");
+    let o = bin()
+        .arg("run")
+        .arg(&scenario)
+        .args(["--quiet", "--no-output", "--summary"])
+        .arg(&summary)
+        .args([
+            "--set",
+            "grid.radial_cells=40",
+            "--set",
+            "grid.along_cells=40",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    assert_eq!(json["flow_profile"], "viscous");
+    for key in [
+        "platelet_loss",
+        "mononuclear_collection_efficiency",
+        "inlet_hematocrit",
+    ] {
+        assert!(json.get(key).is_none(), "{key} must be absent: {json}");
+    }
+    assert!(json["purity"].get("white_cells").is_none());
+    let mut split = [0.0; 3];
+    for bead in ["bead_15um", "bead_6um"] {
+        let mut total = 0.0;
+        for (p, port) in ["plasma", "collect", "red_cells"].iter().enumerate() {
+            assert!(json["ports"][port].get("hematocrit").is_none());
+            let f = json["ports"][port]["species"][bead]["fraction"]
+                .as_f64()
+                .unwrap();
+            total += f;
+            if bead == "bead_6um" {
+                split[p] = f;
+            }
+        }
+        assert!((total - 1.0).abs() < 1e-9, "{bead}: {total}");
+    }
+    // the large beads all reach the outer port; the small ones split over the ports
+    let big = json["ports"]["red_cells"]["species"]["bead_15um"]["fraction"]
+        .as_f64()
+        .unwrap();
+    assert!(big > 0.999, "{big}");
+    assert!(split.iter().all(|&f| f > 0.01), "{split:?}");
+}
+
 /// The channel's transient mode approaches the steady state (collect fractions within 2 % after
 /// five residence times from a cell-free prime); coarse grid to stay fast.
 #[test]
@@ -373,6 +430,7 @@ fn channel_transient_approaches_steady_state() {
     let dir = tempfile::tempdir().unwrap();
     let scenario = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../data/scenarios/leukapheresis_channel.toml");
+    // the transient has the imposed profiles only: compare both on laminar flow
     let coarse = [
         "--set",
         "grid.radial_cells=40",
@@ -380,6 +438,8 @@ fn channel_transient_approaches_steady_state() {
         "grid.along_cells=40",
         "--set",
         "blood.tracers_per_species=10",
+        "--set",
+        "flow.profile=laminar",
         // the same uniform grid for both solvers (the steady march's default refinement at
         // the buffy coat is not available to the transient)
         "--set",

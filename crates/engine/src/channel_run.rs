@@ -30,6 +30,7 @@ use crate::summary::{
     ChannelOutcome, ChannelSpecies, ModelOutcome, Named, NamedValues, Outcome, PortSpeciesSummary,
     PortSummary, Purity, RadialExtent,
 };
+use buffycoat_channel::SuspensionViscosity;
 use buffycoat_channel::{
     Channel, ChannelError, ChannelTracer, PlasmaControl, Port, SpeciesGrade, SpeciesReport,
     TracerFate, TracerSettings, TransientSettings, grade_efficiency_per_species,
@@ -40,6 +41,7 @@ use buffycoat_h5::{H5Error, Writer};
 use buffycoat_physics::population::sample_species;
 use buffycoat_physics::species::{LYMPHOCYTE, MONOCYTE};
 use buffycoat_physics::units;
+use buffycoat_physics::viscosity::KriegerDougherty;
 use buffycoat_stepper::{DEFAULT_CHUNK_LEN, Parallel};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -99,8 +101,20 @@ pub(crate) fn run_channel(
         scenario: provenance.scenario_path.clone(),
         source: e,
     };
-    let channel =
-        Channel::new(ch.config(&setup.field, sample.fluid), classes).map_err(channel_setup)?;
+    let mut config = ch.config(&setup.field, sample.fluid);
+    if !sample
+        .species
+        .iter()
+        .any(|s| sample.roles.is_red_cell(&s.species.name))
+    {
+        // no red cells: rigid particles (Krieger–Dougherty, Einstein's [η] = 2.5, jammed at the
+        // hindrance law's maximum packing) for the viscous flow profile
+        config.viscosity = SuspensionViscosity::Rigid(
+            KriegerDougherty::new(setup.field.law.max_packing(), 2.5)
+                .map_err(|e| channel_setup(ChannelError::Physics(e)))?,
+        );
+    }
+    let channel = Channel::new(config, classes).map_err(channel_setup)?;
     let names = sample.names();
     let control = ch.plasma_control().map_err(channel_setup)?;
     // The checkpoint of a transient run, removed once its output is in place.
@@ -460,6 +474,12 @@ fn channel_outcome(
                 .collect(),
         )
     };
+    let roles = &setup.sample.roles;
+    let present = |f: &dyn Fn(&str) -> bool| report.species.iter().any(|s| f(s));
+    let has_red = present(&|s| roles.is_red_cell(s));
+    let has_platelets = present(&|s| roles.is_platelet(s));
+    let has_white = present(&|s| roles.is_white(s));
+    let has_mnc = report.index(LYMPHOCYTE).is_some() || report.index(MONOCYTE).is_some();
     let ports = PORT_NAMES
         .iter()
         .zip(&report.ports)
@@ -468,7 +488,7 @@ fn channel_outcome(
                 name.to_string(),
                 PortSummary {
                     flow_ml_min: units::m3_per_s_to_ml_per_min(p.flow),
-                    hematocrit: p.hematocrit,
+                    hematocrit: has_red.then_some(p.hematocrit),
                     species: Named(
                         report
                             .species
@@ -536,12 +556,14 @@ fn channel_outcome(
         collection_efficiency: named(&report.collection_efficiency),
         purity: Purity {
             all_cells: named(&report.purity_all_cells),
-            white_cells: named(&report.purity_white_cells),
+            white_cells: has_white.then(|| named(&report.purity_white_cells)),
         },
-        platelet_loss: report.platelet_loss,
-        mononuclear_collection_efficiency: report
-            .group_collection_efficiency(&[LYMPHOCYTE, MONOCYTE]),
-        inlet_hematocrit: report.inlet_hematocrit,
+        platelet_loss: has_platelets.then_some(report.platelet_loss),
+        mononuclear_collection_efficiency: has_mnc
+            .then(|| report.group_collection_efficiency(&[LYMPHOCYTE, MONOCYTE])),
+        inlet_hematocrit: has_red.then_some(report.inlet_hematocrit),
+        flow_profile: config.profile.key(),
+        consolidation: config.consolidation.is_some(),
         residence_time_s: config.residence_time(),
         port_split_radius_m: cuts,
         solver,

@@ -245,6 +245,7 @@ impl ChannelSettings {
         config.method = self.method;
         config.explicit.cfl = field.cfl;
         config.explicit.inactive_fraction = field.inactive_fraction;
+        config.consolidation = field.consolidation;
         config.shear_diffusion = self.shear_diffusion;
         config.refine_interface = self.refine_interface;
         config

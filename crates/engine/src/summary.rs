@@ -275,8 +275,9 @@ pub struct HinderedOutcome {
 pub struct PortSummary {
     /// port flow (mL/min)
     pub flow_ml_min: f64,
-    /// red-cell volume fraction of the port stream
-    pub hematocrit: f64,
+    /// red-cell volume fraction of the port stream (absent for a suspension without red cells)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hematocrit: Option<f64>,
     /// per species: share of its inflow leaving here, cells per µL in the port stream
     pub species: Named<PortSpeciesSummary>,
 }
@@ -295,8 +296,10 @@ pub struct PortSpeciesSummary {
 pub struct Purity {
     /// share of each species among all collected cells (red cells and platelets included)
     pub all_cells: NamedValues,
-    /// share of each species among the collected white (nucleated) cells
-    pub white_cells: NamedValues,
+    /// share of each species among the collected white (nucleated) cells (absent for a
+    /// suspension without white cells)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub white_cells: Option<NamedValues>,
 }
 
 /// One species of a channel run.
@@ -338,12 +341,20 @@ pub struct ChannelOutcome {
     pub collection_efficiency: NamedValues,
     /// product purity
     pub purity: Purity,
-    /// fraction of the inflowing platelets in the product
-    pub platelet_loss: f64,
-    /// number-weighted collection efficiency of lymphocytes and monocytes together
-    pub mononuclear_collection_efficiency: f64,
-    /// hematocrit of the channel inflow (after anticoagulant)
-    pub inlet_hematocrit: f64,
+    /// fraction of the inflowing platelets in the product (absent without platelets)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platelet_loss: Option<f64>,
+    /// number-weighted collection efficiency of lymphocytes and monocytes together (absent
+    /// when neither is present)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mononuclear_collection_efficiency: Option<f64>,
+    /// hematocrit of the channel inflow (after anticoagulant; absent without red cells)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inlet_hematocrit: Option<f64>,
+    /// the along-channel velocity profile: `plug`, `laminar` or `viscous`
+    pub flow_profile: &'static str,
+    /// bed consolidation (effective solid stress) was on in the channel's column step
+    pub consolidation: bool,
     /// mean residence time L/w̄ (s)
     pub residence_time_s: f64,
     /// outlet radii of the plasma/collect and collect/red-cell cuts (m)
@@ -650,10 +661,12 @@ impl ChannelOutcome {
     fn write_text(&self, out: &mut String, scenario: &str, wall: &str) {
         let _ = writeln!(
             out,
-            "{scenario} (channel, {}): residence time {} s, inlet hematocrit {:.3}, species balance residual {}, {wall} s wall{}",
+            "{scenario} (channel, {}, {} flow): residence time {} s, inlet hematocrit {}, species balance residual {}, {wall} s wall{}",
             self.solver,
+            self.flow_profile,
             human(self.residence_time_s, 4),
-            self.inlet_hematocrit,
+            self.inlet_hematocrit
+                .map_or_else(|| "–".into(), |h| format!("{h:.3}")),
             human(self.balance_residual, 2),
             match (self.interface_control, self.collect_hematocrit_setpoint) {
                 (true, _) => ", plasma pump set by the interface controller".to_string(),
@@ -667,11 +680,10 @@ impl ChannelOutcome {
         }
         out.push('\n');
         for (name, p) in &self.ports.0 {
-            let _ = write!(
-                out,
-                "{:<12} {:>8.2} {:>6.3}",
-                name, p.flow_ml_min, p.hematocrit
-            );
+            let hct = p
+                .hematocrit
+                .map_or_else(|| "–".into(), |h| format!("{h:.3}"));
+            let _ = write!(out, "{:<12} {:>8.2} {hct:>6}", name, p.flow_ml_min);
             for (_, x) in &p.species.0 {
                 let _ = write!(out, " {:>10.2}%", 100.0 * x.fraction);
             }
@@ -681,22 +693,31 @@ impl ChannelOutcome {
         for (name, v) in &self.collection_efficiency.0 {
             let _ = write!(out, " {name} {}", pct(*v));
         }
-        let _ = writeln!(
-            out,
-            "\nmononuclear cells (lymphocytes + monocytes): {}",
-            pct(self.mononuclear_collection_efficiency)
-        );
-        out.push_str("product purity, white cells:");
-        for (name, v) in &self.purity.white_cells.0 {
-            if *v > 0.0 {
-                let _ = write!(out, " {name} {}", pct(*v));
-            }
+        out.push('\n');
+        if let Some(mnc) = self.mononuclear_collection_efficiency {
+            let _ = writeln!(
+                out,
+                "mononuclear cells (lymphocytes + monocytes): {}",
+                pct(mnc)
+            );
         }
-        out.push_str("\nproduct purity, all cells:");
+        if let Some(white) = &self.purity.white_cells {
+            out.push_str("product purity, white cells:");
+            for (name, v) in &white.0 {
+                if *v > 0.0 {
+                    let _ = write!(out, " {name} {}", pct(*v));
+                }
+            }
+            out.push('\n');
+        }
+        out.push_str("product purity, all cells:");
         for (name, v) in &self.purity.all_cells.0 {
             let _ = write!(out, " {name} {:.2}%", 100.0 * v);
         }
-        let _ = writeln!(out, "\nplatelet loss: {}", pct(self.platelet_loss));
+        out.push('\n');
+        if let Some(loss) = self.platelet_loss {
+            let _ = writeln!(out, "platelet loss: {}", pct(loss));
+        }
         let tracers: Vec<_> = self
             .species
             .0

@@ -42,13 +42,19 @@ pub const CD34: &str = "cd34";
 pub const NORMAL_TRUNCATION_SD: f64 = 4.0;
 
 /// Which species are red cells and platelets; every other species counts as a nucleated white
-/// cell (lymphocytes, monocytes, neutrophils, blasts, CD34⁺ cells, …).
+/// cell (lymphocytes, monocytes, neutrophils, blasts, CD34⁺ cells, …) unless `white_cells`
+/// lists the white cells explicitly (a suspension of beads or other particles in buffer: with
+/// `white_cells = Some(vec![])` it has no white cells, no red cells and no platelets, and the
+/// blood-specific results are not reported).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CellRoles {
     /// species names of the red cells (port hematocrit is their volume fraction)
     pub red_cells: Vec<String>,
     /// species names of the platelets (platelet loss is their collect fraction)
     pub platelets: Vec<String>,
+    /// species names of the white cells; `None`: every species that is neither a red cell nor
+    /// a platelet (the rule for blood)
+    pub white_cells: Option<Vec<String>>,
 }
 
 impl CellRoles {
@@ -57,13 +63,19 @@ impl CellRoles {
         Self {
             red_cells: vec![RBC.to_owned()],
             platelets: vec![PLATELET.to_owned()],
+            white_cells: None,
         }
     }
 
     /// True if `species` is neither a red cell nor a platelet: the one place the white-cell
     /// rule is written (channel purity, interface controller, layers, procedure white count).
     pub fn is_white(&self, species: &str) -> bool {
-        !self.is_red_cell(species) && !self.is_platelet(species)
+        !self.is_red_cell(species)
+            && !self.is_platelet(species)
+            && self
+                .white_cells
+                .as_ref()
+                .is_none_or(|w| w.iter().any(|s| s == species))
     }
 
     /// True if `species` is a red-cell species.

@@ -136,6 +136,52 @@ pub struct ScenarioFile {
     pub patient: Option<PatientSection>,
     /// `[procedure]` (procedure)
     pub procedure: Option<ProcedureSection>,
+    /// `[roles]` which species are red cells, platelets and white cells (default: the library
+    /// names `rbc`, `platelet`, every other species white)
+    pub roles: Option<RolesSection>,
+}
+
+/// `[roles]`: the cell roles of the run's species (`buffycoat_physics::species::CellRoles`).
+/// A suspension of beads or cells in buffer gives `red_cells = []`, `platelets = []` and
+/// `white_cells = []` (or the names that are white cells); the blood-specific results (port
+/// hematocrit, platelet loss, white-cell purity) are then absent from the summary.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RolesSection {
+    /// species names of the red cells (default `["rbc"]`)
+    pub red_cells: Option<Vec<String>>,
+    /// species names of the platelets (default `["platelet"]`)
+    pub platelets: Option<Vec<String>>,
+    /// species names of the white cells (default: every species that is neither)
+    pub white_cells: Option<Vec<String>>,
+}
+
+impl ScenarioFile {
+    /// The cell roles of `[roles]` (or the standard ones).
+    pub fn cell_roles(&self) -> buffycoat_physics::species::CellRoles {
+        let mut roles = buffycoat_physics::species::CellRoles::standard();
+        if let Some(r) = &self.roles {
+            if let Some(v) = &r.red_cells {
+                roles.red_cells.clone_from(v);
+            }
+            if let Some(v) = &r.platelets {
+                roles.platelets.clone_from(v);
+            }
+            roles.white_cells.clone_from(&r.white_cells);
+        }
+        roles
+    }
+
+    /// Whether the run's suspension has red cells (a `[blood]` or `[patient]` section, or a
+    /// `[[species]]` that is a red cell by [`Self::cell_roles`]).
+    fn has_red_cells(&self) -> bool {
+        let roles = self.cell_roles();
+        self.blood
+            .as_ref()
+            .is_some_and(|b| b.hematocrit.is_none_or(|h| h > 0.0))
+            || self.patient.is_some()
+            || self.species.iter().any(|s| roles.is_red_cell(&s.name))
+    }
 }
 
 /// Patient sex for Nadler's blood volume.
@@ -275,15 +321,17 @@ pub enum ProfileKind {
     /// plane Poiseuille across the depth
     #[default]
     Laminar,
+    /// composition-dependent lubrication flow (docs/physics.md §10.9)
+    Viscous,
 }
 
 /// `[flow]`
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FlowSection {
-    /// velocity profile across the channel
-    #[serde(default)]
-    pub profile: ProfileKind,
+    /// velocity profile across the channel (default: `viscous` for a suspension with red
+    /// cells, `laminar` otherwise)
+    pub profile: Option<ProfileKind>,
     /// coefficient K of the shear-induced diffusion across the depth (0: off; absent: the
     /// default [`DEFAULT_SHEAR_DIFFUSION`]; docs/physics.md §10.2)
     pub shear_diffusion_coefficient: Option<f64>,
@@ -820,6 +868,8 @@ pub struct Resolved {
     pub channel: Option<ChannelSettings>,
     /// the procedure (`[patient]` and `[procedure]`)
     pub procedure: Option<ProcedureSettings>,
+    /// the cell roles (`[roles]`)
+    pub roles: buffycoat_physics::species::CellRoles,
 }
 
 /// A problem with a key of the scenario (the file name is added by the caller).
@@ -1153,6 +1203,7 @@ impl ScenarioFile {
             hindered,
             procedure,
             channel,
+            roles: self.cell_roles(),
         })
     }
 
@@ -1594,8 +1645,16 @@ impl ScenarioFile {
             geometry,
             flows,
             profile: match self.flow.clone().unwrap_or_default().profile {
-                ProfileKind::Plug => buffycoat_channel::FlowProfile::Plug,
-                ProfileKind::Laminar => buffycoat_channel::FlowProfile::Laminar,
+                Some(ProfileKind::Plug) => buffycoat_channel::FlowProfile::Plug,
+                Some(ProfileKind::Laminar) => buffycoat_channel::FlowProfile::Laminar,
+                Some(ProfileKind::Viscous) => buffycoat_channel::FlowProfile::Viscous,
+                None if self.has_red_cells()
+                    && c.solver == ChannelSolver::Steady
+                    && c.method == MarchMethod::Implicit =>
+                {
+                    buffycoat_channel::FlowProfile::Viscous
+                }
+                None => buffycoat_channel::FlowProfile::Laminar,
             },
             rpm: units::rad_per_s_to_rpm(rotor.max_omega()),
             along_cells,
@@ -1715,12 +1774,6 @@ impl ScenarioFile {
         let channel = self.geometry.kind == GeometryKind::Channel;
         let consolidation = match &self.consolidation {
             None => None,
-            Some(_) if channel => {
-                return Err(key_err(
-                    "consolidation",
-                    "is not used by geometry kind = \"channel\"; remove it",
-                ));
-            }
             Some(c) => {
                 use buffycoat_physics::consolidation::{Consolidation, SolidStress};
                 let d = Consolidation::red_cells();

@@ -8,7 +8,6 @@ use buffycoat_engine::setup::{
     ChannelSetup, HinderedSetup, ParticleSetup, ProcedureSetup, Sample, Setup, Timeline,
 };
 use buffycoat_engine::{ChannelSolver as EngineSolver, Provenance};
-use buffycoat_physics::species::CellRoles;
 
 impl Resolved {
     /// The engine set-up of this scenario: the model follows from the sections present
@@ -19,7 +18,7 @@ impl Resolved {
             species: self.species.clone(),
             fluid: self.fluid,
             seed: self.seed,
-            roles: CellRoles::standard(),
+            roles: self.roles.clone(),
         };
         let timeline = Timeline {
             duration: self.duration,

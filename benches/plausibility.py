@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""Plausibility table of the procedure presets against published continuous-flow collections.
+
+Runs the release binary on the MNC (CAR-T), PBSC and leukocytoreduction presets, each as the
+preset file sets it (interface controller) and, for the MNC and PBSC presets, with the plasma
+pump driven by the collect-line hematocrit at the realistic set-point 0.04 (median product
+hematocrit of the Spectra Optia MNC study; docs/physics.md §10.1, §10.6). Prints a Markdown
+table: model value, published range and its source (docs/physics.md §10.1, §10.7 [O1] [O2] [A1]
+[M1] [LMO]). Nothing is fitted here: every number comes from the presets and the calibrated
+closures of docs/physics.md (§9.3, §10).
+
+Usage: python3 benches/plausibility.py [path/to/buffycoat] [--set key=value ...]
+(build first: cargo build --release -p buffycoat). Extra --set arguments are passed to every
+run (e.g. --set flow.shear_diffusion_coefficient=0.41).
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SCEN = os.path.join(ROOT, "data", "scenarios")
+WHITE_EXCLUDED = {"rbc", "platelet"}
+GRANULOCYTES = {"neutrophil", "eosinophil", "basophil"}
+
+# published ranges (docs/physics.md §10.1)
+PUBLISHED = {
+    "mnc_ce": ("40–61 %", "MNC CE: median 57 % / 61 % [O1]; 53 ± 14 % [S1]"),
+    "cd34_ce2": ("45–77 %", "CD34+ CE(2): 46.8–64.3 % [O2], 46–50 % [A1][M1], 77 % [O1]"),
+    "plt_ce": ("8–27 %", "platelet CE: 12 % / 19 % [O1], 8.7–26.8 % [A1]"),
+    "gran": ("1.7–15 %", "granulocytes of product WBC: 1.7 % / 15 % [O1]"),
+    "hct": ("2–5 %", "product Hct: median 4 % [O1]"),
+    "wbc_red": ("≈ 33 %", "WBC reduction, first therapeutic leukapheresis: mean 33 % [LMO]"),
+}
+
+
+def run(binary, scenario_text, extra):
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "s.toml")
+        with open(path, "w") as f:
+            f.write(scenario_text)
+        summary = os.path.join(tmp, "s.json")
+        cmd = [binary, "run", "--quiet", "--no-output", path, "--summary", summary] + extra
+        out = subprocess.run(cmd, capture_output=True, text=True)
+        if out.returncode != 0:
+            return None, out.stderr.strip().splitlines()[-1]
+        with open(summary) as f:
+            return json.load(f), None
+
+
+def with_collect_hematocrit(text, setpoint):
+    text = re.sub(r"(?m)^interface_control\s*=.*\n", "", text)
+    text = re.sub(r"(?m)^interface_target\s*=.*\n", "", text)
+    return re.sub(r"(?m)^\[ports\]\n", f"[ports]\ncollect_hematocrit = {setpoint}\n", text)
+
+
+def metrics(summary):
+    p = summary["procedure"]
+    pre = p["patient_pre_per_ul"]
+    ce2 = p["ce2"]
+    mnc = [s for s in ("lymphocyte", "monocyte") if s in pre]
+    mnc_ce = sum(ce2[s] * pre[s] for s in mnc) / sum(pre[s] for s in mnc) if mnc else None
+    cells = p["product_cells"]
+    white = {s: n for s, n in cells.items() if s not in WHITE_EXCLUDED}
+    total_white = sum(white.values())
+    gran = sum(n for s, n in white.items() if s in GRANULOCYTES) / total_white if total_white else None
+    return {
+        "mnc_ce": mnc_ce,
+        "cd34_ce2": ce2.get("cd34"),
+        "plt_ce": ce2.get("platelet"),
+        "plt_loss": p.get("platelet_loss"),
+        "gran": gran,
+        "hct": p.get("product_hematocrit"),
+        "wbc_red": p.get("white_count_reduction"),
+    }
+
+
+def pct(x):
+    return "–" if x is None else f"{100 * x:.1f} %"
+
+
+def main():
+    args = sys.argv[1:]
+    binary = os.path.join(ROOT, "target", "release", "buffycoat")
+    if args and not args[0].startswith("--"):
+        binary = args.pop(0)
+    extra = args
+    rows = []
+    cases = [
+        ("procedure_mnc_cart", "MNC (CAR-T)", True),
+        ("procedure_pbsc_harvest", "PBSC harvest", True),
+        ("procedure_aml_leukoreduction", "AML leukocytoreduction", False),
+        ("procedure_all_leukoreduction", "ALL leukocytoreduction", False),
+        ("procedure_cml_leukoreduction", "CML leukocytoreduction", False),
+    ]
+    for name, label, mnc in cases:
+        with open(os.path.join(SCEN, name + ".toml")) as f:
+            text = f.read()
+        variants = [("preset (interface controller)", text)]
+        if mnc:
+            variants.append(("collect Hct 0.04", with_collect_hematocrit(text, 0.04)))
+        for control, t in variants:
+            s, err = run(binary, t, extra)
+            if s is None:
+                rows.append((label, control, None, err))
+                continue
+            rows.append((label, control, metrics(s), None))
+    cols = ["mnc_ce", "cd34_ce2", "plt_ce", "plt_loss", "gran", "hct", "wbc_red"]
+    heads = ["MNC CE2", "CD34+ CE2", "platelet CE2", "platelet count drop", "granulocytes / product WBC", "product Hct", "WBC reduction"]
+    print("| preset | plasma pump | " + " | ".join(heads) + " |")
+    print("|---|---|" + "---|" * len(heads))
+    for label, control, m, err in rows:
+        if m is None:
+            print(f"| {label} | {control} | error: {err} |" + " |" * (len(heads) - 1))
+            continue
+        print(f"| {label} | {control} | " + " | ".join(pct(m[c]) for c in cols) + " |")
+    pub = {"mnc_ce": "mnc_ce", "cd34_ce2": "cd34_ce2", "plt_ce": "plt_ce", "plt_loss": None,
+           "gran": "gran", "hct": "hct", "wbc_red": "wbc_red"}
+    print("| **published** | | " + " | ".join(PUBLISHED[pub[c]][0] if pub[c] else "34–49 % [M1]" for c in cols) + " |")
+    print()
+    for key in ["mnc_ce", "cd34_ce2", "plt_ce", "gran", "hct", "wbc_red"]:
+        print(f"- {PUBLISHED[key][1]}")
+    if extra:
+        print(f"\n(runs with {' '.join(extra)})")
+
+
+if __name__ == "__main__":
+    main()
