@@ -146,17 +146,54 @@ const PENDING: u8 = 0x80;
 /// scalar pass run: it recomputes those cells' new positions (the same operations on the same
 /// values, so the same bits) and applies the wall rules. The result is bitwise that of one
 /// scalar pass doing `inside ? move : confine` per cell, whatever the vector width.
+///
+/// Temporal blocking: cells do not interact and the multipliers are constant over the piece, so
+/// the chunk is walked in blocks of [`STEP_BLOCK`] cells and each block takes all `steps` steps
+/// while its arrays sit in the L1/L2 cache. Per cell the operations and their order are exactly
+/// those of the step-outer loop (step k's move, then step k's wall pass, then step k + 1), so
+/// the result is bitwise the same; only memory traffic falls (one pass over the chunk's arrays
+/// per piece instead of one per step: the step-outer loop was bound by memory bandwidth at
+/// 10⁶ cells, ≈ 72 bytes per cell-step).
 #[inline(always)]
 fn cached_steps<C: Container>(walls: &C, steps: u64, c: &mut Chunk<'_>) {
     let len = c.x.len();
-    let x = &mut c.x[..len];
-    let y = &mut c.y[..len];
-    let z = &mut c.z[..len];
-    let st = &mut c.status[..len];
-    let mul_cos = &c.mul_cos[..len];
-    let mul_sin = &c.mul_sin[..len];
-    let mul_z = &c.mul_z[..len];
-    let diameter = &c.diameter[..len];
+    let mut start = 0;
+    while start < len {
+        let end = (start + STEP_BLOCK).min(len);
+        cached_steps_block(walls, steps, c, start, end);
+        start = end;
+    }
+}
+
+/// Cells per block of [`cached_steps`]' temporal blocking: 8 arrays × 8 B × 1 024 = 64 KiB,
+/// resident in L2 (and mostly L1) across the block's steps.
+const STEP_BLOCK: usize = 1024;
+
+/// [`cached_steps`] on cells `start..end` of the chunk.
+#[inline(always)]
+fn cached_steps_block<C: Container>(
+    walls: &C,
+    steps: u64,
+    c: &mut Chunk<'_>,
+    start: usize,
+    end: usize,
+) {
+    let x = &mut c.x[start..end];
+    let len = x.len();
+    let y = &mut c.y[start..end];
+    let z = &mut c.z[start..end];
+    let st = &mut c.status[start..end];
+    let mul_cos = &c.mul_cos[start..end];
+    let mul_sin = &c.mul_sin[start..end];
+    let mul_z = &c.mul_z[start..end];
+    let diameter = &c.diameter[start..end];
+    let (y, z, st) = (&mut y[..len], &mut z[..len], &mut st[..len]);
+    let (mul_cos, mul_sin, mul_z, diameter) = (
+        &mul_cos[..len],
+        &mul_sin[..len],
+        &mul_z[..len],
+        &diameter[..len],
+    );
     for _ in 0..steps {
         let mut pending = false;
         for i in 0..len {
