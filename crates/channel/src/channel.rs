@@ -128,19 +128,25 @@ impl Channel {
                     d.coefficient * l * l
                 })
                 .collect();
-            let g = &channel.grid;
-            let mut rates = vec![0.0; g.r_faces.len()];
-            face_shear_rates(
-                channel.config.profile,
-                g.r_inner,
-                g.depth,
-                channel.config.mean_velocity(),
-                &g.r_faces,
-                &mut rates,
-            );
-            channel.set_face_shear_rates(&rates);
+            channel.set_profile_shear_rates();
         }
         Ok(channel)
+    }
+
+    /// Sets the shear rates of the imposed profile (`flow.profile`) on the current grid's
+    /// faces ([`face_shear_rates`]); used at construction and after a regrid.
+    fn set_profile_shear_rates(&mut self) {
+        let g = &self.grid;
+        let mut rates = vec![0.0; g.r_faces.len()];
+        face_shear_rates(
+            self.config.profile,
+            g.r_inner,
+            g.depth,
+            self.config.mean_velocity(),
+            &g.r_faces,
+            &mut rates,
+        );
+        self.set_face_shear_rates(&rates);
     }
 
     /// Replaces the shear rates γ̇_f (1/s, J + 1 faces; walls unused) that drive the
@@ -234,17 +240,7 @@ impl Channel {
         c.steady_measure = grid.cell_dxi.clone();
         c.grid = grid;
         if c.config.shear_diffusion.is_some() {
-            let g = &c.grid;
-            let mut rates = vec![0.0; g.r_faces.len()];
-            face_shear_rates(
-                c.config.profile,
-                g.r_inner,
-                g.depth,
-                c.config.mean_velocity(),
-                &g.r_faces,
-                &mut rates,
-            );
-            c.set_face_shear_rates(&rates);
+            c.set_profile_shear_rates();
         }
         c
     }
