@@ -6,7 +6,7 @@ use buffycoat_physics::rotor::RotorProfile;
 
 use crate::classes::Class;
 use crate::column::{ColumnSolver, ColumnStep, Compression, NewtonStats};
-use crate::config::{FieldConfig, acceleration};
+use crate::config::{ErrorNorm, FieldConfig, acceleration};
 use crate::kernel::Grid;
 use crate::kinetics::Kinetics;
 
@@ -58,6 +58,11 @@ pub(crate) struct Implicit {
     err_scale: Vec<f64>,
     class_err: Vec<f64>,
     inv_total_measure: f64,
+    /// per face: the distance of the neighbouring cell centres over the column length L
+    /// (walls 0), the weights h_f/L of the transport error norm
+    dual: Vec<f64>,
+    /// per class: the cumulative error volume of the transport norm (scratch)
+    cumulative: Vec<f64>,
     /// per cell: the largest total fraction reached so far (the preconsolidation state of an
     /// irreversible bed, [`Compression::preconsolidation`])
     history: Vec<f64>,
@@ -107,6 +112,8 @@ impl Implicit {
             err_scale: vec![1.0; n],
             class_err: vec![0.0; n],
             inv_total_measure: 1.0 / grid.volume.iter().sum::<f64>(),
+            dual: dual_weights(grid, cells),
+            cumulative: vec![0.0; n],
             history: vec![0.0; cells],
             major: vec![true; n],
             coupled: false,
@@ -260,16 +267,40 @@ impl Implicit {
             if self.dt_prev > 0.0 {
                 let ratio = dt / self.dt_prev;
                 self.class_err.fill(0.0);
-                for (j, &m) in self.measure.iter().enumerate() {
-                    let range = j * n..(j + 1) * n;
-                    for (((e, &x1), &x0), &xm) in self
-                        .class_err
-                        .iter_mut()
-                        .zip(&self.next[range.clone()])
-                        .zip(&self.col[range.clone()])
-                        .zip(&self.prev[range])
-                    {
-                        *e += m * ((x1 - x0) - ratio * (x0 - xm)).abs();
+                match im.error_norm {
+                    ErrorNorm::Volume => {
+                        for (j, &m) in self.measure.iter().enumerate() {
+                            let range = j * n..(j + 1) * n;
+                            for (((e, &x1), &x0), &xm) in self
+                                .class_err
+                                .iter_mut()
+                                .zip(&self.next[range.clone()])
+                                .zip(&self.col[range.clone()])
+                                .zip(&self.prev[range])
+                            {
+                                *e += m * ((x1 - x0) - ratio * (x0 - xm)).abs();
+                            }
+                        }
+                    }
+                    _ => {
+                        // Σ_f |C_f| h_f/L, C_f the cumulative error volume left of face f
+                        // (face j + 1 lies right of cell j; the outer wall's weight is 0)
+                        self.cumulative.fill(0.0);
+                        for (j, &m) in self.measure.iter().enumerate() {
+                            let range = j * n..(j + 1) * n;
+                            let h = self.dual[j + 1];
+                            for ((((e, c), &x1), &x0), &xm) in self
+                                .class_err
+                                .iter_mut()
+                                .zip(self.cumulative.iter_mut())
+                                .zip(&self.next[range.clone()])
+                                .zip(&self.col[range.clone()])
+                                .zip(&self.prev[range])
+                            {
+                                *c += m * ((x1 - x0) - ratio * (x0 - xm));
+                                *e += h * c.abs();
+                            }
+                        }
                     }
                 }
                 let err = self
@@ -318,6 +349,22 @@ impl Implicit {
             return Some(((dt, w2_0, w2), last));
         }
     }
+}
+
+/// The weights h_f/L of the transport error norm ([`ErrorNorm::Transport`]) per face
+/// (J + 1): the distance of the centres either side of face f over the distance L of the
+/// first and last centres; 0 at the walls.
+fn dual_weights(grid: &Grid, cells: usize) -> Vec<f64> {
+    let length = (grid.centres[cells - 1] - grid.centres[0]).max(f64::MIN_POSITIVE);
+    (0..=cells)
+        .map(|f| {
+            if f == 0 || f == cells {
+                0.0
+            } else {
+                (grid.centres[f] - grid.centres[f - 1]) / length
+            }
+        })
+        .collect()
 }
 
 /// ω(t)² (rad²/s²).

@@ -108,7 +108,9 @@ mod validation;
 
 pub use buffycoat_physics::hindrance::HindranceLaw;
 pub use classes::{Class, classes_from_distribution};
-pub use config::{FieldConfig, FieldGeometry, ImplicitNumerics, Numerics, Scheme, TimeIntegrator};
+pub use config::{
+    ErrorNorm, FieldConfig, FieldGeometry, ImplicitNumerics, Numerics, Scheme, TimeIntegrator,
+};
 pub use error::FieldError;
 pub use implicit::ImplicitStats;
 pub use kernel::LimiterCounts;
