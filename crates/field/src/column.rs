@@ -1143,14 +1143,17 @@ impl ColumnSolver {
         macro_rules! fixed {
             ($($k:literal)*) => {
                 match self.major.len() {
-                    $($k => factor_blocks::<$k>(
-                        &self.diag,
-                        &self.lower,
-                        &self.upper,
-                        &mut self.lower_t,
-                        &mut self.inv,
-                        &mut self.xmat,
-                        self.cells,
+                    $($k => crate::kernel::widest(
+                        #[inline(always)]
+                        || factor_blocks::<$k>(
+                            &self.diag,
+                            &self.lower,
+                            &self.upper,
+                            &mut self.lower_t,
+                            &mut self.inv,
+                            &mut self.xmat,
+                            self.cells,
+                        ),
                     ),)*
                     _ => self.factor_dyn(),
                 }
@@ -1205,12 +1208,15 @@ impl ColumnSolver {
         macro_rules! fixed {
             ($($k:literal)*) => {
                 match nm {
-                    $($k => solve_blocks::<$k>(
-                        &self.lower_t,
-                        &self.inv,
-                        &self.xmat,
-                        &mut self.delta_major,
-                        cells,
+                    $($k => crate::kernel::widest(
+                        #[inline(always)]
+                        || solve_blocks::<$k>(
+                            &self.lower_t,
+                            &self.inv,
+                            &self.xmat,
+                            &mut self.delta_major,
+                            cells,
+                        ),
                     ),)*
                     _ => solve_blocks_dyn(
                         &self.lower,
@@ -1303,7 +1309,9 @@ impl ColumnSolver {
 /// Block forward/back substitution with N × N blocks: y_j = S_j⁻¹(b_j − L_j y_{j−1}),
 /// x_j = y_j − X_j x_{j+1}. The blocks are stored **transposed** (`lower_t`, `inv_t`,
 /// `xmat_t`), so every product is a sum of scaled columns: N independent accumulators that
-/// vectorise, instead of N dependent dot-product chains.
+/// vectorise, instead of N dependent dot-product chains. Inlined into
+/// [`crate::kernel::widest`] (AVX2/AVX-512F when available, bitwise the same).
+#[inline(always)]
 fn solve_blocks<const N: usize>(
     lower_t: &[f64],
     inv_t: &[f64],
@@ -1394,7 +1402,9 @@ fn solve_blocks_dyn(
 /// Block Thomas factorisation with N × N blocks (see [`ColumnSolver::factor`]): S_j in a
 /// stack array, inverted by Gauss–Jordan elimination with partial pivoting, X_j = S_j⁻¹ U_j.
 /// `diag` is left untouched.
+/// Inlined into [`crate::kernel::widest`] (AVX2/AVX-512F when available, bitwise the same).
 #[allow(clippy::needless_range_loop)]
+#[inline(always)]
 fn factor_blocks<const N: usize>(
     diag: &[f64],
     lower: &[f64],

@@ -432,6 +432,32 @@ fn with_avx512<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
+/// Runs `f` compiled for the widest instruction set the CPU supports (AVX-512F, AVX2 or the
+/// portable code), as [`Kernel::dispatch`] does for the explicit kernel: used by the implicit
+/// column solver's block factorisation and solves (`crate::column`), whose `#[inline(always)]`
+/// bodies then vectorise 8 or 4 doubles wide. No FMA, elementwise IEEE operations only: every
+/// path gives bitwise the same result.
+#[inline(always)]
+#[allow(unsafe_code)]
+pub(crate) fn widest<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("avx512f")
+        {
+            // SAFETY: `with_avx512` only requires the AVX2 and AVX-512F target features
+            // (and those they imply), which the running CPU was detected to support above.
+            return unsafe { with_avx512(f) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: `with_avx2` only requires the AVX2 target feature (and those it
+            // implies), which the running CPU was detected to support above.
+            return unsafe { with_avx2(f) };
+        }
+    }
+    f()
+}
+
 /// max without NaN handling (compiles to a single `maxpd`, so loops vectorise).
 #[inline(always)]
 fn fmax(a: f64, b: f64) -> f64 {
