@@ -87,9 +87,11 @@ pub enum ErrorNorm {
 ///   of the centres either side of face f, V = Σ_j m_j and L the distance of the first and
 ///   last centres: the Wasserstein-1 (earth mover's) distance of the two estimates, i.e.
 ///   misplaced volume × distance, relative to the class volume × column length. A whole
-///   class displaced by δ gives δ/L, so the default tolerance 2·10⁻³ allows a local
-///   displacement error of 0.2 % of the column per step (0.12 mm in the 60 mm whole-blood
-///   tube, less than one cell at 400 cells);
+///   class displaced by δ gives δ/L, so the default tolerance 2·10⁻⁴ allows a local
+///   displacement error of 0.02 % of the column per step (12 µm in the 60 mm whole-blood
+///   tube, a tenth of a cell at 400 cells). (At 2·10⁻³ the layer fractions of a
+///   consolidating tube miss a tight-tolerance reference by ≈ 3 points; at 2·10⁻⁴ by
+///   ≈ 0.6, with a quarter of the volume norm's steps: `field/tests/consolidation.rs`);
 /// - volume: E = Δt/(Δt + Δt₀) · max_i Σ_j m_j |e_{j,i}| / (s_i V), the volume of class i
 ///   misplaced by the step relative to its total (a moving front contributes its
 ///   displacement error, but a band of one or two cells contributes its whole volume at
@@ -100,10 +102,11 @@ pub enum ErrorNorm {
 /// rejected and retried; the next step is Δt·min(2, max(0.2, 0.9 √(tol/E))) (the error is
 /// O(Δt²)), limited to `max_dt`. A step whose Newton solve fails is retried at half the size.
 ///
-/// Measured on `whole_blood_tube.toml` (400 radial cells): the volume norm takes 1 375
-/// steps, ≈ 1 000 of them between 16 and 60 s where a one-cell neutrophil band hops through
-/// the forming bed; the transport norm ≈ 200 steps, with the layer fractions within
-/// 0.05 points (benches/README.md, `field/tests/error_norm.rs`).
+/// Measured on `whole_blood_tube.toml` (400 radial cells): the volume norm (2·10⁻³) takes
+/// 1 375 steps, ≈ 1 000 of them between 16 and 60 s where a one-cell neutrophil band hops
+/// through the forming bed; the transport norm (2·10⁻⁴) 308, with the printed layer
+/// fractions within 0.02 points (benches/README.md). The step is then limited by Newton
+/// convergence, not by the error estimate.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ImplicitNumerics {
     /// Newton tolerance on the scaled residual max |G_ij|/(m_j s_i) (default 10⁻⁸: five orders
@@ -112,7 +115,8 @@ pub struct ImplicitNumerics {
     /// ≈ 17 % of the Newton iterations of the whole-blood tube with the reported layers
     /// unchanged to the printed digits)
     pub newton_tolerance: f64,
-    /// local error tolerance `tol` of the step-size control (default 2·10⁻³)
+    /// local error tolerance `tol` of the step-size control (default 2·10⁻⁴; 2·10⁻³ with the
+    /// volume norm before 2026-12-06)
     pub time_tolerance: f64,
     /// the norm of the local error (default [`ErrorNorm::Transport`])
     pub error_norm: ErrorNorm,
@@ -132,7 +136,7 @@ impl Default for ImplicitNumerics {
     fn default() -> Self {
         Self {
             newton_tolerance: 1e-8,
-            time_tolerance: 2e-3,
+            time_tolerance: 2e-4,
             error_norm: ErrorNorm::Transport,
             initial_dt: 1e-2,
             max_dt: 10.0,
