@@ -77,3 +77,50 @@ fn preset_transient_time() {
         tr.stats
     );
 }
+
+/// Development breakdown of the refined viscous preset (the CLI preset's physics: viscous flow,
+/// `grid.refine_interface = 0.015`): Newton statistics and CPU time of the uniform march, the
+/// coarse locating march and the whole refined solve. Run with
+/// `cargo test --release -p buffycoat-channel --test timing refined_breakdown -- --ignored --nocapture`.
+#[test]
+#[ignore = "timing; run in release"]
+fn refined_breakdown() {
+    let par = Parallel::serial();
+    let mut base = preset_config();
+    base.profile = buffycoat_channel::FlowProfile::Viscous;
+    let mut coarse = base.clone();
+    coarse.radial_cells /= 2;
+    coarse.along_cells /= 4;
+    let mut refined = base.clone();
+    refined.refine_interface = Some(0.015);
+    let mut exact = refined.clone();
+    exact.implicit.coupling_threshold = 0.0;
+    let mut loose = refined.clone();
+    loose.implicit.tolerance = 1e-8;
+    for (name, cfg) in [
+        ("uniform", base),
+        ("coarse", coarse),
+        ("refined", refined),
+        ("refined_exact", exact),
+        ("refined_1e-8", loose),
+    ] {
+        if std::env::var("CF_ONLY").is_ok_and(|o| o != name) {
+            continue;
+        }
+        let ch = channel(cfg, whole_blood(4));
+        let _ = ch.solve_steady(&par).unwrap();
+        let reps: usize = std::env::var("CF_REPS")
+            .ok()
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(5);
+        let cpu0 = process_cpu_seconds();
+        for _ in 0..reps {
+            std::hint::black_box(ch.solve_steady(&par).unwrap());
+        }
+        let cpu = cpu0
+            .zip(process_cpu_seconds())
+            .map(|(a, b)| (b - a) / reps as f64 * 1e3);
+        let sol = ch.solve_steady(&par).unwrap();
+        println!("{name}: CPU {cpu:.1?} ms; {:?}", sol.stats());
+    }
+}
