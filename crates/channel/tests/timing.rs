@@ -95,6 +95,10 @@ fn refined_breakdown() {
     refined.refine_interface = Some(0.015);
     let mut exact = refined.clone();
     exact.implicit.coupling_threshold = 0.0;
+    let mut laminar_refined = refined.clone();
+    laminar_refined.profile = buffycoat_channel::FlowProfile::Laminar;
+    let mut laminar = laminar_refined.clone();
+    laminar.refine_interface = None;
     let mut loose = refined.clone();
     loose.implicit.tolerance = 1e-8;
     for (name, cfg) in [
