@@ -79,9 +79,12 @@ fn preset_transient_time() {
 }
 
 /// Development breakdown of the refined viscous preset (the CLI preset's physics: viscous flow,
-/// `grid.refine_interface = 0.015`): Newton statistics and CPU time of the uniform march, the
-/// coarse locating march and the whole refined solve. Run with
-/// `cargo test --release -p buffycoat-channel --test timing refined_breakdown -- --ignored --nocapture`.
+/// `grid.refine_interface = 0.015`): Newton statistics and CPU time per solve of the uniform
+/// march, the coarse locating march, the whole refined solve, the refined solve with the exact
+/// Jacobian, and the laminar uniform and refined solves. Run with
+/// `cargo test --release -p buffycoat-channel --test timing refined_breakdown -- --ignored --nocapture`;
+/// `BREAKDOWN_ONLY=<name>` runs one row, `BREAKDOWN_REPS=<n>` sets the timed repetitions (0 for
+/// instruction counts under valgrind: one warm-up and one statistics solve).
 #[test]
 #[ignore = "timing; run in release"]
 fn refined_breakdown() {
@@ -99,32 +102,31 @@ fn refined_breakdown() {
     laminar_refined.profile = buffycoat_channel::FlowProfile::Laminar;
     let mut laminar = laminar_refined.clone();
     laminar.refine_interface = None;
-    let mut loose = refined.clone();
-    loose.implicit.tolerance = 1e-8;
+    let reps: usize = std::env::var("BREAKDOWN_REPS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(5);
     for (name, cfg) in [
         ("uniform", base),
         ("coarse", coarse),
         ("refined", refined),
         ("refined_exact", exact),
-        ("refined_1e-8", loose),
+        ("laminar", laminar),
+        ("laminar_refined", laminar_refined),
     ] {
-        if std::env::var("CF_ONLY").is_ok_and(|o| o != name) {
+        if std::env::var("BREAKDOWN_ONLY").is_ok_and(|o| o != name) {
             continue;
         }
         let ch = channel(cfg, whole_blood(4));
         let _ = ch.solve_steady(&par).unwrap();
-        let reps: usize = std::env::var("CF_REPS")
-            .ok()
-            .and_then(|r| r.parse().ok())
-            .unwrap_or(5);
         let cpu0 = process_cpu_seconds();
         for _ in 0..reps {
             std::hint::black_box(ch.solve_steady(&par).unwrap());
         }
         let cpu = cpu0
             .zip(process_cpu_seconds())
-            .map(|(a, b)| (b - a) / reps as f64 * 1e3);
+            .map(|(a, b)| (b - a) / reps.max(1) as f64 * 1e3);
         let sol = ch.solve_steady(&par).unwrap();
-        println!("{name}: CPU {cpu:.1?} ms; {:?}", sol.stats());
+        println!("{name}: CPU {cpu:.1?} ms per solve; {:?}", sol.stats());
     }
 }
