@@ -218,10 +218,13 @@ impl Env<'_> {
             }
         };
         let (j0, wx) = g.centre_interpolation_near(xi, self.uniform, hint);
-        let at = |k: usize, j: usize, q: usize| self.mix[(k * j_cells + j) * 3 + q];
+        // the (c, e, S) triples of the centres j0, j0 + 1 at the stations k0 and k0 + 1 (one
+        // bounds check per row; the arithmetic is the bilinear interpolation, in this order)
+        let lo = &self.mix[(k0 * j_cells + j0) * 3..][..6];
+        let hi = &self.mix[((k0 + 1) * j_cells + j0) * 3..][..6];
         let interp = |q: usize| {
-            let a = at(k0, j0, q) + wx * (at(k0, j0 + 1, q) - at(k0, j0, q));
-            let b = at(k0 + 1, j0, q) + wx * (at(k0 + 1, j0 + 1, q) - at(k0 + 1, j0, q));
+            let a = lo[q] + wx * (lo[3 + q] - lo[q]);
+            let b = hi[q] + wx * (hi[3 + q] - hi[q]);
             a + wt * (b - a)
         };
         let (c, e, s) = (interp(0), interp(1), interp(2));
