@@ -12,8 +12,8 @@
 //!   ramp of width ε (the channel's `ImplicitSettings::packing_ramp`);
 //! - ∂w_i/∂φ_m = Δρ_m(K − k_i − k_m) + e k_m and
 //!   ∂v_i/∂φ_m = c′(φ) w_i + c(φ) ∂w_i/∂φ_m for v_i = c w_i (per unit acceleration).
-//! - with a consolidating bed whose network holds cells larger than its own
-//!   ([`buffycoat_physics::consolidation::network_weight`]), above the contact fraction
+//! - with a consolidating bed that holds cells larger than its own
+//!   ([`buffycoat_physics::consolidation::network_weight`]), from φ_c − w on
 //!   v_i = c [w_i − θ(φ) b q_i], b = M/K − e, q_i = p_i − P, p_i = (k_i − κ)⁺, κ = K/φ,
 //!   P = Σ φ_j p_j (see [`Kinetics::velocities`]).
 
@@ -207,8 +207,7 @@ impl Kinetics {
                     let large = if ki > net.kappa { 1.0 } else { 0.0 };
                     let q = (ki - net.kappa).max(0.0) - net.excess_sum;
                     let row = &mut dv[i * n..(i + 1) * n];
-                    for ((slot, &km), &dm) in row.iter_mut().zip(&self.mobility).zip(&self.excess)
-                    {
+                    for ((slot, &km), &dm) in row.iter_mut().zip(&self.mobility).zip(&self.excess) {
                         let db = km * (dm - hat) / mix.mobility - dm;
                         let dq = (large - net.large_fraction) * (net.kappa - km) / net.total
                             - (km - net.kappa).max(0.0);
@@ -220,7 +219,7 @@ impl Kinetics {
     }
 
     /// The network closure's quantities of state `phi`, `None` where it does not act (no bed,
-    /// w = 0, φ ≤ φ_c). See [`buffycoat_physics::consolidation::network_weight`]: cells with
+    /// w = 0, φ ≤ φ_c − w). See [`buffycoat_physics::consolidation::network_weight`]: cells with
     /// a mobility k_i above the network's mean κ = K/φ take the compaction-driven part of their
     /// MLB slip with κ, weighted by θ(φ).
     #[inline]
@@ -445,7 +444,7 @@ mod tests {
         }
     }
 
-    /// The network closure: nothing changes for one class or below φ_c; above φ_c + w a
+    /// The network closure: nothing changes for one class or below φ_c − w; above φ_c a
     /// large cell's slip relative to the network's cells is its buoyant slip
     /// c k_i (Δρ_i − Δρ̂) (per unit acceleration, no stress); the Jacobians of the velocities
     /// and of the consolidation coefficients match central differences, also on the ramp.
@@ -463,7 +462,7 @@ mod tests {
             }),
             Kinetics::new(&one, &fluid, law, 0.01).with_bed(&bed),
         );
-        for phi in [0.5, 0.57, 0.8] {
+        for phi in [0.45, 0.53, 0.8] {
             let (mut a, mut b) = ([0.0], [0.0]);
             plain.velocities(&[phi], &mut a, None);
             held.velocities(&[phi], &mut b, None);
@@ -485,7 +484,8 @@ mod tests {
         assert!((got - want).abs() <= 1e-6 * want.abs(), "{got} vs {want}");
         assert!(got < 0.0, "the lighter, larger cell rises through the bed");
         for phi in [
-            [0.56, 0.004, 0.002],
+            [0.52, 0.004, 0.002],
+            [0.535, 0.01, 0.001],
             [0.58, 0.01, 0.001],
             [0.7, 0.05, 0.01],
             [0.9, 0.005, 0.001],

@@ -203,8 +203,8 @@ pub struct Consolidation {
     /// ratio R ≥ 1 of the unloading to the loading stiffness (see
     /// [`SolidStress::unloading_stress_and_derivative`])
     pub unloading_stiffness: f64,
-    /// width w ∈ [0, 0.4] (volume fraction above φ_c) over which cells larger than the bed's
-    /// cells become held by the contact network (see [`network_weight`]); 0: never (the
+    /// width w ∈ [0, 0.4] (volume fraction below φ_c) over which cells larger than the bed's
+    /// cells become held by the crowded bed (see [`network_weight`]); 0: never (the
     /// Berres et al. volume-share closure alone, as before issue 11's network closure)
     pub network_width: f64,
 }
@@ -238,9 +238,10 @@ impl Consolidation {
     }
 }
 
-/// The weight θ(φ) ∈ [0, 1] with which the contact network of the bed holds a cell larger
-/// than the bed's cells: θ = 0 for φ ≤ φ_c, θ = s²(3 − 2s) with s = (φ − φ_c)/w for
-/// φ_c < φ < φ_c + w, θ = 1 above (a C¹ ramp), and its derivative dθ/dφ. `width` = 0: θ ≡ 0.
+/// The weight θ(φ) ∈ [0, 1] with which the crowded bed holds a cell larger than the bed's
+/// cells: θ = 0 for φ ≤ φ_c − w, θ = s²(3 − 2s) with s = (φ − φ_c + w)/w for
+/// φ_c − w < φ < φ_c, θ = 1 from the contact fraction φ_c on (a C¹ ramp), and its derivative
+/// dθ/dφ. `width` = 0: θ ≡ 0.
 ///
 /// **The closure it weights** (used by `buffycoat_field::kinetics`). In the MLB closure every
 /// class slips through the plasma with its own Stokes mobility k_i = d_i²/χ_i, so in a bed
@@ -267,10 +268,14 @@ impl Consolidation {
 /// For one class (or cells of one size) nothing changes, so the calibrated compaction of a
 /// red-cell bed (docs/physics.md §9.3) is unaffected.
 ///
-/// The ramp width is an assumption (no data resolve it): the contact network of deformable
-/// discocytes does not form at one sharp fraction; [`RED_CELL_NETWORK_WIDTH`] = 0.05 is of the
-/// order of the spread of random-close-packing fractions of polydisperse packings. Results
-/// (white cells in the buffy coat) depend on it weakly (docs/physics.md §9.1).
+/// **Ramp.** The large cells are caged by their crowded neighbours before the red cells carry
+/// a stress: in hard-sphere suspensions caging (the loss of long-range self-diffusion) sets in
+/// at the freezing fraction 0.494 (Pusey & van Megen, Nature 320:340, 1986), below the
+/// loose-contact fraction ≈ 0.55 taken for φ_c. θ therefore ramps up over [φ_c − w, φ_c] and
+/// is 1 wherever the bed is stressed; [`RED_CELL_NETWORK_WIDTH`] = 0.05 ≈ 0.55 − 0.494 is that
+/// estimate, not a fit. How many white cells a gentle spin brings out of the bed depends on
+/// it (the white cells collect where θ changes, at the top of the bed; docs/physics.md §9.1
+/// gives the sensitivity).
 #[inline]
 pub fn network_weight(phi: f64, critical: f64, width: f64) -> (f64, f64) {
     let start = critical - width;
@@ -338,14 +343,15 @@ mod tests {
     #[test]
     fn network_weight_is_a_c1_ramp() {
         let (pc, w) = (0.55, 0.05);
-        assert_eq!(network_weight(0.5, pc, w), (0.0, 0.0));
-        assert_eq!(network_weight(0.61, pc, w), (1.0, 0.0));
+        assert_eq!(network_weight(0.45, pc, w), (0.0, 0.0));
+        assert_eq!(network_weight(0.56, pc, w), (1.0, 0.0));
         assert_eq!(network_weight(0.9, pc, 0.0), (0.0, 0.0));
-        assert!((network_weight(0.575, pc, w).0 - 0.5).abs() < 1e-14);
-        for phi in [0.551, 0.56, 0.575, 0.59, 0.599] {
+        assert!((network_weight(0.525, pc, w).0 - 0.5).abs() < 1e-12);
+        for phi in [0.501, 0.51, 0.525, 0.54, 0.549] {
             let (t, d) = network_weight(phi, pc, w);
             let h = 1e-7;
-            let fd = (network_weight(phi + h, pc, w).0 - network_weight(phi - h, pc, w).0) / (2.0 * h);
+            let fd =
+                (network_weight(phi + h, pc, w).0 - network_weight(phi - h, pc, w).0) / (2.0 * h);
             assert!((fd - d).abs() <= 1e-6 * d.max(1.0), "{phi}: {fd} vs {d}");
             assert!((0.0..=1.0).contains(&t));
         }

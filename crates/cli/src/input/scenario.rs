@@ -466,7 +466,7 @@ pub struct ConsolidationSection {
     pub bed_exponent: Option<f64>,
     /// ratio of the unloading to the loading stiffness of the bed
     pub unloading_stiffness: Option<f64>,
-    /// width (volume fraction above φ_c) over which the contact network holds cells larger
+    /// width (volume fraction below φ_c) over which the crowded bed comes to hold cells larger
     /// than the bed's cells (0: off)
     pub network_width: Option<f64>,
 }
