@@ -269,8 +269,8 @@ impl Consolidation {
 /// red-cell bed (docs/physics.md §9.3) is unaffected.
 ///
 /// **Ramp.** The large cells are caged by their crowded neighbours before the red cells carry
-/// a stress: in hard-sphere suspensions caging (the loss of long-range self-diffusion) sets in
-/// at the freezing fraction 0.494 (Pusey & van Megen, Nature 320:340, 1986), below the
+/// a stress: hard-sphere suspensions leave the free fluid state at the freezing fraction 0.494
+/// and are caged (glassy) by ≈ 0.58 (Pusey & van Megen, Nature 320:340, 1986), around the
 /// loose-contact fraction ≈ 0.55 taken for φ_c. θ therefore ramps up over [φ_c − w, φ_c] and
 /// is 1 wherever the bed is stressed; [`RED_CELL_NETWORK_WIDTH`] = 0.05 ≈ 0.55 − 0.494 is that
 /// estimate, not a fit. How many white cells a gentle spin brings out of the bed depends on
