@@ -535,6 +535,15 @@ impl ColumnSolver {
         }
     }
 
+    /// Forgets the class partition, so that the next [`Self::step`] takes it from its
+    /// [`ColumnStep::major`] (a caller that changes `major` between steps calls this; the
+    /// factorisation is rebuilt). Allocates nothing.
+    pub fn reset_partition(&mut self) {
+        self.major.clear();
+        self.minor.clear();
+        self.factor_dt = f64::NAN;
+    }
+
     /// Sets the partition: the approximate one of `p` or, if `exact`, all classes coupled.
     fn set_partition(&mut self, p: &ColumnStep<'_>, exact: bool) {
         self.exact = exact;
@@ -1797,6 +1806,7 @@ mod tests {
             stress: SolidStress::new(0.55, 5.0, 2.5).unwrap(),
             bed_exponent: 0.5,
             unloading_stiffness: 100.0,
+            network_width: 0.05,
         };
         let kin = Kinetics::new(&classes, &Fluid::plasma_37c(), law, 0.01).with_bed(&consolidation);
         let accel: Vec<f64> = (0..=cells)
@@ -2037,6 +2047,7 @@ mod tests {
             stress: SolidStress::new(0.55, 5.0, 2.5).unwrap(),
             bed_exponent: 0.0,
             unloading_stiffness: 100.0,
+            network_width: 0.05,
         };
         let kin = Kinetics::new(&classes, &Fluid::plasma_37c(), law, 0.01).with_bed(&consolidation);
         let accel: Vec<f64> = (0..=cells)
