@@ -222,14 +222,15 @@ fn cumulative(f: &HinderedField) -> Vec<Vec<f64>> {
 /// The transport (Wasserstein-1) error norm of the step-size control at its default
 /// tolerance (2·10⁻⁴) against the L¹ volume norm at the old default (2·10⁻³) on the
 /// consolidating whole-blood tube (8 classes of single cells, 10 min at 5000 rpm, 120 cells):
-/// fewer steps (measured 231 against 1 029), and every class's final distribution within
+/// fewer steps (measured 250 against 1 092), and every class's final distribution within
 /// a mean displacement of one cell of a reference run (volume norm, 10⁻⁴), as with the
-/// volume norm. Measured (W₁/L, transport / volume): 2.4·10⁻³ / 7.4·10⁻⁴ at 120 cells,
-/// 2.8·10⁻³ / 4.6·10⁻⁴ at 240 cells (281 / 1 802 steps): the transport norm is less
-/// accurate in this sense but stays below a cell; one-cell bands may then sit one cell
-/// away from the reference, so the volume on one side of a cut through a band can differ
-/// by the band's share (largest such difference 7.7 % / 2.3 % at 120 cells, 64 % / 6 % at
-/// 240 cells). At 2·10⁻³ the transport norm takes 87 steps and misses by more.
+/// volume norm. Measured (W₁/L, transport / volume): 1.9·10⁻³ / 4.7·10⁻⁴ (before the
+/// network closure of §9.1: 2.4·10⁻³ / 7.4·10⁻⁴ at 120 cells, 2.8·10⁻³ / 4.6·10⁻⁴ at 240
+/// cells with 281 / 1 802 steps): the transport norm is less accurate in this sense but
+/// stays below a cell; one-cell bands may then sit one cell away from the reference, so the
+/// volume on one side of a cut through a band can differ by the band's share (largest such
+/// difference 22 % / 5 % at 120 cells; 64 % / 6 % at 240 cells before the network closure).
+/// At 2·10⁻³ the transport norm takes ≈ 90 steps and misses by more.
 #[test]
 fn transport_error_norm_takes_fewer_steps_at_the_same_accuracy() {
     use buffycoat_field::ErrorNorm;
