@@ -49,6 +49,11 @@ VARIANTS = [
     ("consolidation, 1800 rpm", ["consolidation.modulus_pa=5", "rotor.rpm=1800"]),
     ("aggregation ESR 10, 600 rpm", ["hindrance.esr_mm_h=10", "rotor.rpm=600"]),
     ("aggregation ESR 10, 400 rpm", ["hindrance.esr_mm_h=10", "rotor.rpm=400"]),
+    ("collect Hct set-point 0.02", ["ports.collect_hematocrit=0.02"]),
+    ("collect Hct set-point 0.15", ["ports.collect_hematocrit=0.15"]),
+    ("donor hematocrit 0.35", ["blood.hematocrit=0.35"]),
+    ("donor hematocrit 0.40", ["blood.hematocrit=0.40"]),
+    ("donor hematocrit 0.50", ["blood.hematocrit=0.50"]),
 ]
 
 
