@@ -10,8 +10,8 @@ table: model value, published range and its source (docs/physics.md §10.1, §10
 closures of docs/physics.md (§9.3, §10).
 
 Every run uses the converged radial grid, `--set grid.refine_interface=0.015` (half of the
-radial cells around the buffy coat, docs/physics.md §10.8; the MNC and PBSC presets set it
-themselves): on the uniform grid the collect-hematocrit rows are discretisation error (MNC CE2
+radial cells around the buffy coat, docs/physics.md §10.8; the MNC preset sets it
+itself): on the uniform grid the collect-hematocrit rows are discretisation error (MNC CE2
 14 % instead of 35 %, docs/physics.md §10.14).
 
 Usage: python3 benches/plausibility.py [path/to/buffycoat] [--set key=value ...]
