@@ -361,12 +361,23 @@ fn leukapheresis_channel_preset_reports_ports() {
     let (narrow, wide) = widths
         .iter()
         .fold((f64::MAX, 0.0_f64), |(a, b), &w| (a.min(w), b.max(w)));
-    assert!(narrow < 0.1 * wide, "ξ spacing {narrow} .. {wide}: not the refined grid");
+    assert!(
+        narrow < 0.1 * wide,
+        "ξ spacing {narrow} .. {wide}: not the refined grid"
+    );
     let exit = &h[200 * 100..];
     let inside = radius.iter().rposition(|&x| x < cuts[0]).unwrap();
     let outside = radius.iter().position(|&x| x > cuts[1]).unwrap();
-    assert!(exit[inside] < 0.01, "Hct {} inside the plasma cut", exit[inside]);
-    assert!(exit[outside] > 0.3, "Hct {} outside the red-cell cut", exit[outside]);
+    assert!(
+        exit[inside] < 0.01,
+        "Hct {} inside the plasma cut",
+        exit[inside]
+    );
+    assert!(
+        exit[outside] > 0.3,
+        "Hct {} outside the red-cell cut",
+        exit[outside]
+    );
     let (f, _) = r.read_f64("/observables/ports/collect/fraction").unwrap();
     assert_eq!(f.len(), 5);
     assert!(r.exists("/observables/grade_efficiency/lymphocyte/probability"));
