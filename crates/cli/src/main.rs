@@ -7,6 +7,11 @@ use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod alloc;
+
+#[global_allocator]
+static ALLOCATOR: alloc::HugePageAlloc = alloc::HugePageAlloc;
+
 // Printing that survives a closed pipe (`buffycoat … | head`): what the program prints is a
 // courtesy, its files are the result. A failed write to stdout or stderr (a broken pipe) is
 // ignored, where `println!` would panic, and the command finishes normally.

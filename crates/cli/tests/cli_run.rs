@@ -408,7 +408,9 @@ fn bead_suspension_without_red_cells_reports_port_fractions() {
     let o = bin()
         .arg("run")
         .arg(&scenario)
-        .args(["--quiet", "--no-output", "--summary"])
+        .args(["--quiet", "-o"])
+        .arg(dir.path().join("beads.h5"))
+        .arg("--summary")
         .arg(&summary)
         .args([
             "--set",
@@ -430,6 +432,10 @@ fn bead_suspension_without_red_cells_reports_port_fractions() {
         assert!(json.get(key).is_none(), "{key} must be absent: {json}");
     }
     assert!(json["purity"].get("white_cells").is_none());
+    // The file, too, has no platelet loss (0/0 without platelets), but the port fractions.
+    let file = buffycoat_h5::Reader::open(&dir.path().join("beads.h5")).unwrap();
+    assert!(!file.exists("/observables/platelet_loss"));
+    assert!(file.exists("/observables/ports/collect/fraction"));
     let mut split = [0.0; 3];
     for bead in ["bead_15um", "bead_6um"] {
         let mut total = 0.0;

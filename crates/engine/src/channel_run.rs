@@ -14,7 +14,7 @@
 //! | `/observables/ports/<port>/{flow_ml_min, hematocrit}` | scalars | mL/min, – |
 //! | `/observables/ports/<port>/{fraction, per_ul}` (attr `names`) | `[Sp]` | –, µL-1 |
 //! | `/observables/{collection_efficiency, purity_all_cells, purity_white_cells}` (attr `names`) | `[Sp]` | – |
-//! | `/observables/platelet_loss` | scalar | – |
+//! | `/observables/platelet_loss` | scalar (absent without platelets) | – |
 //! | `/observables/grade_efficiency/<species>/{diameter_m, count, probability}` | `[B]`, `[B]`, `[B][3]` (ports plasma, collect, red_cells) | m |
 //! | `/observables/grade_efficiency/<species>/{density_kg_m3, count_by_density, probability_by_density}` | the same by density | kg m-3 |
 //! | `/tracers/{species, diameter_m, density_kg_m3, entry_radius_m, exit_radius_m, port}` | `[N]` per-cell fates (port 0 plasma, 1 collect, 2 red cells) | |
@@ -350,12 +350,19 @@ fn write_output(
         writer.dataset_f64(path, &[sp], values.clone(), None)?;
         writer.attr_strings(path, "names", &names)?;
     }
-    writer.dataset_f64(
-        schema::OBSERVABLES_PLATELET_LOSS,
-        &[],
-        vec![report.platelet_loss],
-        None,
-    )?;
+    // Platelet loss is 0/0 for a suspension without platelets: absent, not 0 (as in the summary).
+    if report
+        .species
+        .iter()
+        .any(|s| setup.sample.roles.is_platelet(s))
+    {
+        writer.dataset_f64(
+            schema::OBSERVABLES_PLATELET_LOSS,
+            &[],
+            vec![report.platelet_loss],
+            None,
+        )?;
+    }
     if let Some((tracers, fates, grades)) = tracer_data {
         let species_names = setup.sample.names();
         for g in grades {

@@ -4,8 +4,10 @@
 //! Next to the output `DIR/OUT.h5` a checkpointing run keeps two hidden files:
 //!
 //! - `DIR/.OUT.h5.journal`: every frame the output observer appended (series, step, time,
-//!   values), appended as the run goes (what a resumed run replays into its new file); the
-//!   particle output leaves out the run's last frame, which no checkpoint can follow;
+//!   values), what a resumed run replays into its new file; recorded by the writer thread after
+//!   it wrote the frame, held in memory (up to 256 MiB) and written to the file before each
+//!   checkpoint, so a run that ends before its first checkpoint writes none; the particle
+//!   output leaves out the run's last frame, which no checkpoint can follow;
 //! - `DIR/.OUT.h5.checkpoint`: written atomically at each checkpoint: the program version and
 //!   git commit, the scenario (text, effective text, overrides, path), the frame index reached,
 //!   the journal length at that frame, and the solver's state (saved by the solver itself,
@@ -21,13 +23,14 @@
 use crate::error::RunError;
 use crate::observe::{RunOptions, run_observed};
 use crate::provenance::Provenance;
-use buffycoat_h5::{SeriesId, Writer};
+use buffycoat_h5::{FrameSink, SeriesId, Writer};
 use buffycoat_stepper::{
     Checkpoint, Frame, Parallel, Propagate, RunReport, Schedule, StateReader, StateWriter,
 };
 use std::fs::{File, OpenOptions};
 use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 /// Format version of the checkpoint file.
@@ -245,17 +248,165 @@ impl Header {
     }
 }
 
-/// The checkpoint observer of one run: records the output's frames in the journal and writes
-/// checkpoints at its cadence.
+/// Journal records waiting in memory above this many bytes go to the journal file at once (on
+/// the writer thread); below it they wait for the next checkpoint. A run that ends before its
+/// first checkpoint (every run shorter than the checkpoint interval) then writes no journal at
+/// all: at 10⁶ particles one frame is 48 MB that would be written and deleted again, which cost
+/// about a tenth of such a run.
+const JOURNAL_MEMORY_BYTES: usize = 256 << 20;
+
+/// The journal of one run: the frames handed to the output writer, recorded by the writer
+/// thread after it wrote them (through [`JournalTicket`]s), kept in memory up to
+/// [`JOURNAL_MEMORY_BYTES`] and written to the journal file before each checkpoint.
+#[derive(Debug)]
+struct Journal {
+    path: PathBuf,
+    /// the output's time series in slot order
+    ids: Vec<SeriesId>,
+    state: Mutex<JournalState>,
+    /// signalled whenever a ticket settles
+    settled: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct JournalState {
+    /// the journal file once it exists (a resumed run reopens the old one)
+    file: Option<BufWriter<File>>,
+    /// bytes in the file (written or in its buffer)
+    file_len: u64,
+    /// encoded records not yet in the file, in append order
+    pending: Vec<Vec<u8>>,
+    pending_len: u64,
+    /// tickets handed out / settled (recorded or dropped)
+    sent: u64,
+    settled: u64,
+    /// a frame handed to the writer never reached the journal (the output failed)
+    lost: bool,
+    /// the first I/O error on the journal file
+    error: Option<String>,
+}
+
+impl Journal {
+    fn lock(&self) -> MutexGuard<'_, JournalState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Moves the pending records into the journal file (created on first use).
+    fn write_pending(&self, st: &mut JournalState) -> std::io::Result<()> {
+        if st.file.is_none() {
+            let file = OpenOptions::new()
+                .create(true)
+                .write(true)
+                .truncate(true)
+                .open(&self.path)?;
+            st.file = Some(BufWriter::with_capacity(1 << 20, file));
+        }
+        let JournalState {
+            file,
+            pending,
+            file_len,
+            pending_len,
+            ..
+        } = st;
+        let file = file.as_mut().expect("created above");
+        for record in pending.drain(..) {
+            file.write_all(&record)?;
+        }
+        *file_len += *pending_len;
+        *pending_len = 0;
+        Ok(())
+    }
+
+    /// Waits until every ticket handed out has settled, then moves the pending records to
+    /// the file and syncs it; returns the journal's length.
+    fn sync(&self) -> Result<u64, RunError> {
+        let mut st = self.lock();
+        while st.settled < st.sent {
+            st = self
+                .settled
+                .wait(st)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        let fail = |message: String| RunError::Checkpoint {
+            path: self.path.clone(),
+            message,
+        };
+        if st.lost {
+            return Err(fail(
+                "a frame of the output was not written, so no checkpoint can be taken".into(),
+            ));
+        }
+        if let Some(e) = &st.error {
+            return Err(fail(e.clone()));
+        }
+        let result = self.write_pending(&mut st).and_then(|()| {
+            let file = st.file.as_mut().expect("write_pending creates the file");
+            file.flush()?;
+            file.get_ref().sync_data()
+        });
+        result.map_err(|e| fail(e.to_string()))?;
+        Ok(st.file_len)
+    }
+}
+
+/// One frame on its way to the journal: handed to the writer with the frame, it records the
+/// frame once the writer thread has written it (so the producing thread copies nothing), and
+/// settles when dropped, recorded or not, so that [`Journal::sync`] never waits for a frame
+/// that a failed writer discarded.
+#[derive(Debug)]
+struct JournalTicket {
+    journal: Arc<Journal>,
+    recorded: bool,
+}
+
+impl FrameSink for JournalTicket {
+    fn frame(&mut self, series: SeriesId, step: i64, time: f64, data: &[f64]) {
+        let slot = self
+            .journal
+            .ids
+            .iter()
+            .position(|&i| i == series)
+            .expect("every series of the output is registered") as u64;
+        let mut record = vec![0u8; 32 + 8 * data.len()];
+        let (head, values) = record.split_at_mut(32);
+        head[0..8].copy_from_slice(&slot.to_le_bytes());
+        head[8..16].copy_from_slice(&step.to_le_bytes());
+        head[16..24].copy_from_slice(&time.to_bits().to_le_bytes());
+        head[24..32].copy_from_slice(&(data.len() as u64).to_le_bytes());
+        for (b, x) in values.chunks_exact_mut(8).zip(data) {
+            b.copy_from_slice(&x.to_le_bytes());
+        }
+        let mut st = self.journal.lock();
+        st.pending_len += record.len() as u64;
+        st.pending.push(record);
+        if st.pending_len > JOURNAL_MEMORY_BYTES as u64
+            && st.error.is_none()
+            && let Err(e) = self.journal.write_pending(&mut st)
+        {
+            st.error = Some(e.to_string());
+        }
+        self.recorded = true;
+    }
+}
+
+impl Drop for JournalTicket {
+    fn drop(&mut self) {
+        let mut st = self.journal.lock();
+        st.settled += 1;
+        st.lost |= !self.recorded;
+        drop(st);
+        self.journal.settled.notify_all();
+    }
+}
+
+/// The checkpoint observer of one run: journals the output's frames and writes checkpoints at
+/// its cadence.
 pub(crate) struct Checkpointer {
     state_path: PathBuf,
     tmp_path: PathBuf,
-    journal_path: PathBuf,
     /// the journal of the frames written (`None`: the run writes its output at the end, and
     /// its state holds everything until then)
-    journal: Option<BufWriter<File>>,
-    journal_len: u64,
-    ids: Vec<SeriesId>,
+    journal: Option<Arc<Journal>>,
     identity: Identity,
     every: CheckpointEvery,
     last: Instant,
@@ -275,7 +426,8 @@ impl Checkpointer {
     /// writer as its time series (in a fixed order; `None`: the output is written at the end
     /// from the state, and there is no journal). With `resume` and a checkpoint on disk,
     /// restores `system`, replays the journal into the writer and returns the frame to
-    /// continue from; otherwise starts a new journal and returns 0.
+    /// continue from; otherwise starts a new journal (in memory until the first checkpoint)
+    /// and returns 0.
     pub(crate) fn start<S: Checkpoint>(
         output: &Path,
         provenance: &Provenance,
@@ -332,37 +484,41 @@ impl Checkpointer {
         }
         let journal = match writer {
             Some(_) => {
-                let file = OpenOptions::new()
-                    .create(true)
-                    .write(true)
-                    .truncate(false)
-                    .open(&journal_path)
-                    .map_err(io_err(&journal_path))?;
-                file.set_len(journal_len).map_err(io_err(&journal_path))?;
-                let mut journal = BufWriter::with_capacity(1 << 20, file);
-                journal
-                    .seek(SeekFrom::Start(journal_len))
-                    .map_err(io_err(&journal_path))?;
-                Some(journal)
+                let mut st = JournalState::default();
+                if frame > 0 {
+                    // Resumed: continue the old journal after the checkpoint's records.
+                    let file = OpenOptions::new()
+                        .write(true)
+                        .open(&journal_path)
+                        .map_err(io_err(&journal_path))?;
+                    file.set_len(journal_len).map_err(io_err(&journal_path))?;
+                    let mut file = BufWriter::with_capacity(1 << 20, file);
+                    file.seek(SeekFrom::Start(journal_len))
+                        .map_err(io_err(&journal_path))?;
+                    st.file = Some(file);
+                    st.file_len = journal_len;
+                } else {
+                    // A new run: an old journal is of another run.
+                    remove_if_present(&journal_path)?;
+                }
+                Some(Arc::new(Journal {
+                    path: journal_path,
+                    ids,
+                    state: Mutex::new(st),
+                    settled: Condvar::new(),
+                }))
             }
             None => None,
         };
         if frame == 0 {
             // A new run: an old checkpoint no longer matches the journal.
-            match std::fs::remove_file(&state_path) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(io_err(&state_path)(e)),
-            }
+            remove_if_present(&state_path)?;
         }
         Ok((
             Self {
                 state_path,
                 tmp_path: hidden(output, &format!("checkpoint.tmp-{}", std::process::id())),
-                journal_path,
                 journal,
-                journal_len,
-                ids,
                 identity,
                 every: opts.every,
                 last: Instant::now(),
@@ -372,40 +528,26 @@ impl Checkpointer {
         ))
     }
 
-    /// Records one appended frame of series `id` in the journal.
-    pub(crate) fn record(
+    /// Appends one frame of series `id` to `writer` and to the journal (the writer thread
+    /// records it after writing it).
+    pub(crate) fn append(
         &mut self,
+        writer: &Writer,
         id: SeriesId,
         step: i64,
         time: f64,
-        data: &[f64],
+        data: Vec<f64>,
     ) -> Result<(), RunError> {
-        let slot = self
-            .ids
-            .iter()
-            .position(|&i| i == id)
-            .expect("every series of the output is registered") as u64;
-        let mut head = [0u8; 32];
-        head[0..8].copy_from_slice(&slot.to_le_bytes());
-        head[8..16].copy_from_slice(&step.to_le_bytes());
-        head[16..24].copy_from_slice(&time.to_bits().to_le_bytes());
-        head[24..32].copy_from_slice(&(data.len() as u64).to_le_bytes());
-        let err = io_err(&self.journal_path);
         let journal = self
             .journal
-            .as_mut()
-            .expect("only runs with a journal record frames");
-        journal.write_all(&head).map_err(&err)?;
-        // Little-endian bytes, converted a block at a time (one `write_all` per value would
-        // cost more than the copy into the page cache for a frame of 10⁶ cells).
-        let mut bytes = [0u8; 8 * 1024];
-        for block in data.chunks(1024) {
-            for (b, x) in bytes.chunks_exact_mut(8).zip(block) {
-                b.copy_from_slice(&x.to_le_bytes());
-            }
-            journal.write_all(&bytes[..8 * block.len()]).map_err(&err)?;
-        }
-        self.journal_len += 32 + 8 * data.len() as u64;
+            .as_ref()
+            .expect("only runs with a journal append frames");
+        journal.lock().sent += 1;
+        let ticket = JournalTicket {
+            journal: Arc::clone(journal),
+            recorded: false,
+        };
+        writer.append_to_sink(id, step, time, data, Box::new(ticket))?;
         Ok(())
     }
 
@@ -431,8 +573,8 @@ impl Checkpointer {
         Ok(())
     }
 
-    /// Writes a checkpoint of `system` at frame `index` (the journal is synced first, then the
-    /// checkpoint file is replaced atomically) and returns its path.
+    /// Writes a checkpoint of `system` at frame `index` (the journal is completed and synced
+    /// first, then the checkpoint file is replaced atomically) and returns its path.
     pub(crate) fn save<S: Checkpoint>(
         &mut self,
         index: usize,
@@ -442,17 +584,16 @@ impl Checkpointer {
         if self.saved_frame == Some(index) {
             return Ok(self.state_path.clone());
         }
-        if let Some(journal) = self.journal.as_mut() {
-            let err = io_err(&self.journal_path);
-            journal.flush().map_err(&err)?;
-            journal.get_ref().sync_data().map_err(&err)?;
-        }
+        let journal_len = match &self.journal {
+            Some(journal) => journal.sync()?,
+            None => 0,
+        };
         let mut w = StateWriter::new();
         Header {
             identity: self.identity.clone(),
             frame: index as u64,
             time,
-            journal_len: self.journal_len,
+            journal_len,
         }
         .write(&mut w);
         system.save_state(&mut w);
@@ -474,14 +615,25 @@ impl Checkpointer {
         Ok(self.state_path.clone())
     }
 
-    /// The run finished and its output is in place: removes the checkpoint and the journal.
+    /// The run finished and its output is in place: removes the checkpoint and the journal
+    /// (if it ever reached the disk).
     pub(crate) fn remove(self) {
-        let journal = self.journal.is_some();
-        drop(self.journal);
         let _ = std::fs::remove_file(&self.state_path);
-        if journal {
-            let _ = std::fs::remove_file(&self.journal_path);
+        if let Some(journal) = self.journal {
+            let on_disk = journal.lock().file.take().is_some();
+            if on_disk {
+                let _ = std::fs::remove_file(&journal.path);
+            }
         }
+    }
+}
+
+/// Removes `path`; a missing file is fine.
+fn remove_if_present(path: &Path) -> Result<(), RunError> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(io_err(path)(e)),
     }
 }
 
@@ -624,4 +776,99 @@ fn replay(path: &Path, len: u64, writer: &Writer, ids: &[SeriesId]) -> Result<()
         done += 32 + 8 * n;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A system whose state is one number.
+    struct Counter(u64);
+
+    impl Checkpoint for Counter {
+        fn save_state(&self, out: &mut StateWriter) {
+            out.u64(self.0);
+        }
+        fn restore_state(
+            &mut self,
+            input: &mut StateReader<'_>,
+        ) -> Result<(), buffycoat_stepper::StateError> {
+            self.0 = input.u64()?;
+            Ok(())
+        }
+    }
+
+    /// The journal stays in memory until a checkpoint needs it (a run shorter than the
+    /// checkpoint interval writes none), is complete on disk at each checkpoint (every frame
+    /// handed to the writer before it, recorded by the writer thread), replays to the same
+    /// frames on resume, and is removed with the checkpoint when the run finishes.
+    #[test]
+    fn the_journal_reaches_the_disk_only_for_a_checkpoint_and_replays_its_frames() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("run.h5");
+        let provenance = Provenance::from_code("journal test");
+        let opts = Checkpointing {
+            every: CheckpointEvery::Frames(1000),
+            resume: false,
+        };
+        let frame = |k: usize| -> Vec<f64> { (0..1000).map(|i| (i * 7 + k) as f64).collect() };
+
+        let writer = Writer::create(&out).unwrap();
+        let series = writer.time_series("/s", &[1000], None, "s").unwrap();
+        let mut system = Counter(0);
+        let (mut ckpt, start) = Checkpointer::start(
+            &out,
+            &provenance,
+            &opts,
+            Some((&writer, vec![series])),
+            &mut system,
+        )
+        .unwrap();
+        assert_eq!(start, 0);
+        for k in 0..3 {
+            ckpt.append(&writer, series, k as i64, k as f64, frame(k))
+                .unwrap();
+        }
+        writer.flush().unwrap();
+        assert!(
+            !journal_path(&out).exists(),
+            "no checkpoint yet, so no journal file"
+        );
+        system.0 = 3;
+        ckpt.save(3, 3.0, &system).unwrap();
+        assert!(journal_path(&out).exists() && checkpoint_path(&out).exists());
+        assert_eq!(
+            std::fs::metadata(journal_path(&out)).unwrap().len(),
+            3 * (32 + 8 * 1000)
+        );
+        // A frame after the checkpoint is not in the checkpoint's journal length.
+        ckpt.append(&writer, series, 3, 3.0, frame(3)).unwrap();
+        drop(ckpt);
+        drop(writer);
+
+        // Resume: the state and the three journalled frames come back.
+        let writer = Writer::create(&out).unwrap();
+        let series = writer.time_series("/s", &[1000], None, "s").unwrap();
+        let mut restored = Counter(0);
+        let resume = Checkpointing {
+            resume: true,
+            ..opts
+        };
+        let (ckpt, start) = Checkpointer::start(
+            &out,
+            &provenance,
+            &resume,
+            Some((&writer, vec![series])),
+            &mut restored,
+        )
+        .unwrap();
+        assert_eq!((start, restored.0), (3, 3));
+        writer.finish().unwrap();
+        let file = buffycoat_h5::Reader::open(&out).unwrap();
+        let (values, shape) = file.read_f64("/s/value").unwrap();
+        let expected: Vec<f64> = (0..3).flat_map(frame).collect();
+        assert_eq!((values, shape), (expected, vec![3, 1000]));
+        ckpt.remove();
+        assert!(!journal_path(&out).exists() && !checkpoint_path(&out).exists());
+    }
 }

@@ -256,11 +256,10 @@ impl FieldOutput {
         time: f64,
         buf: Vec<f64>,
     ) -> Result<(), RunError> {
-        if let Some(c) = self.checkpoint.as_mut() {
-            c.record(id, step, time, &buf)?;
+        match self.checkpoint.as_mut() {
+            Some(c) => c.append(&self.writer, id, step, time, buf),
+            _ => Ok(self.writer.append(id, step, time, buf)?),
         }
-        self.writer.append(id, step, time, buf)?;
-        Ok(())
     }
 
     fn observe(&mut self, frame: &Frame<'_, HinderedField>) -> Result<(), RunError> {

@@ -125,9 +125,18 @@ pub(crate) fn run_particles(
         None => None,
     };
     let report = run_checkpointed(schedule, &mut sys, &par, provenance, opts, &mut output)?;
-    let output_path = output.map(|o| o.finish(&sys)).transpose()?;
-    let mut counts = Vec::new();
-    census(sys.cells(), &setup.geometry, names.len(), &mut counts);
+    // The output's census of the last frame is the final state's (a pass over 10⁶ cells saved).
+    let (output_path, counts) = match output {
+        Some(o) => {
+            let (path, counts) = o.finish(&sys)?;
+            (Some(path), counts)
+        }
+        None => {
+            let mut counts = Vec::new();
+            census(sys.cells(), &setup.geometry, names.len(), &mut counts);
+            (None, counts)
+        }
+    };
     let sample_volume_ul = setup.geometry.volume() / MICROLITRE;
     let species = Named(
         names

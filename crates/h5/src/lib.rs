@@ -141,4 +141,4 @@ pub mod xdmf;
 pub use error::H5Error;
 pub use options::{Compression, DEFAULT_DEFLATE_LEVEL, WriterOptions};
 pub use reader::{ElementKind, ObjectKind, Reader};
-pub use writer::{SeriesId, Writer};
+pub use writer::{FrameSink, SeriesId, Writer};

@@ -33,6 +33,16 @@ const RETURN_QUEUE: usize = 16;
 /// Most spare buffers of each type kept on the producer side.
 const POOL_CAP: usize = 16;
 
+/// A second consumer of frames appended with [`Writer::append_to_sink`]: the writer thread
+/// hands it the frame after writing it to the file, so the producing thread pays nothing for
+/// the second copy (the engine's checkpoint journal is one). A sink whose frame could not be
+/// written (an earlier error, a closing writer) is dropped without [`FrameSink::frame`] being
+/// called; implementors that wait for their frames should count drops, not calls.
+pub trait FrameSink: Send + std::fmt::Debug {
+    /// Receives the frame of `series` at `step`/`time` just written (values in C order).
+    fn frame(&mut self, series: SeriesId, step: i64, time: f64, data: &[f64]);
+}
+
 /// Identifies a time series declared with [`Writer::time_series`]; pass it to
 /// [`Writer::append`]. Only meaningful for the writer that returned it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -94,6 +104,7 @@ enum Cmd {
         step: i64,
         time: f64,
         data: Vec<f64>,
+        sink: Option<Box<dyn FrameSink>>,
     },
     Fixed {
         path: String,
@@ -488,6 +499,34 @@ impl Writer {
         time: f64,
         data: Vec<f64>,
     ) -> Result<(), H5Error> {
+        self.append_inner(series, step, time, data, None)
+    }
+
+    /// Like [`append`](Writer::append), and once the frame is written the writer thread
+    /// passes it to `sink` (see [`FrameSink`]; `sink` is dropped uncalled if the frame is not
+    /// written).
+    ///
+    /// # Errors
+    /// As [`append`](Writer::append).
+    pub fn append_to_sink(
+        &self,
+        series: SeriesId,
+        step: i64,
+        time: f64,
+        data: Vec<f64>,
+        sink: Box<dyn FrameSink>,
+    ) -> Result<(), H5Error> {
+        self.append_inner(series, step, time, data, Some(sink))
+    }
+
+    fn append_inner(
+        &self,
+        series: SeriesId,
+        step: i64,
+        time: f64,
+        data: Vec<f64>,
+        sink: Option<Box<dyn FrameSink>>,
+    ) -> Result<(), H5Error> {
         self.shared.check()?;
         {
             let mut local = self.lock_local();
@@ -517,6 +556,7 @@ impl Writer {
             step,
             time,
             data,
+            sink,
         })
     }
 
@@ -1098,8 +1138,12 @@ impl Worker {
                 step,
                 time,
                 data,
+                sink,
             } => {
                 let r = self.append(id, step, time, &data);
+                if let (Ok(()), Some(mut sink)) = (&r, sink) {
+                    sink.frame(SeriesId(id), step, time, &data);
+                }
                 self.recycle_f64(data);
                 r
             }

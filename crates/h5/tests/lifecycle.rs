@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use buffycoat_h5::{H5Error, Reader, Writer};
+use buffycoat_h5::{FrameSink, H5Error, Reader, SeriesId, Writer};
 
 /// Names of all entries in `dir` (including hidden ones).
 fn entries(dir: &Path) -> Vec<String> {
@@ -323,4 +323,75 @@ fn writer_is_send_and_sync() {
     fn check<T: Send + Sync>() {}
     check::<Writer>();
     check::<H5Error>();
+}
+
+/// What a [`FrameSink`] saw: frames received and sinks dropped.
+#[derive(Debug, Default)]
+struct SinkLog {
+    frames: Vec<(i64, f64, Vec<f64>)>,
+    dropped: usize,
+}
+
+#[derive(Debug)]
+struct LoggingSink(std::sync::Arc<std::sync::Mutex<SinkLog>>);
+
+impl FrameSink for LoggingSink {
+    fn frame(&mut self, _series: SeriesId, step: i64, time: f64, data: &[f64]) {
+        self.0
+            .lock()
+            .unwrap()
+            .frames
+            .push((step, time, data.to_vec()));
+    }
+}
+
+impl Drop for LoggingSink {
+    fn drop(&mut self) {
+        self.0.lock().unwrap().dropped += 1;
+    }
+}
+
+/// The sink of a written frame receives exactly that frame, in append order, once it is
+/// written; after a writer-thread error later sinks are dropped without a frame (so that a
+/// journal waiting for its frames counts drops and never hangs).
+#[test]
+fn frame_sinks_receive_written_frames_and_are_dropped_after_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.h5");
+    let log = std::sync::Arc::new(std::sync::Mutex::new(SinkLog::default()));
+    let w = Writer::create(&path).unwrap();
+    let s = w.time_series("/s", &[2], None, "s").unwrap();
+    for k in 0..3 {
+        let sink = Box::new(LoggingSink(log.clone()));
+        w.append_to_sink(s, k, 0.5 * k as f64, vec![k as f64, -1.0], sink)
+            .unwrap();
+    }
+    w.flush().unwrap();
+    {
+        let log = log.lock().unwrap();
+        assert_eq!(log.dropped, 3);
+        let seen: Vec<_> = log.frames.iter().map(|f| (f.0, f.1, f.2.clone())).collect();
+        assert_eq!(
+            seen,
+            vec![
+                (0, 0.0, vec![0.0, -1.0]),
+                (1, 0.5, vec![1.0, -1.0]),
+                (2, 1.0, vec![2.0, -1.0])
+            ]
+        );
+    }
+    // A dataset under a dataset fails on the thread; the next frame's sink gets no frame.
+    w.dataset_f64("/a", &[1], vec![1.0], None).unwrap();
+    w.dataset_f64("/a/b", &[1], vec![1.0], None).unwrap();
+    let _ = w.append_to_sink(
+        s,
+        3,
+        1.5,
+        vec![3.0, -1.0],
+        Box::new(LoggingSink(log.clone())),
+    );
+    assert!(w.flush().is_err());
+    assert!(w.finish().is_err());
+    let log = log.lock().unwrap();
+    assert_eq!((log.frames.len(), log.dropped), (3, 4));
 }

@@ -4,7 +4,7 @@ use crate::geometry::{Container, Geometry, SectorWalls, status};
 use crate::overdamped::Piece;
 use crate::simd::{self, Isa};
 use crate::{Cells, SedimentError, inertial, overdamped};
-use buffycoat_physics::forces::ForceSet;
+use buffycoat_physics::forces::{DragLaw, ForceSet, overdamped_rates};
 use buffycoat_physics::rotor::RotorProfile;
 use buffycoat_stepper::{ChunkReducer, Parallel, Propagate};
 use rayon::prelude::*;
@@ -251,7 +251,7 @@ impl Sedimentation {
     fn plan(&mut self, t0: f64, t1: f64) -> f64 {
         self.pieces.clear();
         let rotor = &self.config.rotor;
-        let linear_drag = self.config.forces.drag == buffycoat_physics::forces::DragLaw::Stokes;
+        let linear_drag = self.config.forces.drag == DragLaw::Stokes;
         let mut key = self.cache_key;
         let mut peak = rotor.omega(t0).max(rotor.omega(t1));
         let mut a = t0;
@@ -447,32 +447,70 @@ impl Sedimentation {
                 let env = self.env();
                 // The rotor's state is the same for every cell of the frame.
                 let (omega, omega_dot) = (env.rotor.omega(t), env.rotor.omega_dot(t));
+                if env.forces.drag == DragLaw::Stokes {
+                    // Every frame of a large run passes here on the main thread while the
+                    // workers wait: a branch-free pass over the cells in the form of
+                    // `overdamped::velocity_at` with f = 1 (dividing by 1 is exact, so the
+                    // values are bitwise the general path's), then the general path for the
+                    // few frozen or wall-touching cells.
+                    let g = env.gravity();
+                    let (coriolis, euler) = (env.forces.coriolis, env.forces.euler);
+                    let len = cells.len();
+                    let (x, y) = (&cells.x[..len], &cells.y[..len]);
+                    let (sed, tau) = (&cells.sedimentation[..len], &cells.relaxation[..len]);
+                    for (i, v) in out[..3 * len].chunks_exact_mut(3).enumerate() {
+                        let rates =
+                            overdamped_rates(sed[i], tau[i], omega, omega_dot, coriolis, euler);
+                        v[0] = rates.growth * x[i] - rates.rotation * y[i];
+                        v[1] = rates.growth * y[i] + rates.rotation * x[i];
+                        v[2] = -sed[i] * g;
+                    }
+                }
                 for (i, v) in out.chunks_exact_mut(3).enumerate() {
                     let st = cells.status[i];
-                    let mut vel = [0.0; 3];
-                    if st & status::FROZEN == 0 {
-                        let p = cells.position(i);
-                        vel = overdamped::velocity_at(
-                            cells.sedimentation[i],
-                            cells.relaxation[i],
-                            cells.diameter[i],
-                            &p,
-                            omega,
-                            omega_dot,
-                            &env,
-                        );
-                        if st & status::ON_WALL != 0 {
-                            self.config.geometry.project_velocity(
-                                &p,
-                                &mut vel,
-                                0.5 * cells.diameter[i],
-                            );
-                        }
+                    if env.forces.drag == DragLaw::Stokes
+                        && st & (status::FROZEN | status::ON_WALL) == 0
+                    {
+                        continue;
                     }
+                    let vel = self.overdamped_cell_velocity(i, omega, omega_dot, &env);
                     v.copy_from_slice(&vel);
                 }
             }
         }
+    }
+
+    /// Velocity of overdamped cell `i` at rotor speed `omega` and acceleration `omega_dot`
+    /// (m/s): zero when frozen, the terminal velocity with components into a touched wall
+    /// removed.
+    fn overdamped_cell_velocity(
+        &self,
+        i: usize,
+        omega: f64,
+        omega_dot: f64,
+        env: &Env<'_>,
+    ) -> [f64; 3] {
+        let cells = &self.cells;
+        let st = cells.status[i];
+        let mut vel = [0.0; 3];
+        if st & status::FROZEN == 0 {
+            let p = cells.position(i);
+            vel = overdamped::velocity_at(
+                cells.sedimentation[i],
+                cells.relaxation[i],
+                cells.diameter[i],
+                &p,
+                omega,
+                omega_dot,
+                env,
+            );
+            if st & status::ON_WALL != 0 {
+                self.config
+                    .geometry
+                    .project_velocity(&p, &mut vel, 0.5 * cells.diameter[i]);
+            }
+        }
+        vel
     }
 }
 
@@ -621,5 +659,59 @@ mod simd_tests {
             }
             assert!(hashes.windows(2).all(|w| w[0] == w[1]));
         }
+    }
+
+    /// The frame velocities of the Stokes fast path are bitwise those of the general per-cell
+    /// path (`overdamped::velocity_at`, zero for frozen cells, wall components removed), with
+    /// Coriolis and Euler forces on during a spin-up and cells pelleted, floated and on walls.
+    #[test]
+    fn frame_velocities_are_bitwise_the_per_cell_velocity() {
+        let (mut frozen, mut on_wall) = (0, 0);
+        for geometry in [
+            Geometry::Tube(Tube::new(0.100, 0.102, 0.0005).unwrap()),
+            Geometry::Sector(Sector::new(0.060, 0.062, 0.5f64.to_radians(), 0.0005).unwrap()),
+        ] {
+            let (f, w) = check_frame_velocities(geometry);
+            frozen += f;
+            on_wall += w;
+        }
+        assert!(
+            frozen > 10 && on_wall > 10,
+            "{frozen} frozen, {on_wall} on a wall"
+        );
+    }
+
+    /// Compares the two paths in `geometry`; returns the numbers of frozen and wall cells.
+    fn check_frame_velocities(geometry: Geometry) -> (usize, usize) {
+        let (mut sys, par) = system(geometry, Isa::Portable);
+        sys.config.forces.coriolis = true;
+        sys.config.forces.euler = true;
+        sys.config.rotor =
+            RotorProfile::from_rpm_knots(&[(0.0, 0.0), (1.0, 3000.0), (20.0, 4000.0)]).unwrap();
+        let (mut frozen, mut on_wall) = (0, 0);
+        for k in 1..=16 {
+            let t = 0.25 * k as f64;
+            sys.advance(t - 0.25, t, &par).unwrap();
+            let (f, w) = compare_frame_velocities(&sys, t);
+            frozen += f;
+            on_wall += w;
+        }
+        (frozen, on_wall)
+    }
+
+    fn compare_frame_velocities(sys: &Sedimentation, t: f64) -> (usize, usize) {
+        let cells = sys.cells();
+        let count = |bit: u8| cells.status.iter().filter(|&&s| s & bit != 0).count();
+        let mut fast = vec![0.0; 3 * cells.len()];
+        sys.fill_velocities(t, &mut fast);
+        let env = sys.env();
+        let (omega, omega_dot) = (env.rotor.omega(t), env.rotor.omega_dot(t));
+        assert!(omega_dot != 0.0);
+        for i in 0..cells.len() {
+            let vel = sys.overdamped_cell_velocity(i, omega, omega_dot, &env);
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&fast[3 * i..3 * i + 3]), bits(&vel), "cell {i}");
+        }
+        (count(status::FROZEN), count(status::ON_WALL))
     }
 }
