@@ -1787,6 +1787,7 @@ mod tests {
             stress: SolidStress::new(0.55, 5.0, 2.5).unwrap(),
             bed_exponent: 0.5,
             unloading_stiffness: 100.0,
+            network_width: 0.05,
         };
         let kin = Kinetics::new(&classes, &Fluid::plasma_37c(), law, 0.01).with_bed(&consolidation);
         let accel: Vec<f64> = (0..=cells)
@@ -2027,6 +2028,7 @@ mod tests {
             stress: SolidStress::new(0.55, 5.0, 2.5).unwrap(),
             bed_exponent: 0.0,
             unloading_stiffness: 100.0,
+            network_width: 0.05,
         };
         let kin = Kinetics::new(&classes, &Fluid::plasma_37c(), law, 0.01).with_bed(&consolidation);
         let accel: Vec<f64> = (0..=cells)

@@ -12,9 +12,13 @@
 //!   ramp of width ε (the channel's `ImplicitSettings::packing_ramp`);
 //! - ∂w_i/∂φ_m = Δρ_m(K − k_i − k_m) + e k_m and
 //!   ∂v_i/∂φ_m = c′(φ) w_i + c(φ) ∂w_i/∂φ_m for v_i = c w_i (per unit acceleration).
+//! - with a consolidating bed that holds cells larger than its own
+//!   ([`buffycoat_physics::consolidation::network_weight`]), from φ_c − w on
+//!   v_i = c [w_i − θ(φ) b q_i], b = M/K − e, q_i = p_i − P, p_i = (k_i − κ)⁺, κ = K/φ,
+//!   P = Σ φ_j p_j (see [`Kinetics::velocities`]).
 
 use crate::Class;
-use buffycoat_physics::consolidation::{Consolidation, pow_half_integer};
+use buffycoat_physics::consolidation::{Consolidation, network_weight, pow_half_integer};
 use buffycoat_physics::fluid::Fluid;
 use buffycoat_physics::hindrance::HindranceLaw;
 
@@ -51,6 +55,25 @@ pub struct BedMobility {
     pub anchor: f64,
     /// m
     pub exponent: f64,
+    /// width w of the network ramp θ(φ) (0: no network closure)
+    pub network_width: f64,
+}
+
+/// The network closure's quantities of one state (see [`Kinetics::velocities`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Network {
+    /// θ(φ)
+    theta: f64,
+    /// θ′(φ)
+    theta_derivative: f64,
+    /// κ = K/φ, the network's mean mobility (m²)
+    kappa: f64,
+    /// P = Σ φ_j (k_j − κ)⁺ (m²)
+    excess_sum: f64,
+    /// Φ₊ = Σ_{k_j > κ} φ_j
+    large_fraction: f64,
+    /// the total fraction φ
+    total: f64,
 }
 
 /// The mixture quantities of one state (see the module documentation).
@@ -91,6 +114,7 @@ impl Kinetics {
             critical,
             anchor: self.law.velocity_factor_and_derivative(critical).0,
             exponent: consolidation.bed_exponent,
+            network_width: consolidation.network_width,
         });
         self
     }
@@ -148,6 +172,15 @@ impl Kinetics {
         for ((vi, &k), &dx) in v.iter_mut().zip(&self.mobility).zip(&self.excess).take(n) {
             *vi = mix.factor * (k * (dx - mix.excess) - mix.mean);
         }
+        let net = self.network(phi);
+        // b = M/K − e = S/K (M = S + eK)
+        let b = net.map_or(0.0, |_| mix.mean / mix.mobility);
+        if let Some(net) = net {
+            let ctb = mix.factor * net.theta * b;
+            for (vi, &k) in v.iter_mut().zip(&self.mobility).take(n) {
+                *vi -= ctb * ((k - net.kappa).max(0.0) - net.excess_sum);
+            }
+        }
         if let Some(dv) = dv {
             for i in 0..n {
                 let ki = self.mobility[i];
@@ -161,7 +194,65 @@ impl Kinetics {
                     *slot = base + mix.factor * dw;
                 }
             }
+            if let Some(net) = net {
+                // Δv_i = −c θ b q_i:
+                // ∂Δv_i/∂φ_m = −[(c′θ + cθ′) b q_i + cθ (∂b/∂φ_m) q_i + cθ b ∂q_i/∂φ_m],
+                // ∂b/∂φ_m = k_m (Δρ_m − Δρ̂)/K − Δρ_m, Δρ̂ = M/K = b + e,
+                // ∂q_i/∂φ_m = ([k_i > κ] − Φ₊)(κ − k_m)/φ − p_m.
+                let (c, ct) = (mix.factor, mix.factor * net.theta);
+                let dct = mix.factor_derivative * net.theta + c * net.theta_derivative;
+                let hat = b + mix.excess;
+                for i in 0..n {
+                    let ki = self.mobility[i];
+                    let large = if ki > net.kappa { 1.0 } else { 0.0 };
+                    let q = (ki - net.kappa).max(0.0) - net.excess_sum;
+                    let row = &mut dv[i * n..(i + 1) * n];
+                    for ((slot, &km), &dm) in row.iter_mut().zip(&self.mobility).zip(&self.excess) {
+                        let db = km * (dm - hat) / mix.mobility - dm;
+                        let dq = (large - net.large_fraction) * (net.kappa - km) / net.total
+                            - (km - net.kappa).max(0.0);
+                        *slot -= dct * b * q + ct * db * q + ct * b * dq;
+                    }
+                }
+            }
         }
+    }
+
+    /// The network closure's quantities of state `phi`, `None` where it does not act (no bed,
+    /// w = 0, φ ≤ φ_c − w). See [`buffycoat_physics::consolidation::network_weight`]: cells with
+    /// a mobility k_i above the network's mean κ = K/φ take the compaction-driven part of their
+    /// MLB slip with κ, weighted by θ(φ).
+    #[inline]
+    fn network(&self, phi: &[f64]) -> Option<Network> {
+        let bed = self.bed?;
+        if bed.network_width <= 0.0 {
+            return None;
+        }
+        let (mut total, mut k) = (0.0, 0.0);
+        for (&p, &kk) in phi.iter().zip(&self.mobility) {
+            total += p;
+            k += kk * p;
+        }
+        let (theta, theta_derivative) = network_weight(total, bed.critical, bed.network_width);
+        if theta == 0.0 && theta_derivative == 0.0 {
+            return None;
+        }
+        let kappa = k / total;
+        let (mut excess_sum, mut large_fraction) = (0.0, 0.0);
+        for (&p, &kk) in phi.iter().zip(&self.mobility) {
+            if kk > kappa {
+                excess_sum += p * (kk - kappa);
+                large_fraction += p;
+            }
+        }
+        Some(Network {
+            theta,
+            theta_derivative,
+            kappa,
+            excess_sum,
+            large_fraction,
+            total,
+        })
     }
 }
 
@@ -201,17 +292,41 @@ impl Kinetics {
             -1.0 / critical
         };
         let cg = c * g;
+        let net = self.network(phi);
+        // the network closure adds θ q_i to the bracket K − k_i (see `velocities`: the stress
+        // enters b as −σ_r (1 − φ)/(a φ))
+        let (theta, kappa, excess_sum) =
+            net.map_or((0.0, 0.0, 0.0), |n| (n.theta, n.kappa, n.excess_sum));
         for (hi, &ki) in h.iter_mut().zip(&self.mobility) {
-            *hi = cg * (k - ki);
+            let q = (ki - kappa).max(0.0) - excess_sum;
+            *hi = cg * (k - ki + theta * q);
         }
         if let Some(dh) = dh {
             let n = self.n;
             let base = dc * g + c * dg;
             for i in 0..n {
-                let diff = k - self.mobility[i];
+                let ki = self.mobility[i];
+                let diff = k - ki;
                 let row = &mut dh[i * n..(i + 1) * n];
-                for (slot, &km) in row.iter_mut().zip(&self.mobility) {
-                    *slot = base * diff + cg * km;
+                match net {
+                    None => {
+                        for (slot, &km) in row.iter_mut().zip(&self.mobility) {
+                            *slot = base * diff + cg * km;
+                        }
+                    }
+                    Some(net) => {
+                        // ∂h_i/∂φ_m = (c′G + cG′)[K − k_i + θ q_i]
+                        //             + cG [k_m + θ′ q_i + θ ∂q_i/∂φ_m]
+                        let large = if ki > net.kappa { 1.0 } else { 0.0 };
+                        let q = (ki - net.kappa).max(0.0) - net.excess_sum;
+                        let bracket = diff + net.theta * q;
+                        for (slot, &km) in row.iter_mut().zip(&self.mobility) {
+                            let dq = (large - net.large_fraction) * (net.kappa - km) / net.total
+                                - (km - net.kappa).max(0.0);
+                            *slot = base * bracket
+                                + cg * (km + net.theta_derivative * q + net.theta * dq);
+                        }
+                    }
                 }
             }
         }
@@ -322,6 +437,86 @@ mod tests {
                     assert!(
                         (fd - dh[i * 3 + m]).abs() <= 1e-5 * scale,
                         "{phi:?} i={i} m={m}: {fd} vs {}",
+                        dh[i * 3 + m]
+                    );
+                }
+            }
+        }
+    }
+
+    /// The network closure: nothing changes for one class or below φ_c − w; above φ_c a
+    /// large cell's slip relative to the network's cells is its buoyant slip
+    /// c k_i (Δρ_i − Δρ̂) (per unit acceleration, no stress); the Jacobians of the velocities
+    /// and of the consolidation coefficients match central differences, also on the ramp.
+    #[test]
+    fn network_closure_holds_large_cells_and_jacobians_match_differences() {
+        let fluid = Fluid::plasma_37c();
+        let law = HindranceLaw::richardson_zaki(4.65, 0.99).unwrap();
+        let mut bed = Consolidation::red_cells();
+        bed.network_width = 0.05;
+        let one = [Class::new("rbc", 5.5e-6, 1095.0, 1.09, 0.4)];
+        let (plain, held) = (
+            Kinetics::new(&one, &fluid, law, 0.01).with_bed(&Consolidation {
+                network_width: 0.0,
+                ..bed
+            }),
+            Kinetics::new(&one, &fluid, law, 0.01).with_bed(&bed),
+        );
+        for phi in [0.45, 0.53, 0.8] {
+            let (mut a, mut b) = ([0.0], [0.0]);
+            plain.velocities(&[phi], &mut a, None);
+            held.velocities(&[phi], &mut b, None);
+            assert!((a[0] - b[0]).abs() <= 1e-12 * a[0].abs(), "{phi}");
+            plain.compression_coefficients(&[phi], 0.55, &mut a, None);
+            held.compression_coefficients(&[phi], 0.55, &mut b, None);
+            assert!((a[0] - b[0]).abs() <= 1e-12 * a[0].abs(), "{phi}");
+        }
+        let c = classes();
+        let kin = Kinetics::new(&c, &fluid, law, 0.01).with_bed(&bed);
+        // well above the ramp, a trace lymphocyte moves relative to the red cells with its
+        // buoyant slip against the solids' mean density
+        let phi = [0.8, 1e-9, 1e-9];
+        let mut v = [0.0; 3];
+        kin.velocities(&phi, &mut v, None);
+        let (fac, _) = kin.velocity_factor(0.8);
+        let want = kin.inv_18mu * fac * c[1].mobility() * (c[1].density - c[0].density);
+        let got = v[1] - v[0];
+        assert!((got - want).abs() <= 1e-6 * want.abs(), "{got} vs {want}");
+        assert!(got < 0.0, "the lighter, larger cell rises through the bed");
+        for phi in [
+            [0.52, 0.004, 0.002],
+            [0.535, 0.01, 0.001],
+            [0.58, 0.01, 0.001],
+            [0.7, 0.05, 0.01],
+            [0.9, 0.005, 0.001],
+        ] {
+            let (mut v, mut dv) = ([0.0; 3], [0.0; 9]);
+            let (mut h, mut dh) = ([0.0; 3], [0.0; 9]);
+            kin.velocities(&phi, &mut v, Some(&mut dv));
+            kin.compression_coefficients(&phi, 0.55, &mut h, Some(&mut dh));
+            for m in 0..3 {
+                let e = 1e-8;
+                let (mut p, mut q) = (phi, phi);
+                p[m] += e;
+                q[m] -= e;
+                let (mut vp, mut vq, mut hp, mut hq) = ([0.0; 3], [0.0; 3], [0.0; 3], [0.0; 3]);
+                kin.velocities(&p, &mut vp, None);
+                kin.velocities(&q, &mut vq, None);
+                kin.compression_coefficients(&p, 0.55, &mut hp, None);
+                kin.compression_coefficients(&q, 0.55, &mut hq, None);
+                for i in 0..3 {
+                    let fd = (vp[i] - vq[i]) / (2.0 * e);
+                    let scale = dv[i * 3 + m].abs().max(1e-3 * v[i].abs());
+                    assert!(
+                        (fd - dv[i * 3 + m]).abs() <= 1e-5 * scale,
+                        "v {phi:?} i={i} m={m}: {fd} vs {}",
+                        dv[i * 3 + m]
+                    );
+                    let fd = (hp[i] - hq[i]) / (2.0 * e);
+                    let scale = dh[i * 3 + m].abs().max(1e-3 * h[i].abs());
+                    assert!(
+                        (fd - dh[i * 3 + m]).abs() <= 1e-5 * scale,
+                        "h {phi:?} i={i} m={m}: {fd} vs {}",
                         dh[i * 3 + m]
                     );
                 }

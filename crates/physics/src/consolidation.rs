@@ -203,6 +203,10 @@ pub struct Consolidation {
     /// ratio R ≥ 1 of the unloading to the loading stiffness (see
     /// [`SolidStress::unloading_stress_and_derivative`])
     pub unloading_stiffness: f64,
+    /// width w ∈ [0, 0.4] (volume fraction below φ_c) over which cells larger than the bed's
+    /// cells become held by the crowded bed (see [`network_weight`]); 0: never (the
+    /// Berres et al. volume-share closure alone, as before issue 11's network closure)
+    pub network_width: f64,
 }
 
 impl Consolidation {
@@ -212,6 +216,7 @@ impl Consolidation {
             stress: SolidStress::red_cells(),
             bed_exponent: RED_CELL_BED_EXPONENT,
             unloading_stiffness: RED_CELL_UNLOADING_STIFFNESS,
+            network_width: RED_CELL_NETWORK_WIDTH,
         }
     }
 
@@ -228,13 +233,68 @@ impl Consolidation {
             1.0,
             1e6,
         )?;
+        ensure_in_range("consolidation network width", self.network_width, 0.0, 0.4)?;
         Ok(())
     }
+}
+
+/// The weight θ(φ) ∈ [0, 1] with which the crowded bed holds a cell larger than the bed's
+/// cells: θ = 0 for φ ≤ φ_c − w, θ = s²(3 − 2s) with s = (φ − φ_c + w)/w for
+/// φ_c − w < φ < φ_c, θ = 1 from the contact fraction φ_c on (a C¹ ramp), and its derivative
+/// dθ/dφ. `width` = 0: θ ≡ 0.
+///
+/// **The closure it weights** (used by `buffycoat_field::kinetics`). In the MLB closure every
+/// class slips through the plasma with its own Stokes mobility k_i = d_i²/χ_i, so in a bed
+/// that is still compacting (red cells settling through their own plasma) a white cell, whose
+/// mobility is ≈ 2–3.5 times a red cell's, is dragged down *relative to the red cells* by the
+/// same unsupported weight that drives the compaction — it sinks with the bed although it is
+/// lighter than the bed. That is the behaviour of a cell that can travel through the pores
+/// of the bed with the plasma. A cell larger than the bed's cells cannot: the pore throats of
+/// a packing of (deformed) red cells at φ ≥ φ_c are ≈ 1–2 µm, smaller than a 7–10 µm white
+/// cell (hydraulic diameter (2/3) d ε/(1 − ε) ≈ 2.4 µm at φ = 0.6, 0.9 µm at φ = 0.8 for
+/// d = 5.5 µm; Carman 1937), so the white cell moves with the contact network and its
+/// relative motion is only its buoyant slip against the network's cells, which displaces
+/// them. In the MLB slips s_i = a c k_i (Δρ_i − e′) (per unit acceleration, relative to the
+/// plasma, e′ including the shared solid stress) the compaction-driven part k_i(Δρ̂ − e′),
+/// Δρ̂ = M/K the mobility-weighted mean density excess of the solids, is therefore taken with
+/// the network's mean mobility κ = K/φ instead of k_i for the excess p_i = (k_i − κ)⁺:
+///
+/// s_i = a c [k_i (Δρ_i − e′) − θ(φ) p_i (Δρ̂ − e′)],
+///
+/// so that a held cell's slip relative to the network is a c k_i (Δρ_i − Δρ̂): its density
+/// deficit against the bed's cells at the bed's hindered mobility. Cells smaller than the
+/// network's (p_i = 0, platelets) keep the MLB slip: they can follow the plasma through the
+/// pores. The lab-frame velocities follow from the zero volume-average velocity, as in MLB.
+/// For one class (or cells of one size) nothing changes, so the calibrated compaction of a
+/// red-cell bed (docs/physics.md §9.3) is unaffected.
+///
+/// **Ramp.** The large cells are caged by their crowded neighbours before the red cells carry
+/// a stress: hard-sphere suspensions leave the free fluid state at the freezing fraction 0.494
+/// and are caged (glassy) by ≈ 0.58 (Pusey & van Megen, Nature 320:340, 1986), around the
+/// loose-contact fraction ≈ 0.55 taken for φ_c. θ therefore ramps up over [φ_c − w, φ_c] and
+/// is 1 wherever the bed is stressed; [`RED_CELL_NETWORK_WIDTH`] = 0.05 ≈ 0.55 − 0.494 is that
+/// estimate, not a fit. How many white cells a gentle spin brings out of the bed depends on
+/// it (the white cells collect where θ changes, at the top of the bed; docs/physics.md §9.1
+/// gives the sensitivity).
+#[inline]
+pub fn network_weight(phi: f64, critical: f64, width: f64) -> (f64, f64) {
+    let start = critical - width;
+    if width <= 0.0 || phi <= start {
+        return (0.0, 0.0);
+    }
+    let s = (phi - start) / width;
+    if s >= 1.0 {
+        return (1.0, 0.0);
+    }
+    (s * s * (3.0 - 2.0 * s), 6.0 * s * (1.0 - s) / width)
 }
 
 /// R of [`Consolidation::red_cells`]: assumed (no data): packed red cells barely swell when
 /// the rotor stops — the packed-cell volume is read after the stop.
 pub const RED_CELL_UNLOADING_STIFFNESS: f64 = 100.0;
+
+/// w of [`Consolidation::red_cells`]: assumed, see [`network_weight`].
+pub const RED_CELL_NETWORK_WIDTH: f64 = 0.05;
 
 /// m of [`Consolidation::red_cells`] (calibrated, see [`Consolidation`]).
 pub const RED_CELL_BED_EXPONENT: f64 = 0.0;
@@ -275,5 +335,25 @@ mod tests {
         assert!(SolidStress::new(1.0, 1.0, 2.0).is_err());
         assert!(SolidStress::new(0.5, 0.0, 2.0).is_err());
         assert!(SolidStress::new(0.5, 1.0, 0.5).is_err());
+        let mut c = Consolidation::red_cells();
+        c.network_width = 0.5;
+        assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn network_weight_is_a_c1_ramp() {
+        let (pc, w) = (0.55, 0.05);
+        assert_eq!(network_weight(0.45, pc, w), (0.0, 0.0));
+        assert_eq!(network_weight(0.56, pc, w), (1.0, 0.0));
+        assert_eq!(network_weight(0.9, pc, 0.0), (0.0, 0.0));
+        assert!((network_weight(0.525, pc, w).0 - 0.5).abs() < 1e-12);
+        for phi in [0.501, 0.51, 0.525, 0.54, 0.549] {
+            let (t, d) = network_weight(phi, pc, w);
+            let h = 1e-7;
+            let fd =
+                (network_weight(phi + h, pc, w).0 - network_weight(phi - h, pc, w).0) / (2.0 * h);
+            assert!((fd - d).abs() <= 1e-6 * d.max(1.0), "{phi}: {fd} vs {d}");
+            assert!((0.0..=1.0).contains(&t));
+        }
     }
 }

@@ -466,6 +466,9 @@ pub struct ConsolidationSection {
     pub bed_exponent: Option<f64>,
     /// ratio of the unloading to the loading stiffness of the bed
     pub unloading_stiffness: Option<f64>,
+    /// width (volume fraction below φ_c) over which the crowded bed comes to hold cells larger
+    /// than the bed's cells (0: off)
+    pub network_width: Option<f64>,
 }
 
 /// `[hindrance]`
@@ -1811,11 +1814,17 @@ impl ScenarioFile {
                     .map(|v| in_range("consolidation.unloading_stiffness", v, 1.0, 1e6, false, ""))
                     .transpose()?
                     .unwrap_or(d.unloading_stiffness);
+                let network_width = c
+                    .network_width
+                    .map(|v| in_range("consolidation.network_width", v, 0.0, 0.4, false, ""))
+                    .transpose()?
+                    .unwrap_or(d.network_width);
                 Some(Consolidation {
                     stress: SolidStress::new(critical, modulus, exponent)
                         .map_err(|e| key_err("consolidation", e.to_string()))?,
                     bed_exponent,
                     unloading_stiffness,
+                    network_width,
                 })
             }
         };
