@@ -43,10 +43,13 @@ VARIANTS = [
     ("preset closures (no aggregation, no consolidation)", []),
     ("shear-induced diffusion K = 0.41", ["flow.shear_diffusion_coefficient=0.41"]),
     ("bed consolidation (calibrated, §9.3)", ["consolidation.modulus_pa=5"]),
+    ("bed consolidation without the network closure", ["consolidation.modulus_pa=5", "consolidation.network_width=0"]),
     ("red-cell aggregation, ESR 10 mm/h (§4.5)", ["hindrance.esr_mm_h=10"]),
     ("rotor 1800 rpm", ["rotor.rpm=1800"]),
     ("rotor 3000 rpm", ["rotor.rpm=3000"]),
     ("consolidation, 1800 rpm", ["consolidation.modulus_pa=5", "rotor.rpm=1800"]),
+    ("consolidation without the network closure, 1800 rpm",
+     ["consolidation.modulus_pa=5", "consolidation.network_width=0", "rotor.rpm=1800"]),
     ("aggregation ESR 10, 600 rpm", ["hindrance.esr_mm_h=10", "rotor.rpm=600"]),
     ("aggregation ESR 10, 400 rpm", ["hindrance.esr_mm_h=10", "rotor.rpm=400"]),
     ("collect Hct set-point 0.02", ["ports.collect_hematocrit=0.02"]),
@@ -152,7 +155,7 @@ def main():
         for label, sets in (VARIANTS[:2] if quick else VARIANTS):
             s, err = run(binary, sets, tmp)
             if s is None:
-                print(f"| {label} | error: {err} |" + " |" * 7)
+                print(f"| {label} | error: {err[:160]} |" + " |" * 7)
                 continue
             qp, ly, mo, mnc, plt, ne, gr, hct = port_row(s)
             print(f"| {label} | {qp:.2f} | {ly:.1f} | {mo:.1f} | {mnc:.1f} | {plt:.1f} | {ne:.2f} | {gr:.1f} | {hct:.3f} |")
