@@ -6,6 +6,9 @@
 //! (Phillips K = 0.41, laminar shear rates; docs/physics.md §10.2).
 //! `preset_100x200_1thread_refined`: the preset's radial refinement at the buffy coat
 //! (`grid.refine_interface = 0.015`: two locating marches and the final one; §10.8).
+//! `preset_100x200_1thread_viscous_refined`: the steady solve exactly as the CLI runs the preset
+//! `data/scenarios/leukapheresis_channel.toml` (composition-dependent `viscous` flow, §10.9, and
+//! the radial refinement): the issue-12 "one steady solve of the preset" measurement.
 
 use buffycoat_benches::timing;
 use buffycoat_channel::{
@@ -56,7 +59,10 @@ fn steady(c: &mut Criterion) {
     diffusive.shear_diffusion = Some(ShearDiffusion::PHILLIPS_1992);
     let mut refined = config.clone();
     refined.refine_interface = Some(0.015);
+    let mut viscous_refined = refined.clone();
+    viscous_refined.profile = FlowProfile::Viscous;
     let channel_refined = Channel::new(refined, blood_classes()).expect("channel");
+    let channel_viscous_refined = Channel::new(viscous_refined, blood_classes()).expect("channel");
     let channel = Channel::new(config, blood_classes()).expect("channel");
     let channel_diffusive = Channel::new(diffusive, blood_classes()).expect("channel");
     let par = Parallel::serial();
@@ -74,6 +80,9 @@ fn steady(c: &mut Criterion) {
     });
     group.bench_function("preset_100x200_1thread_refined", |b| {
         b.iter(|| channel_refined.solve_steady(&par).expect("steady"))
+    });
+    group.bench_function("preset_100x200_1thread_viscous_refined", |b| {
+        b.iter(|| channel_viscous_refined.solve_steady(&par).expect("steady"))
     });
     group.finish();
 }

@@ -355,6 +355,37 @@ impl ChannelGrid {
         let j0 = j - 1;
         (j0, (xi - c[j0]) / (c[j] - c[j0]))
     }
+
+    /// [`Self::centre_interpolation`] (bitwise the same result) for a caller whose `xi` moves
+    /// little between calls, e.g. a tracer: `uniform` must be [`Self::is_uniform`] (computed
+    /// once by the caller, it is O(J)); on a refined grid the search walks from `hint` (the
+    /// previous call's bracket, updated) instead of bisecting.
+    pub fn centre_interpolation_near(
+        &self,
+        xi: f64,
+        uniform: bool,
+        hint: &mut usize,
+    ) -> (usize, f64) {
+        let c = &self.xi_centres;
+        let j_cells = c.len();
+        if uniform || j_cells == 1 || xi <= c[0] || xi.is_nan() {
+            return self.centre_interpolation(xi);
+        }
+        // the first j with c[j] > xi (c strictly increasing, c[0] < xi): as partition_point
+        let mut j = (*hint).clamp(1, j_cells);
+        while j > 1 && c[j - 1] > xi {
+            j -= 1;
+        }
+        while j < j_cells && c[j] <= xi {
+            j += 1;
+        }
+        *hint = j;
+        if j >= j_cells {
+            return (j_cells - 2, 1.0);
+        }
+        let j0 = j - 1;
+        (j0, (xi - c[j0]) / (c[j] - c[j0]))
+    }
 }
 
 /// ∫_a^b φ dξ of the piecewise-constant `cells` on the uniform grid [jΔ, (j + 1)Δ], with the
@@ -451,6 +482,22 @@ mod tests {
                 + g.band_integral(&cells, a, b)
                 + g.band_integral(&cells, b, depth);
             assert!((parts / whole - 1.0).abs() < 1e-14);
+            // the hinted search is bitwise the bisection, from any hint
+            let mut hint = 0;
+            for q in 0..=400 {
+                let x = depth * (((q * 37) % 401) as f64 / 400.0);
+                for start in [0, 7, g.radial_cells()] {
+                    let mut h = start;
+                    assert_eq!(
+                        g.centre_interpolation_near(x, false, &mut h),
+                        g.centre_interpolation(x)
+                    );
+                }
+                assert_eq!(
+                    g.centre_interpolation_near(x, false, &mut hint),
+                    g.centre_interpolation(x)
+                );
+            }
             // interpolation between centres reproduces a linear function
             for x in [0.11 * depth, 0.5 * depth, 0.93 * depth] {
                 let (j, w) = g.centre_interpolation(x);

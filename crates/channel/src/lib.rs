@@ -72,7 +72,9 @@
 //!
 //! **Performance** (release, one core, 100 × 200 cells, whole blood in 8 classes): one
 //! implicit steady solve ≈ 23 ms (median of 21; 19 ms with 7 classes), measured by the
-//! ignored test `tests/timing.rs`.
+//! ignored test `tests/timing.rs`. With the viscous flow and the radial refinement of the
+//! leukapheresis preset ≈ 70 ms CPU on a loaded machine (30 ms for the uniform march in the
+//! same run; `refined_breakdown` in `tests/timing.rs`, docs/physics.md §10.8).
 //!
 //! ## Whole blood: when does a buffy coat form?
 //!

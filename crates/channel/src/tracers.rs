@@ -158,6 +158,7 @@ impl ChannelSolution {
             mix: &mix,
             r_centres: &r_centres,
             grid: self.grid(),
+            uniform: self.grid().is_uniform(),
             w2: self.omega() * self.omega(),
             fluid_density: self.fluid_density,
         };
@@ -192,6 +193,8 @@ struct Env<'a> {
     /// linear interpolation error O(Δξ²) is far below the mixture's)
     r_centres: &'a [f64],
     grid: &'a crate::grid::ChannelGrid,
+    /// the grid is uniform ([`crate::ChannelGrid::is_uniform`], O(J): computed once)
+    uniform: bool,
     w2: f64,
     fluid_density: f64,
 }
@@ -199,7 +202,8 @@ struct Env<'a> {
 impl Env<'_> {
     /// u (m/s) at (station position x = τ/Δτ, ξ) for mobility `k` and density excess `dx`.
     #[inline]
-    fn velocity(&self, x: f64, xi: f64, k: f64, dx: f64) -> f64 {
+    /// `hint`: the bracket of the previous call ([`crate::ChannelGrid::centre_interpolation_near`]).
+    fn velocity(&self, x: f64, xi: f64, k: f64, dx: f64, hint: &mut usize) -> f64 {
         let g = self.grid;
         let j_cells = g.radial_cells();
         let k_cells = g.along_cells();
@@ -213,11 +217,14 @@ impl Env<'_> {
                 (k0, x - k0 as f64)
             }
         };
-        let (j0, wx) = g.centre_interpolation(xi);
-        let at = |k: usize, j: usize, q: usize| self.mix[(k * j_cells + j) * 3 + q];
+        let (j0, wx) = g.centre_interpolation_near(xi, self.uniform, hint);
+        // the (c, e, S) triples of the centres j0, j0 + 1 at the stations k0 and k0 + 1 (one
+        // bounds check per row; the arithmetic is the bilinear interpolation, in this order)
+        let lo = &self.mix[(k0 * j_cells + j0) * 3..][..6];
+        let hi = &self.mix[((k0 + 1) * j_cells + j0) * 3..][..6];
         let interp = |q: usize| {
-            let a = at(k0, j0, q) + wx * (at(k0, j0 + 1, q) - at(k0, j0, q));
-            let b = at(k0 + 1, j0, q) + wx * (at(k0 + 1, j0 + 1, q) - at(k0 + 1, j0, q));
+            let a = lo[q] + wx * (lo[3 + q] - lo[q]);
+            let b = hi[q] + wx * (hi[3 + q] - hi[q]);
             a + wt * (b - a)
         };
         let (c, e, s) = (interp(0), interp(1), interp(2));
@@ -237,6 +244,7 @@ impl Env<'_> {
         let mut xi = t.entry * delta;
         let mut at_wall = xi >= delta;
         let h = g.dtau / substeps as f64;
+        let mut hint = 0;
         let dx_station = 1.0 / substeps as f64;
         'outer: for station in 0..g.along_cells() {
             for sub in 0..substeps {
@@ -244,9 +252,9 @@ impl Env<'_> {
                     break 'outer;
                 }
                 let x0 = station as f64 + sub as f64 * dx_station;
-                let u1 = self.velocity(x0, xi, k, dx);
+                let u1 = self.velocity(x0, xi, k, dx, &mut hint);
                 let xi_star = (xi + h * u1).clamp(0.0, delta);
-                let u2 = self.velocity(x0 + dx_station, xi_star, k, dx);
+                let u2 = self.velocity(x0 + dx_station, xi_star, k, dx, &mut hint);
                 let next = xi + 0.5 * h * (u1 + u2);
                 if next >= delta {
                     xi = delta;

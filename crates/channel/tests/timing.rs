@@ -77,3 +77,56 @@ fn preset_transient_time() {
         tr.stats
     );
 }
+
+/// Development breakdown of the refined viscous preset (the CLI preset's physics: viscous flow,
+/// `grid.refine_interface = 0.015`): Newton statistics and CPU time per solve of the uniform
+/// march, the coarse locating march, the whole refined solve, the refined solve with the exact
+/// Jacobian, and the laminar uniform and refined solves. Run with
+/// `cargo test --release -p buffycoat-channel --test timing refined_breakdown -- --ignored --nocapture`;
+/// `BREAKDOWN_ONLY=<name>` runs one row, `BREAKDOWN_REPS=<n>` sets the timed repetitions (0 for
+/// instruction counts under valgrind: one warm-up and one statistics solve).
+#[test]
+#[ignore = "timing; run in release"]
+fn refined_breakdown() {
+    let par = Parallel::serial();
+    let mut base = preset_config();
+    base.profile = buffycoat_channel::FlowProfile::Viscous;
+    let mut coarse = base.clone();
+    coarse.radial_cells /= 2;
+    coarse.along_cells /= 4;
+    let mut refined = base.clone();
+    refined.refine_interface = Some(0.015);
+    let mut exact = refined.clone();
+    exact.implicit.coupling_threshold = 0.0;
+    let mut laminar_refined = refined.clone();
+    laminar_refined.profile = buffycoat_channel::FlowProfile::Laminar;
+    let mut laminar = laminar_refined.clone();
+    laminar.refine_interface = None;
+    let reps: usize = std::env::var("BREAKDOWN_REPS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(5);
+    for (name, cfg) in [
+        ("uniform", base),
+        ("coarse", coarse),
+        ("refined", refined),
+        ("refined_exact", exact),
+        ("laminar", laminar),
+        ("laminar_refined", laminar_refined),
+    ] {
+        if std::env::var("BREAKDOWN_ONLY").is_ok_and(|o| o != name) {
+            continue;
+        }
+        let ch = channel(cfg, whole_blood(4));
+        let _ = ch.solve_steady(&par).unwrap();
+        let cpu0 = process_cpu_seconds();
+        for _ in 0..reps {
+            std::hint::black_box(ch.solve_steady(&par).unwrap());
+        }
+        let cpu = cpu0
+            .zip(process_cpu_seconds())
+            .map(|(a, b)| (b - a) / reps.max(1) as f64 * 1e3);
+        let sol = ch.solve_steady(&par).unwrap();
+        println!("{name}: CPU {cpu:.1?} ms per solve; {:?}", sol.stats());
+    }
+}

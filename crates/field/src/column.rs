@@ -535,6 +535,15 @@ impl ColumnSolver {
         }
     }
 
+    /// Forgets the class partition, so that the next [`Self::step`] takes it from its
+    /// [`ColumnStep::major`] (a caller that changes `major` between steps calls this; the
+    /// factorisation is rebuilt). Allocates nothing.
+    pub fn reset_partition(&mut self) {
+        self.major.clear();
+        self.minor.clear();
+        self.factor_dt = f64::NAN;
+    }
+
     /// Sets the partition: the approximate one of `p` or, if `exact`, all classes coupled.
     fn set_partition(&mut self, p: &ColumnStep<'_>, exact: bool) {
         self.exact = exact;
