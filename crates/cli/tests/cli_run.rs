@@ -348,6 +348,36 @@ fn leukapheresis_channel_preset_reports_ports() {
     let (h, hshape) = r.read_f64("/fields/channel/hematocrit").unwrap();
     assert_eq!(hshape, vec![201, 100]);
     assert!(h.iter().all(|v| (0.0..=0.95 + 1e-9).contains(v)));
+    // The cell positions are those of the field's own grid (refined at the buffy coat by the
+    // preset's grid.refine_interface; exit-station radii of the viscous flow), so the port cuts
+    // sit at the exit profile's layers: plasma just inside the plasma/collect cut, red cells
+    // just outside the collect/red-cell cut (with the set-up's uniform grid written instead,
+    // both cells fell in the plasma).
+    let (radius, _) = r.read_f64("/fields/channel/radius_m").unwrap();
+    let (xi, _) = r.read_f64("/fields/channel/flux_coordinate_m").unwrap();
+    let (cuts, _) = r.read_f64("/fields/channel/port_split_radius_m").unwrap();
+    assert!(radius.windows(2).all(|w| w[1] > w[0]));
+    let widths: Vec<f64> = xi.windows(2).map(|w| w[1] - w[0]).collect();
+    let (narrow, wide) = widths
+        .iter()
+        .fold((f64::MAX, 0.0_f64), |(a, b), &w| (a.min(w), b.max(w)));
+    assert!(
+        narrow < 0.1 * wide,
+        "ξ spacing {narrow} .. {wide}: not the refined grid"
+    );
+    let exit = &h[200 * 100..];
+    let inside = radius.iter().rposition(|&x| x < cuts[0]).unwrap();
+    let outside = radius.iter().position(|&x| x > cuts[1]).unwrap();
+    assert!(
+        exit[inside] < 0.01,
+        "Hct {} inside the plasma cut",
+        exit[inside]
+    );
+    assert!(
+        exit[outside] > 0.3,
+        "Hct {} outside the red-cell cut",
+        exit[outside]
+    );
     let (f, _) = r.read_f64("/observables/ports/collect/fraction").unwrap();
     assert_eq!(f.len(), 5);
     assert!(r.exists("/observables/grade_efficiency/lymphocyte/probability"));

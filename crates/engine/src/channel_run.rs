@@ -5,7 +5,7 @@
 //!
 //! | path | content | unit |
 //! |---|---|---|
-//! | `/fields/channel/radius_m` | `[Nr]` cell centres across the depth (physical radius) | m |
+//! | `/fields/channel/radius_m` | `[Nr]` cell centres across the depth (physical radius; the grid of the solution — refined at the buffy coat with `grid.refine_interface` — at the exit station's map with viscous flow) | m |
 //! | `/fields/channel/flux_coordinate_m` | `[Nr]` the same cells in the stream-function coordinate ξ | m |
 //! | `/fields/channel/along_m` | `[K]` stations along the channel | m |
 //! | `/fields/channel/volume_fraction` (attrs `names`, `species`) | `[K][Nr][S]` (steady; transient: the final state at the K − 1 column centres) | – |
@@ -32,8 +32,8 @@ use crate::summary::{
 };
 use buffycoat_channel::SuspensionViscosity;
 use buffycoat_channel::{
-    Channel, ChannelError, ChannelTracer, PlasmaControl, Port, SpeciesGrade, SpeciesReport,
-    TracerFate, TracerSettings, TransientSettings, grade_efficiency_per_species,
+    Channel, ChannelError, ChannelGrid, ChannelTracer, PlasmaControl, Port, SpeciesGrade,
+    SpeciesReport, TracerFate, TracerSettings, TransientSettings, grade_efficiency_per_species,
 };
 use buffycoat_field::classes_where;
 use buffycoat_h5::schema;
@@ -119,7 +119,10 @@ pub(crate) fn run_channel(
     let control = ch.plasma_control().map_err(channel_setup)?;
     // The checkpoint of a transient run, removed once its output is in place.
     let mut finished: Option<StateOnly> = None;
-    let (report, field, stations, transient, tracer_data, cuts) = match &setup.solver {
+    // `grid`: the grid the field is on — for the steady march the solution's (refined at the
+    // buffy coat with `grid.refine_interface`, the exit station's radii with viscous flow), not
+    // the channel's uniform set-up grid.
+    let (report, field, stations, transient, tracer_data, cuts, grid) = match &setup.solver {
         ChannelSolver::Steady => {
             let sol = channel
                 .solve_steady(&par)?
@@ -138,6 +141,7 @@ pub(crate) fn run_channel(
                 None,
                 Some((t, fates, g)),
                 cuts,
+                sol.grid().clone(),
             )
         }
         ChannelSolver::Transient {
@@ -184,6 +188,7 @@ pub(crate) fn run_channel(
                 Some((sol.times.clone(), reports)),
                 None,
                 channel.grid().cut_radii(),
+                channel.grid().clone(),
             )
         }
     };
@@ -199,6 +204,7 @@ pub(crate) fn run_channel(
             setup,
             provenance,
             &channel,
+            &grid,
             &report,
             &field,
             &stations,
@@ -211,7 +217,7 @@ pub(crate) fn run_channel(
     if let Some(c) = finished {
         c.remove();
     }
-    let model = channel_outcome(setup, &channel, &report, tracer_data.as_ref(), cuts);
+    let model = channel_outcome(setup, &channel, &grid, &report, tracer_data.as_ref(), cuts);
     Ok(Outcome::new(
         provenance,
         output_path,
@@ -231,6 +237,7 @@ fn write_output(
     setup: &ChannelSetup,
     provenance: &Provenance,
     channel: &Channel,
+    grid: &ChannelGrid,
     report: &SpeciesReport,
     field: &[f64],
     stations: &[f64],
@@ -239,7 +246,6 @@ fn write_output(
     tracer_data: Option<&TracerData>,
 ) -> Result<PathBuf, H5Error> {
     let writer: Writer = create_output(path, compression, provenance, setup.sample.seed)?;
-    let grid = channel.grid();
     let classes = channel.classes();
     let (nr, s, k) = (grid.r_centres.len(), classes.len(), stations.len());
     writer.dataset_f64(
@@ -404,9 +410,12 @@ fn write_output(
             }
         }
         let n = tracers.len();
+        // entry at the inlet's map (the set-up grid: a uniform inlet suspension has the
+        // imposed-profile map, also with viscous flow), exit at the exit station's
+        let inlet = channel.grid();
         let entry: Vec<f64> = tracers
             .iter()
-            .map(|t| grid.radius_of_xi(t.entry * grid.depth))
+            .map(|t| inlet.radius_of_xi(t.entry * inlet.depth))
             .collect();
         let exit: Vec<f64> = fates.iter().map(|f| grid.radius_of_xi(f.exit_xi)).collect();
         writer.dataset_i32(
@@ -466,6 +475,7 @@ fn write_output(
 fn channel_outcome(
     setup: &ChannelSetup,
     channel: &Channel,
+    grid: &ChannelGrid,
     report: &SpeciesReport,
     tracer_data: Option<&TracerData>,
     cuts: [f64; 2],
@@ -532,7 +542,6 @@ fn channel_outcome(
                 .collect();
             s.count = mine.len();
             if !mine.is_empty() {
-                let grid = channel.grid();
                 s.radii =
                     RadialExtent::of(mine.iter().map(|&i| grid.radius_of_xi(fates[i].exit_xi)));
                 s.pelleted_fraction = Some(

@@ -34,7 +34,7 @@
 //!
 //! | path | content | unit |
 //! |---|---|---|
-//! | `/fields/channel/radius_m` | `[Nr]` cell centres across the depth (physical radius) | m |
+//! | `/fields/channel/radius_m` | `[Nr]` cell centres across the depth (physical radius; the grid of the solution — refined at the buffy coat with `grid.refine_interface` — at the exit station's map with viscous flow) | m |
 //! | `/fields/channel/flux_coordinate_m` | `[Nr]` the same cells in the stream-function coordinate ξ | m |
 //! | `/fields/channel/along_m` | `[K]` stations along the channel | m |
 //! | `/fields/channel/volume_fraction` (attrs `names`, `species`) | `[K][Nr][S]` (steady; transient: the final state at the K − 1 column centres) | – |
