@@ -138,6 +138,9 @@ def main():
     ap.add_argument("--markdown", default=None)
     ap.add_argument("--check", action="store_true")
     ap.add_argument("--bin", default=None)
+    ap.add_argument("--interleave", action="store_true",
+                    help="run the selected cases in turn, rep after rep (robust ratios on a "
+                    "machine whose speed drifts)")
     opts = ap.parse_args()
 
     if not opts.no_build and opts.bin is None:
@@ -148,27 +151,44 @@ def main():
     tmp = tempfile.mkdtemp(prefix="buffycoat-whole-process-")
     rows = []
     try:
-        for name, args, writes in CASES:
-            if opts.only and not re.search(opts.only, name):
-                continue
+        selected = [c for c in CASES if not opts.only or re.search(opts.only, c[0])]
+        samples = {name: ([], [], [None]) for name, _, _ in selected}
+
+        def one(name, args, writes):
             out = os.path.join(tmp, "out.h5")
-            times = []
-            cpus = []
-            size = None
+            wall, cpu = run_case(exe, args, out)
+            times, cpus, size = samples[name]
+            times.append(wall)
+            cpus.append(cpu)
+            if writes:
+                size[0] = os.path.getsize(out)
+                if opts.check and args[1] == SECTOR:
+                    check_sector_file(out)
+                os.remove(out)
+
+        if opts.interleave:
+            # Round-robin: a drift of the machine's speed (shared hosts) hits every case alike.
             for _ in range(opts.reps):
-                wall, cpu = run_case(exe, args, out)
-                times.append(wall)
-                cpus.append(cpu)
-                if writes:
-                    size = os.path.getsize(out)
-                    if opts.check and args[1] == SECTOR:
-                        check_sector_file(out)
-                    os.remove(out)
+                for case in selected:
+                    one(*case)
+        else:
+            for case in selected:
+                for _ in range(opts.reps):
+                    one(*case)
+        for name, args, _ in selected:
+            times, cpus, size = samples[name]
             shown = " ".join(a.replace("{out}", "OUT.h5") for a in args)
             rows.append((name, shown, len(times), min(times), statistics.median(times),
-                         max(times), statistics.median(cpus), size))
+                         max(times), statistics.median(cpus), size[0]))
             print(f"{name}: min {min(times):.3f} s, median {statistics.median(times):.3f} s, "
                   f"median CPU {statistics.median(cpus):.3f} s", file=sys.stderr)
+        if opts.interleave and len(selected) == 2:
+            a, b = (samples[name][0] for name, _, _ in selected)
+            ratios = sorted(x / y for x, y in zip(a, b))
+            print(f"ratio {selected[0][0]} / {selected[1][0]} per round: median "
+                  f"{statistics.median(ratios):.3f}, of medians "
+                  f"{statistics.median(a) / statistics.median(b):.3f}, of minima "
+                  f"{min(a) / min(b):.3f}", file=sys.stderr)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

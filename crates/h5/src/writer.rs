@@ -930,6 +930,53 @@ struct Worker {
     threads: usize,
     /// Compressed chunks of the frame being written (reused).
     chunk_outs: Vec<Vec<u8>>,
+    /// Starts the disk write-back of what the frames put in the page cache.
+    write_back: WriteBack,
+}
+
+/// Starts write-back of a file's dirty pages while the run goes on, so the `fsync` of
+/// [`Writer::finish`] waits only for the last frame rather than for the whole file (on a
+/// disk writing ~1.3 GB/s the 128 MB file of the 10⁶-cell benchmark cost ~95 ms of serial
+/// `close` + `fsync` at the end; see benches/README.md). Linux `sync_file_range` with
+/// `SYNC_FILE_RANGE_WRITE` only queues the pages for writing; it neither waits for them nor
+/// makes anything durable, so it changes no result and no guarantee (the `fsync` still does
+/// that). A no-op elsewhere, or if the file cannot be opened a second time.
+struct WriteBack {
+    #[cfg(target_os = "linux")]
+    file: Option<std::fs::File>,
+}
+
+impl WriteBack {
+    fn new(path: &Path) -> WriteBack {
+        #[cfg(target_os = "linux")]
+        {
+            // A second descriptor on the same inode: write-back works on the inode's pages,
+            // whichever descriptor wrote them (libhdf5 keeps its own).
+            WriteBack {
+                file: std::fs::File::open(path).ok(),
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = path;
+            WriteBack {}
+        }
+    }
+
+    /// Queues every dirty page of the file for writing (best effort: an error only means the
+    /// final `fsync` has more to do).
+    #[allow(unsafe_code)]
+    fn start(&self) {
+        #[cfg(target_os = "linux")]
+        if let Some(file) = &self.file {
+            use std::os::fd::AsRawFd;
+            // SAFETY: the descriptor is open for the lifetime of `file`; offset 0 and
+            // length 0 mean "to the end of the file"; the call reads no user memory.
+            let _ = unsafe {
+                libc::sync_file_range(file.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE)
+            };
+        }
+    }
 }
 
 fn run_worker(
@@ -974,6 +1021,7 @@ fn run_worker(
         compression,
         threads: std::thread::available_parallelism().map_or(1, usize::from),
         chunk_outs: Vec::new(),
+        write_back: WriteBack::new(&partial),
     };
     for cmd in rx.iter() {
         if matches!(cmd, Cmd::Abort) {
@@ -1141,6 +1189,9 @@ impl Worker {
                 sink,
             } => {
                 let r = self.append(id, step, time, &data);
+                if r.is_ok() {
+                    self.write_back.start();
+                }
                 if let (Ok(()), Some(mut sink)) = (&r, sink) {
                     sink.frame(SeriesId(id), step, time, &data);
                 }
@@ -1157,6 +1208,9 @@ impl Worker {
                 match data {
                     FixedData::F64(v) => {
                         let r = self.write_fixed(&path, &shape, &v, unit);
+                        if r.is_ok() {
+                            self.write_back.start();
+                        }
                         self.recycle_f64(v);
                         r
                     }
