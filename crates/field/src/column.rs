@@ -59,6 +59,24 @@ use buffycoat_physics::consolidation::SolidStress;
 /// Jacobian (0.1: measured fastest for whole blood, 100 × 200 cells, 8 classes).
 const REFRESH_RATIO: f64 = 0.1;
 
+// TEMPORARY experiment knobs (removed before commit)
+pub(crate) fn knob(name: &str, default: f64) -> f64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+fn knobs() -> &'static (f64, bool, bool) {
+    static K: std::sync::OnceLock<(f64, bool, bool)> = std::sync::OnceLock::new();
+    K.get_or_init(|| {
+        (
+            knob("BC_REFRESH", REFRESH_RATIO),
+            knob("BC_DAMPREFRESH", 1.0) != 0.0,
+            knob("BC_TRACE", 0.0) != 0.0,
+        )
+    })
+}
+
 /// Parameters of one column step.
 #[derive(Debug, Clone, Copy)]
 pub struct ColumnStep<'a> {
@@ -271,6 +289,12 @@ pub struct ColumnSolver {
     inv: Vec<f64>,
     lower_t: Vec<f64>,
     piv: Vec<usize>,
+    /// per cell the row interchanges of the LU factors of S_j (fixed-size kernels; `inv` then
+    /// holds the strict unit-lower factor, `lu_upper` the strict upper factor, both
+    /// transposed, and `lu_diag` the reciprocals of U's diagonal)
+    lu_piv: Vec<usize>,
+    lu_upper: Vec<f64>,
+    lu_diag: Vec<f64>,
     tmp: Vec<f64>,
     delta_major: Vec<f64>,
     // minor classes (cell-major, [j][q]): Thomas factors, coupling coefficients, the rows of
@@ -326,6 +350,7 @@ impl ColumnSolver {
         w.usizes(&self.major);
         w.usizes(&self.minor);
         w.usizes(&self.piv);
+        w.usizes(&self.lu_piv);
         w.u64(u64::from(self.exact));
         w.u64(u64::from(self.compressed));
         w.f64(self.factor_dt);
@@ -360,6 +385,7 @@ impl ColumnSolver {
         r.usizes_vec("major classes", &mut self.major, n)?;
         r.usizes_vec("minor classes", &mut self.minor, n)?;
         r.usizes_into("pivots", &mut self.piv)?;
+        r.usizes_into("block pivots", &mut self.lu_piv)?;
         self.exact = r.u64()? != 0;
         self.compressed = r.u64()? != 0;
         self.factor_dt = r.f64()?;
@@ -379,8 +405,10 @@ impl ColumnSolver {
         Ok(())
     }
 
-    fn f64_fields(&self) -> [&Vec<f64>; 42] {
+    fn f64_fields(&self) -> [&Vec<f64>; 44] {
         [
+            &self.lu_upper,
+            &self.lu_diag,
             &self.v,
             &self.v_trial,
             &self.flux,
@@ -426,8 +454,10 @@ impl ColumnSolver {
         ]
     }
 
-    fn f64_fields_mut(&mut self) -> [&mut Vec<f64>; 42] {
+    fn f64_fields_mut(&mut self) -> [&mut Vec<f64>; 44] {
         [
+            &mut self.lu_upper,
+            &mut self.lu_diag,
             &mut self.v,
             &mut self.v_trial,
             &mut self.flux,
@@ -503,6 +533,9 @@ impl ColumnSolver {
             inv: z(cells * n * n),
             lower_t: z(cells * n * n),
             piv: vec![0; n],
+            lu_piv: vec![0; cells * n],
+            lu_upper: z(cells * n * n),
+            lu_diag: z(cells * n),
             tmp: z(n),
             delta_major: z(cells * n),
             tri_lower: z(cells * n),
@@ -659,8 +692,20 @@ impl ColumnSolver {
         );
         let mut iterations = 0;
         let mut refresh = self.factor_dt != dt;
+        let (refresh_ratio, damp_refresh, trace) = *knobs();
+        let (f0, b0) = (self.stats.factorizations, self.stats.backtracks);
+        if trace {
+            eprint!("SOLVE dt={dt:.4e} r0={:.2e}", norm.max);
+        }
         'newton: while norm.max > p.tolerance {
             if iterations >= p.max_iterations || !norm.max.is_finite() {
+                if trace {
+                    eprintln!(
+                        " FAIL it={iterations} fac={} bt={}",
+                        self.stats.factorizations - f0,
+                        self.stats.backtracks - b0
+                    );
+                }
                 return Err(StepFailure {
                     residual: norm.max,
                     iterations,
@@ -700,7 +745,16 @@ impl ColumnSolver {
                     std::mem::swap(&mut self.v, &mut self.v_trial);
                     std::mem::swap(&mut self.flux, &mut self.flux_trial);
                     std::mem::swap(&mut self.resid, &mut self.resid_trial);
-                    if trial.sum_sq > REFRESH_RATIO * REFRESH_RATIO * norm.sum_sq || lambda < 1.0 {
+                    if trace {
+                        eprint!(
+                            " {}{:.1e}/{lambda}",
+                            if fresh { "F" } else { "" },
+                            trial.max
+                        );
+                    }
+                    if trial.sum_sq > refresh_ratio * refresh_ratio * norm.sum_sq
+                        || (damp_refresh && lambda < 1.0)
+                    {
                         refresh = true;
                     }
                     norm = trial;
@@ -718,6 +772,9 @@ impl ColumnSolver {
                     if norm.max <= 1e3 * p.tolerance {
                         break 'newton;
                     }
+                    if trace {
+                        eprintln!(" FAILLS it={iterations}");
+                    }
                     return Err(StepFailure {
                         residual: norm.max,
                         iterations,
@@ -726,6 +783,13 @@ impl ColumnSolver {
                 lambda *= 0.5;
                 self.stats.backtracks += 1;
             }
+        }
+        if trace {
+            eprintln!(
+                " OK it={iterations} fac={} bt={}",
+                self.stats.factorizations - f0,
+                self.stats.backtracks - b0
+            );
         }
         self.stats.max_residual = self.stats.max_residual.max(norm.max);
         // Conservative update from the fluxes of the converged iterate.
@@ -1145,9 +1209,10 @@ impl ColumnSolver {
         }
     }
 
-    /// Block Thomas factorisation of the coupled blocks: S_j = D_j − L_j X_{j−1}, its inverse
-    /// and X_j = S_j⁻¹ U_j. With explicit inverses every later solve is three small
-    /// matrix–vector products per cell.
+    /// Block Thomas factorisation of the coupled blocks: S_j = D_j − L_j X_{j−1}, its LU
+    /// factors (partial pivoting) and X_j = S_j⁻¹ U_j (for more than 16 coupled classes the
+    /// explicit inverse instead of the LU factors). Every later solve is two small
+    /// matrix–vector products and two triangular solves per cell.
     fn factor(&mut self) {
         macro_rules! fixed {
             ($($k:literal)*) => {
@@ -1159,7 +1224,8 @@ impl ColumnSolver {
                             &self.lower,
                             &self.upper,
                             &mut self.lower_t,
-                            &mut self.inv,
+                            (&mut self.inv, &mut self.lu_upper, &mut self.lu_diag),
+                            &mut self.lu_piv,
                             &mut self.xmat,
                             self.cells,
                         ),
@@ -1221,7 +1287,8 @@ impl ColumnSolver {
                         #[inline(always)]
                         || solve_blocks::<$k>(
                             &self.lower_t,
-                            &self.inv,
+                            (&self.inv, &self.lu_upper, &self.lu_diag),
+                            &self.lu_piv,
                             &self.xmat,
                             &mut self.delta_major,
                             cells,
@@ -1315,21 +1382,26 @@ impl ColumnSolver {
     }
 }
 
-/// Block forward/back substitution with N × N blocks: y_j = S_j⁻¹(b_j − L_j y_{j−1}),
-/// x_j = y_j − X_j x_{j+1}. The blocks are stored **transposed** (`lower_t`, `inv_t`,
-/// `xmat_t`), so every product is a sum of scaled columns: N independent accumulators that
-/// vectorise, instead of N dependent dot-product chains. Inlined into
-/// [`crate::kernel::widest`] (AVX2/AVX-512F when available, bitwise the same).
+/// Block forward/back substitution with N × N blocks: y_j = S_j⁻¹(b_j − L_j y_{j−1}) with the
+/// LU factors of S_j ([`lu_solve_fixed`]), x_j = y_j − X_j x_{j+1}. The blocks are
+/// stored **transposed** (`lower_t`, the LU factors, `xmat_t`), so every product is a sum of scaled
+/// columns: N independent accumulators that vectorise, instead of N dependent dot-product
+/// chains. Inlined into [`crate::kernel::widest`] (AVX2/AVX-512F when available, bitwise the
+/// same).
 #[inline(always)]
 fn solve_blocks<const N: usize>(
     lower_t: &[f64],
-    inv_t: &[f64],
+    (lu_l, lu_u, lu_d): (&[f64], &[f64], &[f64]),
+    lu_piv: &[usize],
     xmat_t: &[f64],
     delta: &mut [f64],
     cells: usize,
 ) {
     let (lower_t, _) = lower_t.as_chunks::<N>();
-    let (inv_t, _) = inv_t.as_chunks::<N>();
+    let (lu_l, _) = lu_l.as_chunks::<N>();
+    let (lu_u, _) = lu_u.as_chunks::<N>();
+    let (lu_d, _) = lu_d.as_chunks::<N>();
+    let (lu_piv, _) = lu_piv.as_chunks::<N>();
     let (xmat_t, _) = xmat_t.as_chunks::<N>();
     let (delta, _) = delta.as_chunks_mut::<N>();
     let mut prev = [0.0; N];
@@ -1344,16 +1416,16 @@ fn solve_blocks<const N: usize>(
                 }
             }
         }
-        let iv = &inv_t[j * N..(j + 1) * N];
-        let mut y = [0.0; N];
-        for k in 0..N {
-            let f = b[k];
-            for i in 0..N {
-                y[i] += iv[k][i] * f;
-            }
-        }
-        delta[j] = y;
-        prev = y;
+        let cell = j * N..(j + 1) * N;
+        lu_solve_fixed::<N>(
+            &lu_l[cell.clone()],
+            &lu_u[cell],
+            &lu_d[j],
+            &lu_piv[j],
+            &mut b,
+        );
+        delta[j] = b;
+        prev = b;
     }
     let mut next = delta[cells - 1];
     for j in (0..cells.saturating_sub(1)).rev() {
@@ -1367,6 +1439,37 @@ fn solve_blocks<const N: usize>(
         }
         delta[j] = y;
         next = y;
+    }
+}
+
+/// b ← S⁻¹ b from the LU factors of [`factor_blocks`]: `l_t[k][i]` = L[i][k] (strict unit
+/// lower part), `u_t[k][i]` = U[i][k] (strict upper part), `d[k]` = 1/U_kk, row interchanges
+/// `piv`. The strict parts are stored with zeros elsewhere, so every column operation runs
+/// over the whole (vectorised) row.
+#[allow(clippy::needless_range_loop)]
+#[inline(always)]
+fn lu_solve_fixed<const N: usize>(
+    l_t: &[[f64; N]],
+    u_t: &[[f64; N]],
+    d: &[f64; N],
+    piv: &[usize; N],
+    b: &mut [f64; N],
+) {
+    for k in 0..N {
+        b.swap(k, piv[k]);
+    }
+    for k in 0..N {
+        let f = b[k];
+        for i in 0..N {
+            b[i] -= l_t[k][i] * f;
+        }
+    }
+    for k in (0..N).rev() {
+        let f = b[k] * d[k];
+        b[k] = f;
+        for i in 0..N {
+            b[i] -= u_t[k][i] * f;
+        }
     }
 }
 
@@ -1409,17 +1512,21 @@ fn solve_blocks_dyn(
 }
 
 /// Block Thomas factorisation with N × N blocks (see [`ColumnSolver::factor`]): S_j in a
-/// stack array, inverted by Gauss–Jordan elimination with partial pivoting, X_j = S_j⁻¹ U_j.
-/// `diag` is left untouched.
+/// stack array, LU-factored with partial pivoting (row interchanges into `lu_piv`, the factors
+/// transposed into the strict lower and upper parts `lu_l`, `lu_u` and the reciprocal
+/// diagonal `lu_d`, see [`lu_solve_fixed`]), X_j = S_j⁻¹ U_j by forward and back
+/// substitution on whole rows: ≈ 4N³/3 multiply–adds per cell against 3N³ for an explicit
+/// Gauss–Jordan inverse. `diag` is left untouched.
 /// Inlined into [`crate::kernel::widest`] (AVX2/AVX-512F when available, bitwise the same).
-#[allow(clippy::needless_range_loop)]
+#[allow(clippy::needless_range_loop, clippy::too_many_arguments)]
 #[inline(always)]
 fn factor_blocks<const N: usize>(
     diag: &[f64],
     lower: &[f64],
     upper: &[f64],
     lower_t: &mut [f64],
-    inv_t: &mut [f64],
+    (lu_l, lu_u, lu_d): (&mut [f64], &mut [f64], &mut [f64]),
+    lu_piv: &mut [usize],
     xmat_t: &mut [f64],
     cells: usize,
 ) {
@@ -1427,7 +1534,10 @@ fn factor_blocks<const N: usize>(
     let (lower, _) = lower.as_chunks::<N>();
     let (upper, _) = upper.as_chunks::<N>();
     let (lower_t, _) = lower_t.as_chunks_mut::<N>();
-    let (inv_t, _) = inv_t.as_chunks_mut::<N>();
+    let (lu_l, _) = lu_l.as_chunks_mut::<N>();
+    let (lu_u, _) = lu_u.as_chunks_mut::<N>();
+    let (lu_d, _) = lu_d.as_chunks_mut::<N>();
+    let (lu_piv, _) = lu_piv.as_chunks_mut::<N>();
     let (xmat_t, _) = xmat_t.as_chunks_mut::<N>();
     let transpose = |m: &[[f64; N]; N]| -> [[f64; N]; N] {
         let mut t = [[0.0; N]; N];
@@ -1457,10 +1567,11 @@ fn factor_blocks<const N: usize>(
                 }
             }
         }
-        let mut b = [[0.0; N]; N];
-        for (i, row) in b.iter_mut().enumerate() {
-            row[i] = 1.0;
-        }
+        // LU with partial pivoting: `a` becomes U (exact zeros below the diagonal), the
+        // multipliers go to `l`; rows of both are interchanged together
+        let piv = &mut lu_piv[j];
+        let mut l = [[0.0; N]; N];
+        let mut d = [0.0; N];
         for k in 0..N {
             let mut p = k;
             let mut best = a[k][k].abs();
@@ -1471,35 +1582,59 @@ fn factor_blocks<const N: usize>(
                 }
             }
             a.swap(k, p);
-            b.swap(k, p);
+            l.swap(k, p);
+            piv[k] = p;
             let pivot = if a[k][k] == 0.0 { 1e-300 } else { a[k][k] };
-            let d = 1.0 / pivot;
-            for c in 0..N {
-                a[k][c] *= d;
-                b[k][c] *= d;
+            let r = 1.0 / pivot;
+            d[k] = r;
+            let ak = a[k];
+            for i in k + 1..N {
+                let f = a[i][k] * r;
+                if f != 0.0 {
+                    l[i][k] = f;
+                    for c in 0..N {
+                        a[i][c] -= f * ak[c];
+                    }
+                }
+                a[i][k] = 0.0;
             }
-            let (ak, bk) = (a[k], b[k]);
-            for i in 0..N {
-                if i != k {
-                    let f = a[i][k];
+        }
+        for k in 0..N {
+            a[k][k] = 0.0;
+        }
+        lu_l[j * N..(j + 1) * N].copy_from_slice(&transpose(&l));
+        lu_u[j * N..(j + 1) * N].copy_from_slice(&transpose(&a));
+        lu_d[j] = d;
+        if j + 1 < cells {
+            // X = S⁻¹ U: P U, then L⁻¹ and U⁻¹ by row operations on whole rows
+            let mut x = [[0.0; N]; N];
+            x.copy_from_slice(&upper[j * N..(j + 1) * N]);
+            for k in 0..N {
+                x.swap(k, piv[k]);
+            }
+            for k in 0..N {
+                let xk = x[k];
+                for i in k + 1..N {
+                    let f = l[i][k];
                     if f != 0.0 {
                         for c in 0..N {
-                            a[i][c] -= f * ak[c];
-                            b[i][c] -= f * bk[c];
+                            x[i][c] -= f * xk[c];
                         }
                     }
                 }
             }
-        }
-        inv_t[j * N..(j + 1) * N].copy_from_slice(&transpose(&b));
-        if j + 1 < cells {
-            let u = &upper[j * N..(j + 1) * N];
-            let mut x = [[0.0; N]; N];
-            for i in 0..N {
-                for k in 0..N {
-                    let f = b[i][k];
-                    for c in 0..N {
-                        x[i][c] += f * u[k][c];
+            for k in (0..N).rev() {
+                let r = d[k];
+                for c in 0..N {
+                    x[k][c] *= r;
+                }
+                let xk = x[k];
+                for i in 0..k {
+                    let f = a[i][k];
+                    if f != 0.0 {
+                        for c in 0..N {
+                            x[i][c] -= f * xk[c];
+                        }
                     }
                 }
             }
@@ -1575,8 +1710,25 @@ fn residual(
     let kin = p.kin;
     let n = kin.n;
     let cells = p.measure.len();
-    for j in 0..cells {
-        kin.velocities(&phi[j * n..(j + 1) * n], &mut v[j * n..(j + 1) * n], None);
+    match &p.compression {
+        Some(cp) => {
+            let critical = cp.stress.critical;
+            for j in 0..cells {
+                let cell = &phi[j * n..(j + 1) * n];
+                sig[j] = cp.cell_stress(j, cell.iter().sum()).0;
+                kin.velocities_and_compression(
+                    cell,
+                    critical,
+                    &mut v[j * n..(j + 1) * n],
+                    &mut h[j * n..(j + 1) * n],
+                );
+            }
+        }
+        None => {
+            for j in 0..cells {
+                kin.velocities(&phi[j * n..(j + 1) * n], &mut v[j * n..(j + 1) * n], None);
+            }
+        }
     }
     flux[..n].fill(0.0);
     flux[cells * n..].fill(0.0);
@@ -1588,12 +1740,6 @@ fn residual(
         }
     }
     if let Some(cp) = &p.compression {
-        let critical = cp.stress.critical;
-        for j in 0..cells {
-            let cell = &phi[j * n..(j + 1) * n];
-            sig[j] = cp.cell_stress(j, cell.iter().sum()).0;
-            kin.compression_coefficients(cell, critical, &mut h[j * n..(j + 1) * n], None);
-        }
         for f in 1..cells {
             let grad = (sig[f] - sig[f - 1]) * cp.conductance[f];
             if grad == 0.0 {
@@ -1788,6 +1934,78 @@ mod tests {
         }
         // the step did separate the column
         assert!(one[0] < 0.4 && one[11] > 0.4, "{one:?}");
+    }
+
+    /// The block-LU factorisation and solve (fixed-size kernels, N = 3 and 10) solve a
+    /// block-tridiagonal system whose blocks need row interchanges (zero leading diagonal
+    /// entries) to 10⁻¹² of a dense LU solve of the same matrix.
+    #[test]
+    fn block_lu_kernels_match_a_dense_solve() {
+        for n in [3, 10] {
+            let cells = 7;
+            let mut solver = ColumnSolver::new(cells, n);
+            solver.major = (0..n).collect();
+            solver.minor.clear();
+            let nn = n * n;
+            // a deterministic pseudo-random fill in [−1, 1)
+            let mut seed = 12_345u64;
+            let mut rand = || {
+                seed = seed
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                ((seed >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
+            };
+            for j in 0..cells {
+                for a in 0..n {
+                    for b in 0..n {
+                        let k = j * nn + a * n + b;
+                        solver.lower[k] = if j > 0 { 0.3 * rand() } else { 0.0 };
+                        solver.upper[k] = if j + 1 < cells { 0.3 * rand() } else { 0.0 };
+                        // dominant off-diagonal entries and a zero leading diagonal: pivoting
+                        solver.diag[k] = if a == b {
+                            if a == 0 { 0.0 } else { 4.0 + rand() }
+                        } else if b == (a + 1) % n {
+                            5.0
+                        } else {
+                            rand()
+                        };
+                    }
+                }
+            }
+            let dim = cells * n;
+            let mut dense = vec![0.0; dim * dim];
+            for j in 0..cells {
+                for a in 0..n {
+                    for b in 0..n {
+                        let k = j * nn + a * n + b;
+                        let row = (j * n + a) * dim;
+                        dense[row + j * n + b] = solver.diag[k];
+                        if j > 0 {
+                            dense[row + (j - 1) * n + b] = solver.lower[k];
+                        }
+                        if j + 1 < cells {
+                            dense[row + (j + 1) * n + b] = solver.upper[k];
+                        }
+                    }
+                }
+            }
+            let rhs: Vec<f64> = (0..dim).map(|_| rand()).collect();
+            let mut piv = vec![0; dim];
+            let mut x = rhs.clone();
+            lu_factor(&mut dense, &mut piv, dim);
+            lu_solve_rows(&dense, &piv, &mut x, dim);
+            solver.factor();
+            solver.delta.copy_from_slice(&rhs);
+            solver.solve_factored();
+            let scale = x.iter().map(|v| v.abs()).fold(0.0, f64::max);
+            for (a, b) in x.iter().zip(&solver.delta) {
+                assert!((a - b).abs() <= 1e-12 * scale, "{n}: {a} vs {b}");
+            }
+            assert!(
+                solver.lu_piv.iter().enumerate().any(|(k, &p)| p != k % n),
+                "the test needs row interchanges"
+            );
+        }
     }
 
     /// The assembled Jacobian (all classes coupled) with consolidation and preconsolidation
