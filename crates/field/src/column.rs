@@ -59,24 +59,6 @@ use buffycoat_physics::consolidation::SolidStress;
 /// Jacobian (0.1: measured fastest for whole blood, 100 × 200 cells, 8 classes).
 const REFRESH_RATIO: f64 = 0.1;
 
-// TEMPORARY experiment knobs (removed before commit)
-pub(crate) fn knob(name: &str, default: f64) -> f64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-fn knobs() -> &'static (f64, bool, bool) {
-    static K: std::sync::OnceLock<(f64, bool, bool)> = std::sync::OnceLock::new();
-    K.get_or_init(|| {
-        (
-            knob("BC_REFRESH", REFRESH_RATIO),
-            knob("BC_DAMPREFRESH", 1.0) != 0.0,
-            knob("BC_TRACE", 0.0) != 0.0,
-        )
-    })
-}
-
 /// Parameters of one column step.
 #[derive(Debug, Clone, Copy)]
 pub struct ColumnStep<'a> {
@@ -692,20 +674,8 @@ impl ColumnSolver {
         );
         let mut iterations = 0;
         let mut refresh = self.factor_dt != dt;
-        let (refresh_ratio, damp_refresh, trace) = *knobs();
-        let (f0, b0) = (self.stats.factorizations, self.stats.backtracks);
-        if trace {
-            eprint!("SOLVE dt={dt:.4e} r0={:.2e}", norm.max);
-        }
         'newton: while norm.max > p.tolerance {
             if iterations >= p.max_iterations || !norm.max.is_finite() {
-                if trace {
-                    eprintln!(
-                        " FAIL it={iterations} fac={} bt={}",
-                        self.stats.factorizations - f0,
-                        self.stats.backtracks - b0
-                    );
-                }
                 return Err(StepFailure {
                     residual: norm.max,
                     iterations,
@@ -745,16 +715,7 @@ impl ColumnSolver {
                     std::mem::swap(&mut self.v, &mut self.v_trial);
                     std::mem::swap(&mut self.flux, &mut self.flux_trial);
                     std::mem::swap(&mut self.resid, &mut self.resid_trial);
-                    if trace {
-                        eprint!(
-                            " {}{:.1e}/{lambda}",
-                            if fresh { "F" } else { "" },
-                            trial.max
-                        );
-                    }
-                    if trial.sum_sq > refresh_ratio * refresh_ratio * norm.sum_sq
-                        || (damp_refresh && lambda < 1.0)
-                    {
+                    if trial.sum_sq > REFRESH_RATIO * REFRESH_RATIO * norm.sum_sq || lambda < 1.0 {
                         refresh = true;
                     }
                     norm = trial;
@@ -772,9 +733,6 @@ impl ColumnSolver {
                     if norm.max <= 1e3 * p.tolerance {
                         break 'newton;
                     }
-                    if trace {
-                        eprintln!(" FAILLS it={iterations}");
-                    }
                     return Err(StepFailure {
                         residual: norm.max,
                         iterations,
@@ -783,13 +741,6 @@ impl ColumnSolver {
                 lambda *= 0.5;
                 self.stats.backtracks += 1;
             }
-        }
-        if trace {
-            eprintln!(
-                " OK it={iterations} fac={} bt={}",
-                self.stats.factorizations - f0,
-                self.stats.backtracks - b0
-            );
         }
         self.stats.max_residual = self.stats.max_residual.max(norm.max);
         // Conservative update from the fluxes of the converged iterate.
@@ -823,12 +774,56 @@ impl ColumnSolver {
         let nm = self.major.len();
         let bb = nm * nm;
         self.phi_jac.copy_from_slice(phi);
-        for j in 0..cells {
-            p.kin.velocities(
-                &phi[j * n..(j + 1) * n],
-                &mut self.v_jac[j * n..(j + 1) * n],
-                Some(&mut self.dv[j * nn..(j + 1) * nn]),
-            );
+        // per cell: velocities and ∂v/∂φ, with consolidation σ_e, σ_e′, h and ∂h/∂φ (in two
+        // halves on long columns, see [`SPLIT_CELLS`])
+        {
+            let kin = p.kin;
+            let cp = p.compression.as_ref();
+            let pass = |first: usize, out: CellJacobians<'_>| {
+                let CellJacobians {
+                    v,
+                    dv,
+                    sig,
+                    dsig,
+                    h,
+                    dh,
+                } = out;
+                for k in 0..v.len() / n {
+                    let j = first + k;
+                    let cell = &phi[j * n..(j + 1) * n];
+                    kin.velocities(
+                        cell,
+                        &mut v[k * n..(k + 1) * n],
+                        Some(&mut dv[k * nn..(k + 1) * nn]),
+                    );
+                    if let Some(cp) = cp {
+                        let (sg, dsg) = cp.cell_stress(j, cell.iter().sum());
+                        sig[k] = sg;
+                        dsig[k] = dsg;
+                        kin.compression_coefficients(
+                            cell,
+                            cp.stress.critical,
+                            &mut h[k * n..(k + 1) * n],
+                            Some(&mut dh[k * nn..(k + 1) * nn]),
+                        );
+                    }
+                }
+            };
+            let all = CellJacobians {
+                v: &mut self.v_jac[..cells * n],
+                dv: &mut self.dv[..cells * nn],
+                sig: &mut self.sig[..cells],
+                dsig: &mut self.dsig[..cells],
+                h: &mut self.h[..cells * n],
+                dh: &mut self.dh[..cells * nn],
+            };
+            if cells < SPLIT_CELLS {
+                pass(0, all);
+            } else {
+                let mid = cells / 2;
+                let (a, b) = all.split(mid, n);
+                rayon::join(|| pass(0, a), || pass(mid, b));
+            }
         }
         self.diag[..cells * bb].fill(0.0);
         self.lower[..cells * bb].fill(0.0);
@@ -880,7 +875,7 @@ impl ColumnSolver {
         let compression = p.compression.is_some();
         self.compressed = compression && !self.minor.is_empty();
         if let Some(cp) = &p.compression {
-            self.assemble_compression(p.kin, cp, phi, dt);
+            self.assemble_compression(cp, phi, dt);
             if !self.minor.is_empty() {
                 self.assemble_minor_compression(cp, phi, dt);
             }
@@ -1092,33 +1087,21 @@ impl ColumnSolver {
         }
     }
 
-    /// The consolidation part of the Jacobian (see [`Compression`]): σ_e, σ_e′, the face
-    /// stress gradients, h and ∂h/∂φ at `phi` into the solver's buffers, and the derivatives
+    /// The consolidation part of the Jacobian (see [`Compression`]), after the per-cell pass of
+    /// [`ColumnSolver::assemble`] (σ_e, σ_e′, h and ∂h/∂φ at `phi`): the face stress gradients
+    /// into the solver's buffer, and the derivatives
     /// of F^c with respect to the coupled classes into the blocks:
     ///
     /// ∂F/∂φ_{L,m} = δ_im P⁺ + [P > 0] φ_{i,L} h_i(R) D_L + [Q < 0] φ_{i,R} (∂h_i(L)/∂φ_m D + h_i(L) D_L),
     /// ∂F/∂φ_{R,m} = [P > 0] φ_{i,L} (∂h_i(R)/∂φ_m D + h_i(R) D_R) + δ_im Q⁻ + [Q < 0] φ_{i,R} h_i(L) D_R,
     ///
     /// with P = h_i(R) D, Q = h_i(L) D, D_L = −σ_e′(L) A/Δr, D_R = σ_e′(R) A/Δr.
-    fn assemble_compression(&mut self, kin: &Kinetics, cp: &Compression<'_>, phi: &[f64], dt: f64) {
+    fn assemble_compression(&mut self, cp: &Compression<'_>, phi: &[f64], dt: f64) {
         let n = self.n;
         let nn = n * n;
         let cells = self.cells;
         let nm = self.major.len();
         let bb = nm * nm;
-        let critical = cp.stress.critical;
-        for j in 0..cells {
-            let cell = &phi[j * n..(j + 1) * n];
-            let (sg, dsg) = cp.cell_stress(j, cell.iter().sum());
-            self.sig[j] = sg;
-            self.dsig[j] = dsg;
-            kin.compression_coefficients(
-                cell,
-                critical,
-                &mut self.h[j * n..(j + 1) * n],
-                Some(&mut self.dh[j * nn..(j + 1) * nn]),
-            );
-        }
         self.grad[0] = 0.0;
         self.grad[cells] = 0.0;
         for f in 1..cells {
@@ -1710,26 +1693,32 @@ fn residual(
     let kin = p.kin;
     let n = kin.n;
     let cells = p.measure.len();
-    match &p.compression {
-        Some(cp) => {
-            let critical = cp.stress.critical;
-            for j in 0..cells {
-                let cell = &phi[j * n..(j + 1) * n];
-                sig[j] = cp.cell_stress(j, cell.iter().sum()).0;
-                kin.velocities_and_compression(
-                    cell,
-                    critical,
-                    &mut v[j * n..(j + 1) * n],
-                    &mut h[j * n..(j + 1) * n],
-                );
+    // per cell: velocities (and the consolidation's σ_e and h), in two halves on long
+    // columns (each cell's values do not depend on the split: bitwise for any thread count)
+    let cell_pass =
+        |first: usize, v: &mut [f64], h: &mut [f64], sig: &mut [f64]| match &p.compression {
+            Some(cp) => {
+                let critical = cp.stress.critical;
+                for (k, s) in sig.iter_mut().enumerate() {
+                    let j = first + k;
+                    let cell = &phi[j * n..(j + 1) * n];
+                    *s = cp.cell_stress(j, cell.iter().sum()).0;
+                    kin.velocities_and_compression(
+                        cell,
+                        critical,
+                        &mut v[k * n..(k + 1) * n],
+                        &mut h[k * n..(k + 1) * n],
+                    );
+                }
             }
-        }
-        None => {
-            for j in 0..cells {
-                kin.velocities(&phi[j * n..(j + 1) * n], &mut v[j * n..(j + 1) * n], None);
+            None => {
+                for k in 0..sig.len() {
+                    let j = first + k;
+                    kin.velocities(&phi[j * n..(j + 1) * n], &mut v[k * n..(k + 1) * n], None);
+                }
             }
-        }
-    }
+        };
+    split_cells(cells, n, v, h, sig, cell_pass);
     flux[..n].fill(0.0);
     flux[cells * n..].fill(0.0);
     for f in 1..cells {
@@ -1788,6 +1777,72 @@ fn residual(
         max = f64::INFINITY;
     }
     Norms { max, sum_sq }
+}
+
+/// The per-cell outputs of the Jacobian assembly's closure pass (a range of cells).
+struct CellJacobians<'a> {
+    v: &'a mut [f64],
+    dv: &'a mut [f64],
+    sig: &'a mut [f64],
+    dsig: &'a mut [f64],
+    h: &'a mut [f64],
+    dh: &'a mut [f64],
+}
+
+impl<'a> CellJacobians<'a> {
+    /// The first `mid` cells and the rest.
+    fn split(self, mid: usize, n: usize) -> (Self, Self) {
+        let nn = n * n;
+        let (v0, v1) = self.v.split_at_mut(mid * n);
+        let (dv0, dv1) = self.dv.split_at_mut(mid * nn);
+        let (s0, s1) = self.sig.split_at_mut(mid);
+        let (d0, d1) = self.dsig.split_at_mut(mid);
+        let (h0, h1) = self.h.split_at_mut(mid * n);
+        let (dh0, dh1) = self.dh.split_at_mut(mid * nn);
+        (
+            Self {
+                v: v0,
+                dv: dv0,
+                sig: s0,
+                dsig: d0,
+                h: h0,
+                dh: dh0,
+            },
+            Self {
+                v: v1,
+                dv: dv1,
+                sig: s1,
+                dsig: d1,
+                h: h1,
+                dh: dh1,
+            },
+        )
+    }
+}
+
+/// Columns of at least this many cells run their per-cell closure passes (residual and
+/// Jacobian assembly) in two halves with `rayon::join` (in the caller's pool; one thread runs
+/// them one after the other). Each cell's values are computed alone, so the result does not
+/// depend on the thread count.
+const SPLIT_CELLS: usize = 128;
+
+/// Runs `pass(first, a, b, c)` over the cells of per-cell arrays `a`, `b` (N per cell) and
+/// `c` (one per cell): on the whole column or, from [`SPLIT_CELLS`] cells, on two halves in
+/// parallel.
+fn split_cells<F>(cells: usize, n: usize, a: &mut [f64], b: &mut [f64], c: &mut [f64], pass: F)
+where
+    F: Fn(usize, &mut [f64], &mut [f64], &mut [f64]) + Sync,
+{
+    let (a, b, c) = (&mut a[..cells * n], &mut b[..cells * n], &mut c[..cells]);
+    if cells < SPLIT_CELLS {
+        pass(0, a, b, c);
+        return;
+    }
+    let mid = cells / 2;
+    let (a0, a1) = a.split_at_mut(mid * n);
+    let (b0, b1) = b.split_at_mut(mid * n);
+    let (c0, c1) = c.split_at_mut(mid);
+    rayon::join(|| pass(0, a0, b0, c0), || pass(mid, a1, b1, c1));
 }
 
 /// Scaled norms of the residual: the max-norm (convergence test) and the sum of squares

@@ -252,7 +252,7 @@ impl Implicit {
                 measure: &self.measure,
                 inv_scale: &self.inv_scale,
                 tolerance: im.newton_tolerance,
-                max_iterations: crate::column::knob("BC_MAXIT", 40.0) as usize,
+                max_iterations: 40,
                 max_subdivisions: 0,
                 major: &self.major,
                 compression,
