@@ -40,11 +40,16 @@
 //!   derivatives with respect to classes with a small inlet fraction (platelets, white cells)
 //!   are dropped except each class's own, which makes the Jacobian block-lower-triangular:
 //!   a block-tridiagonal system for the major classes (red cells; N_M × N_M blocks, block
-//!   Thomas elimination with Gauss–Jordan-inverted pivots, kernels monomorphised for
-//!   N_M ≤ 16), then one scalar tridiagonal (Thomas) per minor class with the major update on
+//!   Thomas elimination with LU-factored (partially pivoted) pivot blocks, kernels
+//!   monomorphised for N_M ≤ 16), then one scalar tridiagonal (Thomas) per minor class with the major update on
 //!   the right-hand side (with consolidation also its σ_e and h coupling, see
 //!   `assemble_minor_compression`). The residual is exact, so the converged solution is
 //!   unchanged.
+//! - *Parallel passes*: on columns of at least `SPLIT_CELLS` (128) cells the per-cell closure
+//!   evaluations of the residual and of the Jacobian assembly run in two halves
+//!   (`rayon::join` in the caller's pool); every cell's values are computed alone, so the
+//!   result is bitwise the same for any thread count. The block factorisation and solves
+//!   stay sequential.
 //! - *Modified Newton*: a factorisation is reused across iterations, steps and (in the
 //!   transient) columns until the residual contracts by less than `REFRESH_RATIO` (0.1).
 //! - *Line search*: backtracking (Armijo) on the scaled ‖G‖₂²; convergence is tested on the
