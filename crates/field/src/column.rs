@@ -1580,11 +1580,19 @@ fn residual(
     }
     flux[..n].fill(0.0);
     flux[cells * n..].fill(0.0);
-    for f in 1..cells {
-        let a = p.accel[f];
-        for i in 0..n {
-            let (l, r) = ((f - 1) * n + i, f * n + i);
-            flux[f * n + i] = a * (phi[l] * v[r].max(0.0) + phi[r] * v[l].min(0.0));
+    // interior faces f = 1 … J − 1 between cells L = f − 1 and R = f (slices: no bounds
+    // checks in the loop)
+    for (((out, &a), pw), vw) in flux[n..cells * n]
+        .chunks_exact_mut(n)
+        .zip(&p.accel[1..cells])
+        .zip(phi.windows(2 * n).step_by(n))
+        .zip(v.windows(2 * n).step_by(n))
+    {
+        let (phi_l, phi_r) = pw.split_at(n);
+        let (v_l, v_r) = vw.split_at(n);
+        for ((((o, &pl), &pr), &vl), &vr) in out.iter_mut().zip(phi_l).zip(phi_r).zip(v_l).zip(v_r)
+        {
+            *o = a * (pl * vr.max(0.0) + pr * vl.min(0.0));
         }
     }
     if let Some(cp) = &p.compression {
@@ -1625,14 +1633,27 @@ fn residual(
     }
     let mut max = 0.0f64;
     let mut sum_sq = 0.0f64;
-    for j in 0..cells {
-        let m = p.measure[j];
+    for ((((&m, rj), pj), sj), fw) in p
+        .measure
+        .iter()
+        .zip(resid.chunks_exact_mut(n))
+        .zip(phi.chunks_exact(n))
+        .zip(star.chunks_exact(n))
+        .zip(flux.windows(2 * n).step_by(n))
+    {
         let inv_m = 1.0 / m;
-        for i in 0..n {
-            let k = j * n + i;
-            let g = m * (phi[k] - star[k]) + dt * (flux[(j + 1) * n + i] - flux[j * n + i]);
-            resid[k] = g;
-            let s = g.abs() * inv_m * p.inv_scale[i];
+        let (f_in, f_out) = fw.split_at(n);
+        for (((((r, &x), &x0), &fo), &fi), &is) in rj
+            .iter_mut()
+            .zip(pj)
+            .zip(sj)
+            .zip(f_out)
+            .zip(f_in)
+            .zip(p.inv_scale)
+        {
+            let g = m * (x - x0) + dt * (fo - fi);
+            *r = g;
+            let s = g.abs() * inv_m * is;
             sum_sq += s * s;
             max = max.max(s);
         }
