@@ -805,7 +805,8 @@ impl ColumnSolver {
                 if v_l[i] < 0.0 {
                     let w = c * phi_r[i];
                     let dv_row = &dv_l[i * n..(i + 1) * n];
-                    for ((dl, lr), &m) in diag_la.iter_mut().zip(lower_ra.iter_mut()).zip(&self.major)
+                    for ((dl, lr), &m) in
+                        diag_la.iter_mut().zip(lower_ra.iter_mut()).zip(&self.major)
                     {
                         let d = w * dv_row[m];
                         *dl += d;
@@ -815,7 +816,8 @@ impl ColumnSolver {
                 if v_r[i] > 0.0 {
                     let w = c * phi_l[i];
                     let dv_row = &dv_r[i * n..(i + 1) * n];
-                    for ((ul, dr), &m) in upper_la.iter_mut().zip(diag_ra.iter_mut()).zip(&self.major)
+                    for ((ul, dr), &m) in
+                        upper_la.iter_mut().zip(diag_ra.iter_mut()).zip(&self.major)
                     {
                         let d = w * dv_row[m];
                         *ul += d;
