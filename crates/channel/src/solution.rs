@@ -265,13 +265,24 @@ impl ChannelSolution {
         Ok(out)
     }
 
-    /// The plasma flow (m³/s) that, with the collect flow `collect` (m³/s), sends the largest
-    /// number of cells of the classes `classes` into the collect port: the set-point an
-    /// interface controller would choose (e.g. `classes` = the mononuclear-cell classes).
+    /// The plasma flow (m³/s) that, with the collect flow `collect` (m³/s), holds the collect
+    /// band on the layer of the cells of the classes `classes` (e.g. the mononuclear-cell
+    /// classes): the set-point of the interface controller (docs/physics.md §6.5).
     ///
-    /// The collected number Σ_i ∫_band φ_i/V_i dξ is piecewise linear in the band position,
-    /// so the maximum is found exactly among the positions where a band edge meets a cell
-    /// face (the innermost of equal maxima).
+    /// With the band [a, a + w] (w = δQ_c/Q) the collected number of target cells is
+    /// N(a) = Σ_i ∫_a^{a+w} φ_i/V_i dξ, continuous and piecewise linear in a (breakpoints where
+    /// a band edge meets a cell face). The controller takes the centre of the window of band
+    /// positions that collect at least half of the most, weighted by the excess:
+    ///
+    /// a* = ∫ a W(a) da / ∫ W(a) da,  W(a) = max(0, N(a) − N_max/2),  a ∈ [0, δ − w],
+    ///
+    /// integrated exactly on the linear pieces. Unlike the position of the maximum itself
+    /// (the previous objective, whose maximum lies on a nearly flat plateau and whose
+    /// argmax therefore jumps across packed µm-thin sheets from one operating point to the
+    /// next), a* is a continuous function of the exit profile, and it keeps both band edges
+    /// about w/2 away from a target layer thinner than the band, i.e. off the packed
+    /// platelet and white-cell sheets. If no target cell reaches the outlet (N ≡ 0) the band
+    /// sits at a = 0.
     ///
     /// # Errors
     /// [`ChannelError`] for a negative collect flow or one above the inflow.
@@ -301,19 +312,7 @@ impl ChannelSolution {
             .collect();
         let width = g.depth * collect / q;
         let top = (g.depth - width).max(0.0);
-        let mut best = (f64::NEG_INFINITY, 0.0);
-        for f in 0..=j_cells {
-            for a in [g.xi_faces[f], g.xi_faces[f] - width] {
-                if !(0.0..=top).contains(&a) {
-                    continue;
-                }
-                let value = g.band_integral(&number, a, a + width);
-                if value > best.0 || (value == best.0 && a < best.1) {
-                    best = (value, a);
-                }
-            }
-        }
-        Ok(best.1 * q / g.depth)
+        Ok(half_maximum_centre(g, &number, width, top) * q / g.depth)
     }
 
     /// The interface controller (docs/physics.md §6.5): the solution with the plasma pump set to
@@ -811,4 +810,72 @@ pub(crate) fn class_port_fractions(
             out
         })
         .collect()
+}
+
+/// The centre of the half-maximum window of the band integral N(a) = ∫_a^{a+width} `number` dξ
+/// over a ∈ [0, top] (see [`ChannelSolution::interface_plasma_flow`]): the W-weighted mean of a
+/// with W = max(0, N − N_max/2), exact on the linear pieces of N (breakpoints where a or
+/// a + width meets a face). 0 when N ≡ 0.
+fn half_maximum_centre(g: &ChannelGrid, number: &[f64], width: f64, top: f64) -> f64 {
+    let mut points: Vec<f64> = vec![0.0, top];
+    for &f in &g.xi_faces {
+        for a in [f, f - width] {
+            if a > 0.0 && a < top {
+                points.push(a);
+            }
+        }
+    }
+    points.sort_by(f64::total_cmp);
+    points.dedup();
+    let values: Vec<f64> = points
+        .iter()
+        .map(|&a| g.band_integral(number, a, a + width))
+        .collect();
+    let max = values.iter().copied().fold(0.0, f64::max);
+    if max <= 0.0 {
+        return 0.0;
+    }
+    let half = 0.5 * max;
+    // the peak holding the (innermost) maximum: the breakpoints between the nearest ones at
+    // or below half of it on either side
+    let top_k = values.iter().position(|&v| v == max).unwrap_or(0);
+    let lo = values[..top_k]
+        .iter()
+        .rposition(|&v| v <= half)
+        .unwrap_or(0);
+    let hi = values[top_k..]
+        .iter()
+        .position(|&v| v <= half)
+        .map_or(values.len() - 1, |k| top_k + k);
+    // ∫W and ∫aW over [p, q] where W is linear from u ≥ 0 to v ≥ 0
+    let piece = |p: f64, q: f64, u: f64, v: f64| -> (f64, f64) {
+        let l = q - p;
+        (
+            0.5 * l * (u + v),
+            l / 6.0 * ((2.0 * p + q) * u + (p + 2.0 * q) * v),
+        )
+    };
+    let (mut mass, mut moment) = (0.0, 0.0);
+    for k in lo..hi {
+        let (p, q) = (points[k], points[k + 1]);
+        let (u, v) = (values[k] - half, values[k + 1] - half);
+        let (m, x) = if u >= 0.0 && v >= 0.0 {
+            piece(p, q, u, v)
+        } else if u > 0.0 {
+            // W falls to 0 at c inside the piece
+            piece(p, p + (q - p) * u / (u - v), u, 0.0)
+        } else if v > 0.0 {
+            piece(q - (q - p) * v / (v - u), q, 0.0, v)
+        } else {
+            (0.0, 0.0)
+        };
+        mass += m;
+        moment += x;
+    }
+    if mass > 0.0 {
+        (moment / mass).clamp(0.0, top)
+    } else {
+        // a single breakpoint at the maximum (N_max/2 excess only there): take it
+        points[top_k]
+    }
 }
