@@ -28,8 +28,8 @@ pub enum InterfaceTarget {
 pub enum PlasmaControl {
     /// the plasma flow of the configuration
     Fixed,
-    /// the interface controller: the plasma flow that collects the most target cells
-    /// (docs/physics.md §6.5)
+    /// the interface controller: the plasma flow that centres the collect band on the peak of
+    /// the collected target-cell count (its half-maximum centre; docs/physics.md §6.5)
     Interface(InterfaceTarget),
     /// the collect-hematocrit control of continuous MNC collection: the plasma flow that holds
     /// the collect port's hematocrit at this set-point (volume fraction in (0, 1);
