@@ -138,9 +138,18 @@ pub struct StationFlow {
     fluid_viscosity: f64,
     law: SuspensionViscosity,
     max_relative: f64,
+    /// the map's convergence tolerance on every cell's relative flux error
+    /// ([`FLUX_TOLERANCE`] unless [`Self::set_flux_tolerance`])
+    flux_tolerance: f64,
 }
 
 impl StationFlow {
+    /// Sets the convergence tolerance of the viscous map (default [`FLUX_TOLERANCE`]); the
+    /// refinement's locating marches use a looser one (crates/channel/src/channel.rs).
+    pub(crate) fn set_flux_tolerance(&mut self, tolerance: f64) {
+        self.flux_tolerance = tolerance;
+    }
+
     /// The flow of the channel's inlet: for `viscous` the uniform inlet suspension, i.e. plane
     /// Poiseuille flow (the grid's laminar map).
     pub fn new(config: &ChannelConfig, grid: &ChannelGrid) -> Self {
@@ -166,6 +175,7 @@ impl StationFlow {
             fluid_viscosity: config.fluid.viscosity,
             law: config.viscosity,
             max_relative: config.max_relative_viscosity,
+            flux_tolerance: FLUX_TOLERANCE,
         };
         s.refresh_geometry();
         let depth = grid.depth;
@@ -288,7 +298,7 @@ impl StationFlow {
                 let target = flow * self.flux_share[j];
                 worst = worst.max(((psi[j + 1] - psi[j]) / target - 1.0).abs());
             }
-            if worst <= FLUX_TOLERANCE {
+            if worst <= self.flux_tolerance {
                 self.iterations += it as u64;
                 self.finish_viscous();
                 return Ok(it);
@@ -315,8 +325,9 @@ impl StationFlow {
         Err(ChannelError::Inconsistent(format!(
             "the viscous flow map (flow.profile = \"viscous\") did not converge at along-channel \
              station {station} (τ = {tau} s): largest relative flux error of a cell {worst:e} \
-             after {MAX_FLOW_ITERATIONS} iterations (allowed {FLUX_TOLERANCE:e}); try \
-             flow.profile = \"laminar\""
+             after {MAX_FLOW_ITERATIONS} iterations (allowed {:e}); try \
+             flow.profile = \"laminar\"",
+            self.flux_tolerance
         )))
     }
 

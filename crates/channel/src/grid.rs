@@ -360,6 +360,7 @@ impl ChannelGrid {
     /// little between calls, e.g. a tracer: `uniform` must be [`Self::is_uniform`] (computed
     /// once by the caller, it is O(J)); on a refined grid the search walks from `hint` (the
     /// previous call's bracket, updated) instead of bisecting.
+    #[inline]
     pub fn centre_interpolation_near(
         &self,
         xi: f64,

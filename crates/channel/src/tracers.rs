@@ -201,8 +201,9 @@ struct Env<'a> {
 
 impl Env<'_> {
     /// u (m/s) at (station position x = τ/Δτ, ξ) for mobility `k` and density excess `dx`.
-    #[inline]
     /// `hint`: the bracket of the previous call ([`crate::ChannelGrid::centre_interpolation_near`]).
+    /// Inlined into [`Env::integrate`]'s two calls (the tracers' hot loop).
+    #[inline(always)]
     fn velocity(&self, x: f64, xi: f64, k: f64, dx: f64, hint: &mut usize) -> f64 {
         let g = self.grid;
         let j_cells = g.radial_cells();

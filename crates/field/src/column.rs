@@ -784,6 +784,10 @@ impl ColumnSolver {
             let (phi_l, phi_r) = (&phi[l * n..(l + 1) * n], &phi[r * n..(r + 1) * n]);
             let dv_l = &self.dv[l * nn..(l + 1) * nn];
             let dv_r = &self.dv[r * nn..(r + 1) * nn];
+            // the blocks of this face as slices (no bounds checks in the loops below)
+            let (diag_l, diag_r) = self.diag[l * bb..(r + 1) * bb].split_at_mut(bb);
+            let lower_r = &mut self.lower[r * bb..(r + 1) * bb];
+            let upper_l = &mut self.upper[l * bb..(l + 1) * bb];
             for (a, &i) in self.major.iter().enumerate() {
                 let out = v_r[i].max(0.0);
                 let back = v_l[i].min(0.0);
@@ -791,24 +795,33 @@ impl ColumnSolver {
                 // ∂F/∂φ_R row i: [v_R > 0] φ_L,i dv_R[i][m] + back δ_im
                 // cell L: D_L += c ∂F/∂φ_L, U_L = c ∂F/∂φ_R
                 // cell R: D_R −= c ∂F/∂φ_R, L_R = −c ∂F/∂φ_L
-                self.diag[l * bb + a * nm + a] += c * out;
-                self.lower[r * bb + a * nm + a] -= c * out;
-                self.upper[l * bb + a * nm + a] += c * back;
-                self.diag[r * bb + a * nm + a] -= c * back;
+                let row = a * nm..(a + 1) * nm;
+                let (diag_la, diag_ra) = (&mut diag_l[row.clone()], &mut diag_r[row.clone()]);
+                let (lower_ra, upper_la) = (&mut lower_r[row.clone()], &mut upper_l[row]);
+                diag_la[a] += c * out;
+                lower_ra[a] -= c * out;
+                upper_la[a] += c * back;
+                diag_ra[a] -= c * back;
                 if v_l[i] < 0.0 {
                     let w = c * phi_r[i];
-                    for (b, &m) in self.major.iter().enumerate() {
-                        let d = w * dv_l[i * n + m];
-                        self.diag[l * bb + a * nm + b] += d;
-                        self.lower[r * bb + a * nm + b] -= d;
+                    let dv_row = &dv_l[i * n..(i + 1) * n];
+                    for ((dl, lr), &m) in
+                        diag_la.iter_mut().zip(lower_ra.iter_mut()).zip(&self.major)
+                    {
+                        let d = w * dv_row[m];
+                        *dl += d;
+                        *lr -= d;
                     }
                 }
                 if v_r[i] > 0.0 {
                     let w = c * phi_l[i];
-                    for (b, &m) in self.major.iter().enumerate() {
-                        let d = w * dv_r[i * n + m];
-                        self.upper[l * bb + a * nm + b] += d;
-                        self.diag[r * bb + a * nm + b] -= d;
+                    let dv_row = &dv_r[i * n..(i + 1) * n];
+                    for ((ul, dr), &m) in
+                        upper_la.iter_mut().zip(diag_ra.iter_mut()).zip(&self.major)
+                    {
+                        let d = w * dv_row[m];
+                        *ul += d;
+                        *dr -= d;
                     }
                 }
             }
@@ -1209,9 +1222,12 @@ impl ColumnSolver {
         let n = self.n;
         let cells = self.cells;
         let nm = self.major.len();
-        for j in 0..cells {
-            for (a, &i) in self.major.iter().enumerate() {
-                self.delta_major[j * nm + a] = self.delta[j * n + i];
+        for (dm, d) in self.delta_major[..cells * nm]
+            .chunks_exact_mut(nm)
+            .zip(self.delta.chunks_exact(n))
+        {
+            for (x, &i) in dm.iter_mut().zip(&self.major) {
+                *x = d[i];
             }
         }
         macro_rules! fixed {
@@ -1240,9 +1256,12 @@ impl ColumnSolver {
             };
         }
         fixed!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16);
-        for j in 0..cells {
-            for (a, &i) in self.major.iter().enumerate() {
-                self.delta[j * n + i] = self.delta_major[j * nm + a];
+        for (dm, d) in self.delta_major[..cells * nm]
+            .chunks_exact(nm)
+            .zip(self.delta.chunks_exact_mut(n))
+        {
+            for (&x, &i) in dm.iter().zip(&self.major) {
+                d[i] = x;
             }
         }
         let nq = self.minor.len();
@@ -1250,12 +1269,13 @@ impl ColumnSolver {
             return;
         }
         // s_{j,q} = Σ_m ∂v_i/∂φ_m(j) δφ_{j,m} over the coupled classes
-        for j in 0..cells {
-            let dm = &self.delta_major[j * nm..(j + 1) * nm];
-            for q in 0..nq {
-                let slot = j * nq + q;
-                let row = &self.dv_minor[slot * nm..(slot + 1) * nm];
-                self.coupling[slot] = row.iter().zip(dm).map(|(a, b)| a * b).sum();
+        for ((cj, rows), dm) in self.coupling[..cells * nq]
+            .chunks_exact_mut(nq)
+            .zip(self.dv_minor.chunks_exact(nq * nm))
+            .zip(self.delta_major.chunks_exact(nm))
+        {
+            for (c, row) in cj.iter_mut().zip(rows.chunks_exact(nm)) {
+                *c = row.iter().zip(dm).map(|(a, b)| a * b).sum();
             }
         }
         if self.compressed {
@@ -1273,9 +1293,19 @@ impl ColumnSolver {
         // Thomas forward and back sweeps, all decoupled classes together (independent
         // recursions interleaved).
         for j in 0..cells {
-            for (q, &i) in self.minor.iter().enumerate() {
+            let cell = j * nq..(j + 1) * nq;
+            let (own, coupling) = (&self.couple_own[cell.clone()], &self.coupling[cell.clone()]);
+            let (lower, inv_diag) = (&self.tri_lower[cell.clone()], &self.tri_inv_diag[cell]);
+            for (q, (((&i, (&own, &s)), &lower), &inv_diag)) in self
+                .minor
+                .iter()
+                .zip(own.iter().zip(coupling))
+                .zip(lower)
+                .zip(inv_diag)
+                .enumerate()
+            {
                 let slot = j * nq + q;
-                let mut extra = self.couple_own[slot] * self.coupling[slot];
+                let mut extra = own * s;
                 if self.compressed {
                     // face j+½ (this cell left) minus face j−½ (this cell right)
                     let k = (j + 1) * nq + q;
@@ -1302,14 +1332,14 @@ impl ColumnSolver {
                     0.0
                 };
                 let rhs = self.delta[j * n + i] - extra;
-                self.delta[j * n + i] =
-                    (rhs - self.tri_lower[slot] * prev) * self.tri_inv_diag[slot];
+                self.delta[j * n + i] = (rhs - lower * prev) * inv_diag;
             }
         }
         for j in (0..cells - 1).rev() {
-            for (q, &i) in self.minor.iter().enumerate() {
-                let next = self.delta[(j + 1) * n + i];
-                self.delta[j * n + i] -= self.tri_upper_factor[j * nq + q] * next;
+            let (cur, next) = self.delta[j * n..(j + 2) * n].split_at_mut(n);
+            let upper = &self.tri_upper_factor[j * nq..(j + 1) * nq];
+            for (&i, &u) in self.minor.iter().zip(upper) {
+                cur[i] -= u * next[i];
             }
         }
     }
@@ -1580,11 +1610,19 @@ fn residual(
     }
     flux[..n].fill(0.0);
     flux[cells * n..].fill(0.0);
-    for f in 1..cells {
-        let a = p.accel[f];
-        for i in 0..n {
-            let (l, r) = ((f - 1) * n + i, f * n + i);
-            flux[f * n + i] = a * (phi[l] * v[r].max(0.0) + phi[r] * v[l].min(0.0));
+    // interior faces f = 1 … J − 1 between cells L = f − 1 and R = f (slices: no bounds
+    // checks in the loop)
+    for (((out, &a), pw), vw) in flux[n..cells * n]
+        .chunks_exact_mut(n)
+        .zip(&p.accel[1..cells])
+        .zip(phi.windows(2 * n).step_by(n))
+        .zip(v.windows(2 * n).step_by(n))
+    {
+        let (phi_l, phi_r) = pw.split_at(n);
+        let (v_l, v_r) = vw.split_at(n);
+        for ((((o, &pl), &pr), &vl), &vr) in out.iter_mut().zip(phi_l).zip(phi_r).zip(v_l).zip(v_r)
+        {
+            *o = a * (pl * vr.max(0.0) + pr * vl.min(0.0));
         }
     }
     if let Some(cp) = &p.compression {
@@ -1625,14 +1663,27 @@ fn residual(
     }
     let mut max = 0.0f64;
     let mut sum_sq = 0.0f64;
-    for j in 0..cells {
-        let m = p.measure[j];
+    for ((((&m, rj), pj), sj), fw) in p
+        .measure
+        .iter()
+        .zip(resid.chunks_exact_mut(n))
+        .zip(phi.chunks_exact(n))
+        .zip(star.chunks_exact(n))
+        .zip(flux.windows(2 * n).step_by(n))
+    {
         let inv_m = 1.0 / m;
-        for i in 0..n {
-            let k = j * n + i;
-            let g = m * (phi[k] - star[k]) + dt * (flux[(j + 1) * n + i] - flux[j * n + i]);
-            resid[k] = g;
-            let s = g.abs() * inv_m * p.inv_scale[i];
+        let (f_in, f_out) = fw.split_at(n);
+        for (((((r, &x), &x0), &fo), &fi), &is) in rj
+            .iter_mut()
+            .zip(pj)
+            .zip(sj)
+            .zip(f_out)
+            .zip(f_in)
+            .zip(p.inv_scale)
+        {
+            let g = m * (x - x0) + dt * (fo - fi);
+            *r = g;
+            let s = g.abs() * inv_m * is;
             sum_sq += s * s;
             max = max.max(s);
         }
