@@ -301,8 +301,9 @@ pub struct PortsSection {
     pub plasma_ml_min: Option<f64>,
     /// collect pump (mL/min)
     pub collect_ml_min: f64,
-    /// set the plasma pump like an interface controller: the plasma flow that puts the most
-    /// target cells into the collect port
+    /// set the plasma pump like an interface controller: the plasma flow that centres the
+    /// collect band on the layer of the target cells (the half-maximum centre of the
+    /// collected count, docs/physics.md §6.5)
     pub interface_control: Option<bool>,
     /// species the interface controller collects (default: every white-cell species present)
     pub interface_target: Option<Vec<String>>,
