@@ -643,16 +643,7 @@ impl ChannelSolution {
         let q = self.flows.channel_inflow();
         let width = (g.depth * collect / q).min(g.depth);
         let top = (g.depth - width).max(0.0);
-        let mut points: Vec<f64> = vec![0.0, top];
-        for &f in &g.xi_faces {
-            for a in [f, f - width] {
-                if a > 0.0 && a < top {
-                    points.push(a);
-                }
-            }
-        }
-        points.sort_by(f64::total_cmp);
-        points.dedup();
+        let points = band_breakpoints(g, width, top);
         Ok(points
             .into_iter()
             .map(|a| (a, g.band_integral(&hct, a, a + width) / width))
@@ -812,11 +803,10 @@ pub(crate) fn class_port_fractions(
         .collect()
 }
 
-/// The centre of the half-maximum window of the band integral N(a) = ∫_a^{a+width} `number` dξ
-/// over a ∈ [0, top] (see [`ChannelSolution::interface_plasma_flow`]): the W-weighted mean of a
-/// with W = max(0, N − N_max/2), exact on the linear pieces of N (breakpoints where a or
-/// a + width meets a face). 0 when N ≡ 0.
-fn half_maximum_centre(g: &ChannelGrid, number: &[f64], width: f64, top: f64) -> f64 {
+/// The band positions a ∈ [0, `top`] where a band [a, a + `width`] of flux coordinate has an
+/// edge on a face of `g` (plus both ends), sorted and unique: between them every band
+/// integral of a piecewise-constant profile is linear in a.
+fn band_breakpoints(g: &ChannelGrid, width: f64, top: f64) -> Vec<f64> {
     let mut points: Vec<f64> = vec![0.0, top];
     for &f in &g.xi_faces {
         for a in [f, f - width] {
@@ -827,6 +817,15 @@ fn half_maximum_centre(g: &ChannelGrid, number: &[f64], width: f64, top: f64) ->
     }
     points.sort_by(f64::total_cmp);
     points.dedup();
+    points
+}
+
+/// The centre of the half-maximum window of the band integral N(a) = ∫_a^{a+width} `number` dξ
+/// over a ∈ [0, top] (see [`ChannelSolution::interface_plasma_flow`]): the W-weighted mean of a
+/// with W = max(0, N − N_max/2), exact on the linear pieces of N (breakpoints where a or
+/// a + width meets a face). 0 when N ≡ 0.
+fn half_maximum_centre(g: &ChannelGrid, number: &[f64], width: f64, top: f64) -> f64 {
+    let points = band_breakpoints(g, width, top);
     let values: Vec<f64> = points
         .iter()
         .map(|&a| g.band_integral(number, a, a + width))

@@ -1582,48 +1582,16 @@ fn factor_blocks<const N: usize>(
     let (lu_d, _) = lu_d.as_chunks_mut::<N>();
     let (lu_piv, _) = lu_piv.as_chunks_mut::<N>();
     let (xmat_t, _) = xmat_t.as_chunks_mut::<N>();
-    let transpose = |m: &[[f64; N]; N]| -> [[f64; N]; N] {
-        let mut t = [[0.0; N]; N];
-        for i in 0..N {
-            for k in 0..N {
-                t[k][i] = m[i][k];
-            }
-        }
-        t
-    };
     let mut x_prev = [[0.0; N]; N];
     for j in 0..cells {
-        let mut a = [[0.0; N]; N];
-        a.copy_from_slice(&diag[j * N..(j + 1) * N]);
-        let mut lw = [[0.0; N]; N];
-        lw.copy_from_slice(&lower[j * N..(j + 1) * N]);
-        lower_t[j * N..(j + 1) * N].copy_from_slice(&transpose(&lw));
-        if j > 0 {
-            for i in 0..N {
-                for k in 0..N {
-                    let f = lw[i][k];
-                    if f != 0.0 {
-                        for c in 0..N {
-                            a[i][c] -= f * x_prev[k][c];
-                        }
-                    }
-                }
-            }
-        }
+        let mut a = schur_block(diag, lower, lower_t, &x_prev, j);
         // LU with partial pivoting: `a` becomes U (exact zeros below the diagonal), the
         // multipliers go to `l`; rows of both are interchanged together
         let piv = &mut lu_piv[j];
         let mut l = [[0.0; N]; N];
         let mut d = [0.0; N];
         for k in 0..N {
-            let mut p = k;
-            let mut best = a[k][k].abs();
-            for (i, row) in a.iter().enumerate().skip(k + 1) {
-                if row[k].abs() > best {
-                    best = row[k].abs();
-                    p = i;
-                }
-            }
+            let p = pivot_row(&a, k);
             a.swap(k, p);
             l.swap(k, p);
             piv[k] = p;
@@ -1709,47 +1677,15 @@ fn factor_blocks_inverse<const N: usize>(
     let (lower_t, _) = lower_t.as_chunks_mut::<N>();
     let (inv_t, _) = inv_t.as_chunks_mut::<N>();
     let (xmat_t, _) = xmat_t.as_chunks_mut::<N>();
-    let transpose = |m: &[[f64; N]; N]| -> [[f64; N]; N] {
-        let mut t = [[0.0; N]; N];
-        for i in 0..N {
-            for k in 0..N {
-                t[k][i] = m[i][k];
-            }
-        }
-        t
-    };
     let mut x_prev = [[0.0; N]; N];
     for j in 0..cells {
-        let mut a = [[0.0; N]; N];
-        a.copy_from_slice(&diag[j * N..(j + 1) * N]);
-        let mut lw = [[0.0; N]; N];
-        lw.copy_from_slice(&lower[j * N..(j + 1) * N]);
-        lower_t[j * N..(j + 1) * N].copy_from_slice(&transpose(&lw));
-        if j > 0 {
-            for i in 0..N {
-                for k in 0..N {
-                    let f = lw[i][k];
-                    if f != 0.0 {
-                        for c in 0..N {
-                            a[i][c] -= f * x_prev[k][c];
-                        }
-                    }
-                }
-            }
-        }
+        let mut a = schur_block(diag, lower, lower_t, &x_prev, j);
         let mut b = [[0.0; N]; N];
         for (i, row) in b.iter_mut().enumerate() {
             row[i] = 1.0;
         }
         for k in 0..N {
-            let mut p = k;
-            let mut best = a[k][k].abs();
-            for (i, row) in a.iter().enumerate().skip(k + 1) {
-                if row[k].abs() > best {
-                    best = row[k].abs();
-                    p = i;
-                }
-            }
+            let p = pivot_row(&a, k);
             a.swap(k, p);
             b.swap(k, p);
             let pivot = if a[k][k] == 0.0 { 1e-300 } else { a[k][k] };
@@ -1787,6 +1723,64 @@ fn factor_blocks_inverse<const N: usize>(
             x_prev = x;
         }
     }
+}
+
+/// The transpose of an N × N block.
+#[allow(clippy::needless_range_loop)]
+#[inline(always)]
+fn transpose<const N: usize>(m: &[[f64; N]; N]) -> [[f64; N]; N] {
+    let mut t = [[0.0; N]; N];
+    for i in 0..N {
+        for k in 0..N {
+            t[k][i] = m[i][k];
+        }
+    }
+    t
+}
+
+/// The Schur complement S_j = D_j − L_j X_{j−1} of cell `j` of the block-Thomas elimination
+/// (S_0 = D_0), shared by both factorisations; stores Lᵀ_j into `lower_t` for the solves.
+#[allow(clippy::needless_range_loop)]
+#[inline(always)]
+fn schur_block<const N: usize>(
+    diag: &[[f64; N]],
+    lower: &[[f64; N]],
+    lower_t: &mut [[f64; N]],
+    x_prev: &[[f64; N]; N],
+    j: usize,
+) -> [[f64; N]; N] {
+    let mut a = [[0.0; N]; N];
+    a.copy_from_slice(&diag[j * N..(j + 1) * N]);
+    let mut lw = [[0.0; N]; N];
+    lw.copy_from_slice(&lower[j * N..(j + 1) * N]);
+    lower_t[j * N..(j + 1) * N].copy_from_slice(&transpose(&lw));
+    if j > 0 {
+        for i in 0..N {
+            for k in 0..N {
+                let f = lw[i][k];
+                if f != 0.0 {
+                    for c in 0..N {
+                        a[i][c] -= f * x_prev[k][c];
+                    }
+                }
+            }
+        }
+    }
+    a
+}
+
+/// Partial pivoting: the row at or below `k` with the largest |a[i][k]| (the first on ties).
+#[inline(always)]
+fn pivot_row<const N: usize>(a: &[[f64; N]; N], k: usize) -> usize {
+    let mut p = k;
+    let mut best = a[k][k].abs();
+    for (i, row) in a.iter().enumerate().skip(k + 1) {
+        if row[k].abs() > best {
+            best = row[k].abs();
+            p = i;
+        }
+    }
+    p
 }
 
 #[inline]
