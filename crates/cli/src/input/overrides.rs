@@ -197,39 +197,22 @@ mod tests {
     fn a_plasma_pump_key_replaces_its_alternatives() {
         let preset = "[ports]\ncollect_ml_min = 1.0\ncollect_hematocrit = 0.04\n";
         let mut d = toml::from_str::<Value>(preset).unwrap();
-        Override::parse("ports.plasma_ml_min=26.5")
-            .unwrap()
-            .apply(&mut d)
-            .unwrap();
+        let set = |d: &mut Value, text: &str| Override::parse(text).unwrap().apply(d).unwrap();
+        set(&mut d, "ports.plasma_ml_min=26.5");
         assert_eq!(d["ports"]["plasma_ml_min"].as_float(), Some(26.5));
         assert!(d["ports"].get("collect_hematocrit").is_none());
         assert_eq!(d["ports"]["collect_ml_min"].as_float(), Some(1.0));
-        Override::parse("ports.interface_control=true")
-            .unwrap()
-            .apply(&mut d)
-            .unwrap();
-        Override::parse("ports.interface_target=[\"lymphocyte\"]")
-            .unwrap()
-            .apply(&mut d)
-            .unwrap();
+        set(&mut d, "ports.interface_control=true");
+        set(&mut d, "ports.interface_target=[\"lymphocyte\"]");
         assert!(d["ports"].get("plasma_ml_min").is_none());
         assert_eq!(d["ports"]["interface_control"].as_bool(), Some(true));
-        Override::parse("ports.collect_hematocrit=0.05")
-            .unwrap()
-            .apply(&mut d)
-            .unwrap();
+        set(&mut d, "ports.collect_hematocrit=0.05");
         assert!(d["ports"].get("interface_control").is_none());
         assert!(d["ports"].get("interface_target").is_none());
         assert_eq!(d["ports"]["collect_hematocrit"].as_float(), Some(0.05));
         // Turning the interface controller off removes nothing; other keys are untouched.
-        Override::parse("ports.interface_control=false")
-            .unwrap()
-            .apply(&mut d)
-            .unwrap();
-        Override::parse("ports.collect_ml_min=2")
-            .unwrap()
-            .apply(&mut d)
-            .unwrap();
+        set(&mut d, "ports.interface_control=false");
+        set(&mut d, "ports.collect_ml_min=2");
         assert_eq!(d["ports"]["collect_hematocrit"].as_float(), Some(0.05));
         assert_eq!(d["ports"]["collect_ml_min"].as_integer(), Some(2));
     }
