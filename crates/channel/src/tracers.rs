@@ -183,7 +183,12 @@ impl ChannelSolution {
                 .par_chunks_mut(TRACER_CHUNK)
                 .zip(tracers.par_chunks(TRACER_CHUNK))
                 .for_each(|(out, input)| {
-                    for (fate, t) in out.iter_mut().zip(input) {
+                    let mut outs = out.chunks_exact_mut(LANES);
+                    let mut ins = input.chunks_exact(LANES);
+                    for (o, t) in (&mut outs).zip(&mut ins) {
+                        o.copy_from_slice(&env.integrate_lanes(t, substeps));
+                    }
+                    for (fate, t) in outs.into_remainder().iter_mut().zip(ins.remainder()) {
                         *fate = env.integrate(t, substeps);
                     }
                 });
@@ -191,6 +196,9 @@ impl ChannelSolution {
         Ok(fates)
     }
 }
+
+/// Tracers integrated side by side by [`Env::integrate_lanes`].
+const LANES: usize = 4;
 
 /// What the tracer integration needs.
 struct Env<'a> {
@@ -249,6 +257,85 @@ impl Env<'_> {
         self.w2 * r * c * (k * (dx - e) - s)
     }
 
+    /// [`Env::integrate`] of `LANES` tracers side by side, bitwise the same fates.
+    ///
+    /// Why: one tracer's Heun steps are a chain of dependent operations (each velocity needs
+    /// the position the previous one produced, with a division in the interpolation weight),
+    /// so a single tracer runs at the latency of that chain. Interleaving the same steps of
+    /// independent tracers, phase by phase, gives the processor independent work to overlap
+    /// (the tracers were ≈ 26 % of a refined channel solve's time). Per tracer the operations
+    /// and their order are exactly those of [`Env::integrate`]; a tracer at the wall takes no
+    /// further steps, as there.
+    fn integrate_lanes(&self, ts: &[ChannelTracer], substeps: usize) -> [TracerFate; LANES] {
+        let g = self.grid;
+        let delta = g.depth;
+        let h = g.dtau / substeps as f64;
+        let dx_station = 1.0 / substeps as f64;
+        let k: [f64; LANES] =
+            std::array::from_fn(|l| ts[l].diameter * ts[l].diameter / ts[l].shape_factor);
+        let dx: [f64; LANES] = std::array::from_fn(|l| ts[l].density - self.fluid_density);
+        let mut xi: [f64; LANES] = std::array::from_fn(|l| ts[l].entry * delta);
+        let mut at_wall: [bool; LANES] = std::array::from_fn(|l| xi[l] >= delta);
+        let mut hint = [0usize; LANES];
+        let mut u1 = [0.0; LANES];
+        let mut u2 = [0.0; LANES];
+        'outer: for station in 0..g.along_cells() {
+            for sub in 0..substeps {
+                if at_wall.iter().all(|&w| w) {
+                    break 'outer;
+                }
+                let x0 = station as f64 + sub as f64 * dx_station;
+                for l in 0..LANES {
+                    if !at_wall[l] {
+                        u1[l] = self.velocity(x0, station, xi[l], k[l], dx[l], &mut hint[l]);
+                    }
+                }
+                for l in 0..LANES {
+                    if !at_wall[l] {
+                        let xi_star = (xi[l] + h * u1[l]).clamp(0.0, delta);
+                        u2[l] = self.velocity(
+                            x0 + dx_station,
+                            station,
+                            xi_star,
+                            k[l],
+                            dx[l],
+                            &mut hint[l],
+                        );
+                    }
+                }
+                for l in 0..LANES {
+                    if !at_wall[l] {
+                        let next = xi[l] + 0.5 * h * (u1[l] + u2[l]);
+                        if next >= delta {
+                            xi[l] = delta;
+                            at_wall[l] = true;
+                        } else {
+                            xi[l] = next.max(0.0);
+                        }
+                    }
+                }
+            }
+        }
+        std::array::from_fn(|l| self.fate(xi[l], at_wall[l]))
+    }
+
+    /// The port of a tracer that ends at `xi` (at the outer wall if `at_wall`).
+    fn fate(&self, xi: f64, at_wall: bool) -> TracerFate {
+        let g = self.grid;
+        let port = if at_wall || xi >= g.cuts[1] {
+            Port::RedCells
+        } else if xi >= g.cuts[0] {
+            Port::Collect
+        } else {
+            Port::Plasma
+        };
+        TracerFate {
+            port,
+            exit_xi: xi,
+            reached_outer_wall: at_wall,
+        }
+    }
+
     fn integrate(&self, t: &ChannelTracer, substeps: usize) -> TracerFate {
         let g = self.grid;
         let k = t.diameter * t.diameter / t.shape_factor;
@@ -277,18 +364,7 @@ impl Env<'_> {
                 }
             }
         }
-        let port = if at_wall || xi >= g.cuts[1] {
-            Port::RedCells
-        } else if xi >= g.cuts[0] {
-            Port::Collect
-        } else {
-            Port::Plasma
-        };
-        TracerFate {
-            port,
-            exit_xi: xi,
-            reached_outer_wall: at_wall,
-        }
+        self.fate(xi, at_wall)
     }
 }
 

@@ -133,3 +133,46 @@ fn whole_blood_tracers_follow_the_eulerian_classes() {
     }
     assert!(checks.iter().all(|&ok| ok), "{checks:?}");
 }
+
+/// Tracers are integrated four side by side (`integrate_lanes`, for the processor's overlap):
+/// every fate equals the one of the same tracer tracked alone (one tracer takes the scalar
+/// path), bit for bit, on the uniform and on the refined grid (whose interpolation searches
+/// from a per-tracer hint), for a count that leaves a remainder of the lanes and a fixed
+/// thread count.
+#[test]
+fn tracers_side_by_side_are_bitwise_the_tracers_alone() {
+    let par = Parallel::new(Some(2), 2048).unwrap();
+    for refine in [None, Some(0.015)] {
+        let mut config = preset_config();
+        config.radial_cells = 60;
+        config.along_cells = 40;
+        config.refine_interface = refine;
+        let ch = channel(config, whole_blood(2));
+        let sol = ch.solve_steady(&par).unwrap();
+        let mut cells = Vec::new();
+        for (i, c) in sol.classes().iter().enumerate() {
+            for _ in 0..23 {
+                cells.push((i as u16, c.diameter, c.density, c.shape_factor));
+            }
+        }
+        let tracers = ChannelTracer::uniform_entries(&cells);
+        assert_ne!(tracers.len() % 4, 0);
+        let settings = TracerSettings::default();
+        let together = sol.track(&tracers, &settings, &par).unwrap();
+        let mut ports = [0usize; 3];
+        for (t, f) in tracers.iter().zip(&together) {
+            let alone = sol.track(std::slice::from_ref(t), &settings, &par).unwrap()[0];
+            assert_eq!(f.port, alone.port, "{refine:?}: {t:?}");
+            assert_eq!(
+                f.exit_xi.to_bits(),
+                alone.exit_xi.to_bits(),
+                "{refine:?}: {t:?}"
+            );
+            assert_eq!(f.reached_outer_wall, alone.reached_outer_wall);
+            ports[f.port.index()] += 1;
+        }
+        // every port is reached, and some tracers end at the outer wall
+        assert!(ports.iter().all(|&n| n > 0), "{refine:?}: {ports:?}");
+        assert!(together.iter().any(|f| f.reached_outer_wall));
+    }
+}
