@@ -88,6 +88,151 @@ pub struct ColumnStep<'a> {
     /// shear-induced diffusion across the column; `None`: none (the tube and sector fields,
     /// which are not sheared; bitwise the solver without the term)
     pub diffusion: Option<Diffusion<'a>>,
+    /// second-order limited reconstruction of the settling flux ([`Reconstruction`]);
+    /// `None`: the first-order flux of the module documentation (the tube and sector fields;
+    /// bitwise the solver without it)
+    pub reconstruction: Option<Reconstruction<'a>>,
+}
+
+/// Slope limiter of [`Reconstruction`]: the limited slope σ = L(s₋, s₊) of a cell from its
+/// one-sided difference quotients s₋ (towards the far neighbour) and s₊ (towards the face).
+/// Both vanish unless s₋ s₊ > 0 (no new extrema: a cell at a local extremum keeps a flat
+/// state) and satisfy |σ| ≤ 2 min(|s₋|, |s₊|) (the face state stays between the two cells'
+/// values on a uniform grid; a clamp enforces it on any grid).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limiter {
+    /// minmod: σ = sign · min(|s₋|, |s₊|) (the most dissipative TVD limiter; Roe 1986,
+    /// van Leer 1979)
+    Minmod,
+    /// van Leer's harmonic mean σ = 2 s₋ s₊/(s₋ + s₊) (smooth for s₋ s₊ > 0; van Leer,
+    /// J Comput Phys 14:361, 1974)
+    VanLeer,
+}
+
+impl Limiter {
+    /// σ = L(a, b).
+    #[inline]
+    pub fn slope(self, a: f64, b: f64) -> f64 {
+        if a * b <= 0.0 {
+            return 0.0;
+        }
+        match self {
+            Self::Minmod => {
+                if a > 0.0 {
+                    a.min(b)
+                } else {
+                    a.max(b)
+                }
+            }
+            Self::VanLeer => 2.0 * a * b / (a + b),
+        }
+    }
+}
+
+/// Second-order (MUSCL) settling flux in the dense part of the column (the red-cell bed).
+///
+/// The first-order flux F = a [φ_L v(φ_R)⁺ + φ_R v(φ_L)⁻] of the module documentation has
+/// the truncation error F − a φv|_f = ½ a Δξ (φ ∂v/∂ξ − v ∂φ/∂ξ) + O(Δξ²): in the bed, where φ
+/// grows and v falls towards the wall, it under-estimates the settling flux and the bed
+/// compacts too slowly (docs/physics.md §10.8). At the faces selected below the flux becomes
+///
+/// F_{f,i} = a_f [φ⁺_{i,L} (v⁻_{i,R})⁺ + φ⁻_{i,R} (v⁺_{i,L})⁻],
+///
+/// with the face states of a piecewise-linear reconstruction (MUSCL; van Leer, J Comput Phys
+/// 32:101, 1979) of both the fraction φ_i and the cell velocity v_i = v_i(φ_j) of each class
+/// (the velocities of the cells are already known, so no closure is evaluated at face
+/// states): for cell j towards face f, q_f = q_j + ½ Δξ_j L(s₋, s₊), s the difference
+/// quotients over the centre distances to the far and the near neighbour, L the [`Limiter`],
+/// the result clamped between q_j and the near neighbour's value, and q_f = 0 if q_j = 0.
+/// For smooth φ, v this is second order in Δξ (φ⁺v⁻ = φv|_f + O(Δξ²)); it is the MUSCL
+/// variant for multi-class kinematic flows of Bürger, Donat, Mulet & Vega
+/// (SIAM J Appl Math 71:1040, 2011 — there with WENO and characteristic fluxes) in the
+/// upwind form of this solver. Properties kept: conservation (flux form); a class absent
+/// from a cell does not leave it and a packed cell (v = 0 for every class) receives nothing
+/// (q_j = 0 ⇒ q_f = 0), so the positivity and packing arguments hold for the converged step
+/// up to the clipping of the conservative update ([`NewtonStats::clipped`]).
+///
+/// *Where*: at faces f = 2 … J − 2 whose four stencil cells f − 2 … f + 1 all hold a total
+/// fraction ≥ [`Reconstruction::min_total`] in the state φ* at the start of the step — the
+/// set is fixed during the Newton iteration, so the residual is one function. Elsewhere
+/// (the dilute suspension, the sheets of platelets and white cells on the bed, the walls)
+/// the first-order flux.
+///
+/// *Newton*: defect correction — the Jacobian stays the first-order one of the module
+/// documentation (block-tridiagonal), the residual is the reconstructed one; the converged
+/// step solves the second-order equations. In the bed |a Δt ∂F/∂φ| ≪ m_j, so the
+/// contraction stays close to that of the first-order iteration.
+#[derive(Debug, Clone, Copy)]
+pub struct Reconstruction<'a> {
+    /// cell widths Δξ_j (J) in the coordinate of the face fluxes (m)
+    pub width: &'a [f64],
+    /// the slope limiter
+    pub limiter: Limiter,
+    /// reconstruct at faces whose stencil cells all hold at least this total fraction at the
+    /// start of the step (0: everywhere)
+    pub min_total: f64,
+}
+
+impl Reconstruction<'_> {
+    /// The state of cell `own` at its face towards `near`, from the far neighbour `far` (the
+    /// centre distances `d_far`, `d_near`; the cell width `w`).
+    #[inline]
+    fn face_state(self, far: f64, own: f64, near: f64, d_far: f64, d_near: f64, w: f64) -> f64 {
+        if own == 0.0 {
+            return 0.0;
+        }
+        let sigma = self.limiter.slope((own - far) / d_far, (near - own) / d_near);
+        let q = own + 0.5 * w * sigma;
+        // between own and near (a no-op on uniform grids)
+        if near >= own {
+            q.clamp(own, near)
+        } else {
+            q.clamp(near, own)
+        }
+    }
+
+    /// Replaces the settling fluxes `flux` ((J + 1) × N) at the selected faces by the
+    /// reconstructed ones, from the state `phi`, the cell velocities `v` (J × N) and the
+    /// step's start state `star` (selection).
+    fn settling_fluxes(
+        self,
+        accel: &[f64],
+        star: &[f64],
+        phi: &[f64],
+        v: &[f64],
+        flux: &mut [f64],
+        n: usize,
+    ) {
+        let w = self.width;
+        let cells = w.len();
+        if cells < 4 {
+            return;
+        }
+        let total = |j: usize| -> f64 { star[j * n..(j + 1) * n].iter().sum() };
+        // totals of the stencil f − 2 … f + 1, shifted along the faces
+        let mut t = [total(0), total(1), total(2), 0.0];
+        for f in 2..cells - 1 {
+            t[3] = total(f + 1);
+            let dense = t.iter().all(|&x| x >= self.min_total);
+            t.rotate_left(1);
+            if !dense {
+                continue;
+            }
+            let (ll, l, r, rr) = (f - 2, f - 1, f, f + 1);
+            let d_l = 0.5 * (w[ll] + w[l]);
+            let d_c = 0.5 * (w[l] + w[r]);
+            let d_r = 0.5 * (w[r] + w[rr]);
+            let a = accel[f];
+            for i in 0..n {
+                let q = |x: &[f64], j: usize| x[j * n + i];
+                let p_l = self.face_state(q(phi, ll), q(phi, l), q(phi, r), d_l, d_c, w[l]);
+                let p_r = self.face_state(q(phi, rr), q(phi, r), q(phi, l), d_r, d_c, w[r]);
+                let v_l = self.face_state(q(v, ll), q(v, l), q(v, r), d_l, d_c, w[l]);
+                let v_r = self.face_state(q(v, rr), q(v, r), q(v, l), d_r, d_c, w[r]);
+                flux[f * n + i] = a * (p_l * v_r.max(0.0) + p_r * v_l.min(0.0));
+            }
+        }
+    }
 }
 
 /// The consolidation term of a column step: the effective solid stress σ_e(φ) of the total
@@ -1892,6 +2037,9 @@ fn residual(
             *o = a * (pl * vr.max(0.0) + pr * vl.min(0.0));
         }
     }
+    if let Some(rc) = &p.reconstruction {
+        rc.settling_fluxes(p.accel, star, phi, v, flux, n);
+    }
     if let Some(cp) = &p.compression {
         for f in 1..cells {
             let grad = (sig[f] - sig[f - 1]) * cp.conductance[f];
@@ -2129,6 +2277,7 @@ mod tests {
         let inv_scale = vec![parts as f64 / 0.4; parts];
         let major = vec![true; parts];
         let step = ColumnStep {
+            reconstruction: None,
             kin: &kin,
             accel: &accel,
             measure: &measure,
@@ -2273,6 +2422,7 @@ mod tests {
         let inv_scale = vec![1.0; n];
         let major = vec![true; n];
         let step = ColumnStep {
+            reconstruction: None,
             kin: &kin,
             accel: &accel,
             measure: &measure,
@@ -2377,6 +2527,7 @@ mod tests {
         let inv_scale = vec![1.0; n];
         let major = vec![true; n];
         let step = ColumnStep {
+            reconstruction: None,
             kin: &kin,
             accel: &accel,
             measure: &measure,
@@ -2456,6 +2607,7 @@ mod tests {
         }
         // the term matters in this test: without it the residual differs
         let plain = ColumnStep {
+            reconstruction: None,
             diffusion: None,
             ..step
         };
@@ -2469,6 +2621,7 @@ mod tests {
         // off-diagonals (Thomas without pivoting is stable)
         let minor_major = [true, false, false];
         let approx = ColumnStep {
+            reconstruction: None,
             major: &minor_major,
             ..step
         };
@@ -2519,6 +2672,7 @@ mod tests {
             })
             .collect();
         let step = |major: &'static [bool]| ColumnStep {
+            reconstruction: None,
             kin: &kin,
             accel: &accel,
             measure: &measure,

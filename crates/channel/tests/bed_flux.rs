@@ -1,0 +1,64 @@
+//! The second-order settling flux in the red-cell bed (`SettlingFlux::Muscl`,
+//! docs/physics.md §10.15).
+
+mod common;
+
+use buffycoat_channel::{ChannelSolution, FlowProfile, Limiter, SettlingFlux};
+use buffycoat_stepper::Parallel;
+use common::*;
+
+/// ξ (m) of the first face whose outer cell holds half of the largest exit total.
+fn bed_top(sol: &ChannelSolution) -> f64 {
+    let g = sol.grid();
+    let n = sol.classes().len();
+    let exit = sol.station(g.along_cells());
+    let totals: Vec<f64> = exit.chunks_exact(n).map(|c| c.iter().sum()).collect();
+    let largest = totals.iter().copied().fold(0.0, f64::max);
+    let j = totals.iter().position(|&t| t >= 0.5 * largest).unwrap_or(0);
+    g.xi_faces[j]
+}
+
+/// Development diagnostic: Newton statistics and exit bed top of the preset for the
+/// settling fluxes. `BED_CELLS=100,200`, `BED_REFINE=0|1`, `BED_FLUX=upwind|vl|mm`,
+/// `BED_MIN_TOTAL=0.6`.
+#[test]
+#[ignore = "development diagnostic"]
+fn bed_flux_diagnostic() {
+    let env = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.to_string());
+    let min_total: f64 = env("BED_MIN_TOTAL", "0.6").parse().unwrap();
+    let flux = match env("BED_FLUX", "vl").as_str() {
+        "upwind" => SettlingFlux::Upwind,
+        "mm" => SettlingFlux::Muscl {
+            limiter: Limiter::Minmod,
+            min_total,
+        },
+        _ => SettlingFlux::Muscl {
+            limiter: Limiter::VanLeer,
+            min_total,
+        },
+    };
+    for cells in env("BED_CELLS", "100").split(',') {
+        let j: usize = cells.parse().unwrap();
+        let mut c = preset_config();
+        c.profile = FlowProfile::Viscous;
+        c.radial_cells = j;
+        c.along_cells = 2 * j;
+        if env("BED_REFINE", "1") == "1" {
+            c.refine_interface = Some(0.015);
+        }
+        c.settling_flux = flux;
+        let ch = channel(c, whole_blood(4));
+        let t = std::time::Instant::now();
+        let sol = ch.solve_steady(&Parallel::serial()).unwrap();
+        let rbc = classes_of(&sol, &["rbc"]);
+        let ports = sol.class_port_fractions();
+        let collect_rbc: f64 = rbc.iter().map(|&i| ports[i][1] * ch.inlet_fractions()[i]).sum();
+        println!(
+            "{j}: bed top {:.2} µm, collect rbc volume flux share {:.5}, {:.2?}, {:?}",
+            bed_top(&sol) * 1e6,
+            collect_rbc,
+            t.elapsed(),
+            sol.stats().newton
+        );
+    }
+}
