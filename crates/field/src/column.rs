@@ -174,37 +174,13 @@ pub struct Reconstruction<'a> {
 }
 
 impl Reconstruction<'_> {
-    /// The state of cell `own` at its face towards `near`, from the far neighbour `far` (the
-    /// centre distances `d_far`, `d_near`; the cell width `w`).
-    #[inline]
-    fn face_state(self, far: f64, own: f64, near: f64, d_far: f64, d_near: f64, w: f64) -> f64 {
-        if own == 0.0 {
-            return 0.0;
-        }
-        let sigma = self.limiter.slope((own - far) / d_far, (near - own) / d_near);
-        let q = own + 0.5 * w * sigma;
-        // between own and near (a no-op on uniform grids)
-        if near >= own {
-            q.clamp(own, near)
-        } else {
-            q.clamp(near, own)
-        }
-    }
-
-    /// Replaces the settling fluxes `flux` ((J + 1) × N) at the selected faces by the
-    /// reconstructed ones, from the state `phi`, the cell velocities `v` (J × N) and the
-    /// step's start state `star` (selection).
-    fn settling_fluxes(
-        self,
-        accel: &[f64],
-        star: &[f64],
-        phi: &[f64],
-        v: &[f64],
-        flux: &mut [f64],
-        n: usize,
-    ) {
+    /// The face-state increments of the step from the start state `star` and its cell
+    /// velocities `v_star` (J × N): `inc` ((J + 1) × 4 × N, per face f the increments of
+    /// φ⁺_L, φ⁻_R, v⁺_L, v⁻_R), zero at the faces that are not reconstructed.
+    fn increments(self, star: &[f64], v_star: &[f64], inc: &mut [f64], n: usize) {
         let w = self.width;
         let cells = w.len();
+        inc.fill(0.0);
         if cells < 4 {
             return;
         }
@@ -222,17 +198,53 @@ impl Reconstruction<'_> {
             let d_l = 0.5 * (w[ll] + w[l]);
             let d_c = 0.5 * (w[l] + w[r]);
             let d_r = 0.5 * (w[r] + w[rr]);
-            let a = accel[f];
-            for i in 0..n {
-                let q = |x: &[f64], j: usize| x[j * n + i];
-                let p_l = self.face_state(q(phi, ll), q(phi, l), q(phi, r), d_l, d_c, w[l]);
-                let p_r = self.face_state(q(phi, rr), q(phi, r), q(phi, l), d_r, d_c, w[r]);
-                let v_l = self.face_state(q(v, ll), q(v, l), q(v, r), d_l, d_c, w[l]);
-                let v_r = self.face_state(q(v, rr), q(v, r), q(v, l), d_r, d_c, w[r]);
-                flux[f * n + i] = a * (p_l * v_r.max(0.0) + p_r * v_l.min(0.0));
+            let out = &mut inc[f * 4 * n..(f + 1) * 4 * n];
+            for (k, x) in [star, v_star].into_iter().enumerate() {
+                for i in 0..n {
+                    let q = |j: usize| x[j * n + i];
+                    let jump = q(r) - q(l);
+                    let sl = self.limiter.slope((q(l) - q(ll)) / d_l, jump / d_c);
+                    let sr = self.limiter.slope(jump / d_c, (q(rr) - q(r)) / d_r);
+                    // the start state's face values between the two cells (a no-op on
+                    // uniform grids)
+                    let (lo, hi) = (jump.min(0.0), jump.max(0.0));
+                    out[2 * k * n + i] = (0.5 * w[l] * sl).max(lo).min(hi);
+                    out[(2 * k + 1) * n + i] = (-0.5 * w[r] * sr).max(-hi).min(-lo);
+                }
             }
         }
     }
+}
+
+/// A reconstructed face state `own` + `inc` (0 if `own` is 0: an empty cell emits nothing, a
+/// packed cell, v = 0, receives nothing). No clamp to the current neighbours: the residual
+/// stays smooth in φ for Newton (the increments were bounded on the start state).
+#[inline]
+fn face_value(own: f64, inc: f64) -> f64 {
+    if own == 0.0 { 0.0 } else { own + inc }
+}
+
+/// The face states (φ⁺_L, φ⁻_R, v⁺_L, v⁻_R) of class `i` at face `f` from the cell values and
+/// the increments `inc` of [`Reconstruction::increments`].
+#[inline]
+#[allow(clippy::too_many_arguments)]
+fn face_states(
+    inc: &[f64],
+    f: usize,
+    i: usize,
+    n: usize,
+    phi_l: f64,
+    phi_r: f64,
+    v_l: f64,
+    v_r: f64,
+) -> (f64, f64, f64, f64) {
+    let b = f * 4 * n + i;
+    (
+        face_value(phi_l, inc[b]).max(0.0),
+        face_value(phi_r, inc[b + n]).max(0.0),
+        face_value(v_l, inc[b + 2 * n]),
+        face_value(v_r, inc[b + 3 * n]),
+    )
 }
 
 /// The consolidation term of a column step: the effective solid stress σ_e(φ) of the total
@@ -463,6 +475,9 @@ pub struct ColumnSolver {
     // assembly, not part of the saved state)
     diff_total: Vec<f64>,
     diff_pack: Vec<f64>,
+    // the face-state increments of [`Reconstruction`] ((J + 1) × 4 × N), set at the start of
+    // every solve (not part of the saved state)
+    bed_inc: Vec<f64>,
     // sub-stepping
     start: Vec<f64>,
     /// Δt of the current factorisation (NaN: none)
@@ -694,6 +709,7 @@ impl ColumnSolver {
             h_trial: z(cells * n),
             diff_total: z(cells),
             diff_pack: z(cells),
+            bed_inc: z((cells + 1) * 4 * n),
             start: z(cells * n),
             factor_dt: f64::NAN,
             stats: NewtonStats::default(),
@@ -812,6 +828,14 @@ impl ColumnSolver {
         let n = self.n;
         self.stats.steps += 1;
         project(p.kin, phi, n);
+        if let Some(rc) = p.reconstruction {
+            // slopes of the start state and of its velocities (`v_trial` is scratch until the
+            // first trial iterate)
+            for (x, vx) in star.chunks_exact(n).zip(self.v_trial.chunks_exact_mut(n)) {
+                p.kin.velocities(x, vx, None);
+            }
+            rc.increments(star, &self.v_trial, &mut self.bed_inc, n);
+        }
         let mut norm = residual(
             p,
             star,
@@ -821,6 +845,7 @@ impl ColumnSolver {
             &mut self.flux,
             &mut self.resid,
             (&mut self.sig_trial, &mut self.h_trial),
+            p.reconstruction.map(|_| &self.bed_inc[..]),
         );
         let mut iterations = 0;
         let mut refresh = self.factor_dt != dt;
@@ -858,6 +883,7 @@ impl ColumnSolver {
                     &mut self.flux_trial,
                     &mut self.resid_trial,
                     (&mut self.sig_trial, &mut self.h_trial),
+                    p.reconstruction.map(|_| &self.bed_inc[..]),
                 );
                 // Armijo condition on ‖g‖₂²; a step that already meets the tolerance is taken
                 if trial.sum_sq <= norm.sum_sq * (1.0 - 1e-4 * lambda) || trial.max <= p.tolerance {
@@ -983,6 +1009,7 @@ impl ColumnSolver {
                 self.diag[j * bb + a * nm + a] = p.measure[j];
             }
         }
+        let bed = p.reconstruction.map(|_| &self.bed_inc[..]);
         for f in 1..cells {
             let (l, r) = (f - 1, f);
             let c = dt * p.accel[f];
@@ -998,8 +1025,14 @@ impl ColumnSolver {
             let lower_r = &mut self.lower[r * bb..(r + 1) * bb];
             let upper_l = &mut self.upper[l * bb..(l + 1) * bb];
             for (a, &i) in self.major.iter().enumerate() {
-                let out = v_r[i].max(0.0);
-                let back = v_l[i].min(0.0);
+                // the face states (the cell values without reconstruction); the
+                // reconstruction's increments are frozen in the Jacobian
+                let (pl, pr, vl, vr) = match bed {
+                    Some(inc) => face_states(inc, f, i, n, phi_l[i], phi_r[i], v_l[i], v_r[i]),
+                    None => (phi_l[i], phi_r[i], v_l[i], v_r[i]),
+                };
+                let out = vr.max(0.0);
+                let back = vl.min(0.0);
                 // ∂F/∂φ_L row i: out δ_im + [v_L < 0] φ_R,i dv_L[i][m]
                 // ∂F/∂φ_R row i: [v_R > 0] φ_L,i dv_R[i][m] + back δ_im
                 // cell L: D_L += c ∂F/∂φ_L, U_L = c ∂F/∂φ_R
@@ -1011,8 +1044,8 @@ impl ColumnSolver {
                 lower_ra[a] -= c * out;
                 upper_la[a] += c * back;
                 diag_ra[a] -= c * back;
-                if v_l[i] < 0.0 {
-                    let w = c * phi_r[i];
+                if vl < 0.0 {
+                    let w = c * pr;
                     let dv_row = &dv_l[i * n..(i + 1) * n];
                     for ((dl, lr), &m) in
                         diag_la.iter_mut().zip(lower_ra.iter_mut()).zip(&self.major)
@@ -1022,8 +1055,8 @@ impl ColumnSolver {
                         *lr -= d;
                     }
                 }
-                if v_r[i] > 0.0 {
-                    let w = c * phi_l[i];
+                if vr > 0.0 {
+                    let w = c * pl;
                     let dv_row = &dv_r[i * n..(i + 1) * n];
                     for ((ul, dr), &m) in
                         upper_la.iter_mut().zip(diag_ra.iter_mut()).zip(&self.major)
@@ -1049,6 +1082,7 @@ impl ColumnSolver {
         // Decoupled classes: tridiagonal l_j δ_{j−1} + d_j δ_j + u_j δ_{j+1}, factored by the
         // Thomas algorithm (an M-matrix with column sums m_j: stable without pivoting).
         let nq = self.minor.len();
+        let bed = p.reconstruction.map(|_| &self.bed_inc[..]);
         for (q, &i) in self.minor.iter().enumerate() {
             let mut prev_upper = 0.0;
             for j in 0..cells {
@@ -1072,9 +1106,35 @@ impl ColumnSolver {
                 // own-fraction derivatives (self-crowding) kept: ∂v_i/∂φ_i at each cell
                 let self_own = self.dv[j * nn + i * n + i];
                 let phi_own = phi[j * n + i];
-                let mut d = p.measure[j] + a_plus * v_next.max(0.0) - a_minus * v_prev.min(0.0);
-                let mut lo = -a_minus * v_own.max(0.0);
-                let mut up = a_plus * v_own.min(0.0);
+                let phi_next = if j + 1 < cells {
+                    phi[(j + 1) * n + i]
+                } else {
+                    0.0
+                };
+                let phi_prev = if j > 0 { phi[(j - 1) * n + i] } else { 0.0 };
+                // face states at face j+½ (L = j, R = j + 1, suffix p) and j−½ (L = j − 1,
+                // R = j, suffix m): the cell values without reconstruction
+                let ((pl_p, pr_p, vl_p, vr_p), (pl_m, pr_m, vl_m, vr_m)) = match bed {
+                    Some(inc) => (
+                        if j + 1 < cells {
+                            face_states(inc, j + 1, i, n, phi_own, phi_next, v_own, v_next)
+                        } else {
+                            (phi_own, phi_next, v_own, v_next)
+                        },
+                        if j > 0 {
+                            face_states(inc, j, i, n, phi_prev, phi_own, v_prev, v_own)
+                        } else {
+                            (phi_prev, phi_own, v_prev, v_own)
+                        },
+                    ),
+                    None => (
+                        (phi_own, phi_next, v_own, v_next),
+                        (phi_prev, phi_own, v_prev, v_own),
+                    ),
+                };
+                let mut d = p.measure[j] + a_plus * vr_p.max(0.0) - a_minus * vl_m.min(0.0);
+                let mut lo = -a_minus * vr_m.max(0.0);
+                let mut up = a_plus * vl_p.min(0.0);
                 if compression {
                     // consolidation: the upwind own-fraction terms, and the class's own share
                     // of the total fraction (σ_e) and of h (∂h_i/∂φ_i); the coupling through
@@ -1124,20 +1184,20 @@ impl ColumnSolver {
                 }
                 if j + 1 < cells {
                     // face j+½: L = j, R = j + 1
-                    if v_own < 0.0 {
-                        d += a_plus * phi[(j + 1) * n + i] * self_own;
+                    if vl_p < 0.0 {
+                        d += a_plus * pr_p * self_own;
                     }
-                    if v_next > 0.0 {
-                        up += a_plus * phi_own * self.dv[(j + 1) * nn + i * n + i];
+                    if vr_p > 0.0 {
+                        up += a_plus * pl_p * self.dv[(j + 1) * nn + i * n + i];
                     }
                 }
                 if j > 0 {
                     // face j−½: L = j − 1, R = j
-                    if v_prev < 0.0 {
-                        lo -= a_minus * phi_own * self.dv[(j - 1) * nn + i * n + i];
+                    if vl_m < 0.0 {
+                        lo -= a_minus * pr_m * self.dv[(j - 1) * nn + i * n + i];
                     }
-                    if v_own > 0.0 {
-                        d -= a_minus * phi[(j - 1) * n + i] * self_own;
+                    if vr_m > 0.0 {
+                        d -= a_minus * pl_m * self_own;
                     }
                 }
                 let pivot = d - lo * prev_upper;
@@ -1152,19 +1212,19 @@ impl ColumnSolver {
                 let mut e0 = 0.0;
                 let (mut ep, mut em) = (0.0, 0.0);
                 if j + 1 < cells {
-                    if v_own < 0.0 {
-                        e0 += a_plus * phi[(j + 1) * n + i];
+                    if vl_p < 0.0 {
+                        e0 += a_plus * pr_p;
                     }
-                    if v_next > 0.0 {
-                        ep = a_plus * phi_own;
+                    if vr_p > 0.0 {
+                        ep = a_plus * pl_p;
                     }
                 }
                 if j > 0 {
-                    if v_prev < 0.0 {
-                        em = -a_minus * phi_own;
+                    if vl_m < 0.0 {
+                        em = -a_minus * pr_m;
                     }
-                    if v_own > 0.0 {
-                        e0 -= a_minus * phi[(j - 1) * n + i];
+                    if vr_m > 0.0 {
+                        e0 -= a_minus * pl_m;
                     }
                 }
                 self.couple_own[slot] = e0;
@@ -1990,6 +2050,7 @@ fn residual(
     flux: &mut [f64],
     resid: &mut [f64],
     (sig, h): (&mut [f64], &mut [f64]),
+    bed: Option<&[f64]>,
 ) -> Norms {
     let kin = p.kin;
     let n = kin.n;
@@ -2037,8 +2098,18 @@ fn residual(
             *o = a * (pl * vr.max(0.0) + pr * vl.min(0.0));
         }
     }
-    if let Some(rc) = &p.reconstruction {
-        rc.settling_fluxes(p.accel, star, phi, v, flux, n);
+    if let Some(inc) = bed {
+        // the reconstructed faces ([`Reconstruction`]; elsewhere the increments are 0 and
+        // the flux is bitwise the first-order one)
+        for f in 2..cells.saturating_sub(1) {
+            let a = p.accel[f];
+            let (l, r) = ((f - 1) * n, f * n);
+            for i in 0..n {
+                let (pl, pr, vl, vr) =
+                    face_states(inc, f, i, n, phi[l + i], phi[r + i], v[l + i], v[r + i]);
+                flux[f * n + i] = a * (pl * vr.max(0.0) + pr * vl.min(0.0));
+            }
+        }
     }
     if let Some(cp) = &p.compression {
         for f in 1..cells {
@@ -2487,6 +2558,7 @@ mod tests {
                 &mut fl,
                 &mut r,
                 (&mut sg, &mut h),
+                None,
             );
             r
         };
@@ -2590,6 +2662,7 @@ mod tests {
                 &mut fl,
                 &mut r,
                 (&mut sg, &mut h),
+                None,
             );
             r
         };
