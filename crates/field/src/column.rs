@@ -174,13 +174,13 @@ pub struct Reconstruction<'a> {
 }
 
 impl Reconstruction<'_> {
-    /// The face-state increments of the step from the start state `star` and its cell
-    /// velocities `v_star` (J × N): `inc` ((J + 1) × 4 × N, per face f the increments of
-    /// φ⁺_L, φ⁻_R, v⁺_L, v⁻_R), zero at the faces that are not reconstructed.
-    fn increments(self, star: &[f64], v_star: &[f64], inc: &mut [f64], n: usize) {
+    /// The face ratios of the step from the start state `star` and its cell velocities
+    /// `v_star` (J × N): `inc` ((J + 1) × 4 × N, per face f the [`face_ratio`]s of φ⁺_L, φ⁻_R,
+    /// v⁺_L, v⁻_R), 1 at the faces that are not reconstructed.
+    fn ratios(self, star: &[f64], v_star: &[f64], inc: &mut [f64], n: usize) {
         let w = self.width;
         let cells = w.len();
-        inc.fill(0.0);
+        inc.fill(1.0);
         if cells < 4 {
             return;
         }
@@ -208,43 +208,35 @@ impl Reconstruction<'_> {
                     // the start state's face values between the two cells (a no-op on
                     // uniform grids)
                     let (lo, hi) = (jump.min(0.0), jump.max(0.0));
-                    out[2 * k * n + i] = (0.5 * w[l] * sl).max(lo).min(hi);
-                    out[(2 * k + 1) * n + i] = (-0.5 * w[r] * sr).max(-hi).min(-lo);
+                    let inc_l = (0.5 * w[l] * sl).max(lo).min(hi);
+                    let inc_r = (-0.5 * w[r] * sr).max(-hi).min(-lo);
+                    out[2 * k * n + i] = face_ratio(q(l), inc_l);
+                    out[(2 * k + 1) * n + i] = face_ratio(q(r), inc_r);
                 }
             }
         }
     }
 }
 
-/// A reconstructed face state `own` + `inc` (0 if `own` is 0: an empty cell emits nothing, a
-/// packed cell, v = 0, receives nothing). No clamp to the current neighbours: the residual
-/// stays smooth in φ for Newton (the increments were bounded on the start state).
+/// The ratio ρ = q_f/q_j of the start state's face value q_f = q_j + `inc` to its cell value
+/// q_j = `own`, bounded to [0, 2] (1 if q_j = 0). The step's face state is ρ q_j: linear in
+/// the cell value, so the residual stays as smooth as the first-order one for Newton, an
+/// empty cell emits nothing and a packed cell (v = 0) receives nothing.
 #[inline]
-fn face_value(own: f64, inc: f64) -> f64 {
-    if own == 0.0 { 0.0 } else { own + inc }
+fn face_ratio(own: f64, inc: f64) -> f64 {
+    if own == 0.0 {
+        1.0
+    } else {
+        ((own + inc) / own).clamp(0.0, 2.0)
+    }
 }
 
-/// The face states (φ⁺_L, φ⁻_R, v⁺_L, v⁻_R) of class `i` at face `f` from the cell values and
-/// the increments `inc` of [`Reconstruction::increments`].
+/// The face ratios (ρ of φ⁺_L, φ⁻_R, v⁺_L, v⁻_R) of class `i` at face `f`
+/// ([`Reconstruction::ratios`]).
 #[inline]
-#[allow(clippy::too_many_arguments)]
-fn face_states(
-    inc: &[f64],
-    f: usize,
-    i: usize,
-    n: usize,
-    phi_l: f64,
-    phi_r: f64,
-    v_l: f64,
-    v_r: f64,
-) -> (f64, f64, f64, f64) {
+fn face_ratios(ratio: &[f64], f: usize, i: usize, n: usize) -> [f64; 4] {
     let b = f * 4 * n + i;
-    (
-        face_value(phi_l, inc[b]).max(0.0),
-        face_value(phi_r, inc[b + n]).max(0.0),
-        face_value(v_l, inc[b + 2 * n]),
-        face_value(v_r, inc[b + 3 * n]),
-    )
+    [ratio[b], ratio[b + n], ratio[b + 2 * n], ratio[b + 3 * n]]
 }
 
 /// The consolidation term of a column step: the effective solid stress σ_e(φ) of the total
@@ -834,7 +826,7 @@ impl ColumnSolver {
             for (x, vx) in star.chunks_exact(n).zip(self.v_trial.chunks_exact_mut(n)) {
                 p.kin.velocities(x, vx, None);
             }
-            rc.increments(star, &self.v_trial, &mut self.bed_inc, n);
+            rc.ratios(star, &self.v_trial, &mut self.bed_inc, n);
         }
         let mut norm = residual(
             p,
@@ -1027,12 +1019,18 @@ impl ColumnSolver {
             for (a, &i) in self.major.iter().enumerate() {
                 // the face states (the cell values without reconstruction); the
                 // reconstruction's increments are frozen in the Jacobian
-                let (pl, pr, vl, vr) = match bed {
-                    Some(inc) => face_states(inc, f, i, n, phi_l[i], phi_r[i], v_l[i], v_r[i]),
-                    None => (phi_l[i], phi_r[i], v_l[i], v_r[i]),
+                let [rpl, rpr, rvl, rvr] = match bed {
+                    Some(inc) => face_ratios(inc, f, i, n),
+                    None => [1.0; 4],
                 };
-                let out = vr.max(0.0);
-                let back = vl.min(0.0);
+                let (pl, pr, vl, vr) = (
+                    rpl * phi_l[i],
+                    rpr * phi_r[i],
+                    rvl * v_l[i],
+                    rvr * v_r[i],
+                );
+                let out = rpl * vr.max(0.0);
+                let back = rpr * vl.min(0.0);
                 // ∂F/∂φ_L row i: out δ_im + [v_L < 0] φ_R,i dv_L[i][m]
                 // ∂F/∂φ_R row i: [v_R > 0] φ_L,i dv_R[i][m] + back δ_im
                 // cell L: D_L += c ∂F/∂φ_L, U_L = c ∂F/∂φ_R
@@ -1045,7 +1043,7 @@ impl ColumnSolver {
                 upper_la[a] += c * back;
                 diag_ra[a] -= c * back;
                 if vl < 0.0 {
-                    let w = c * pr;
+                    let w = c * pr * rvl;
                     let dv_row = &dv_l[i * n..(i + 1) * n];
                     for ((dl, lr), &m) in
                         diag_la.iter_mut().zip(lower_ra.iter_mut()).zip(&self.major)
@@ -1056,7 +1054,7 @@ impl ColumnSolver {
                     }
                 }
                 if vr > 0.0 {
-                    let w = c * pl;
+                    let w = c * pl * rvr;
                     let dv_row = &dv_r[i * n..(i + 1) * n];
                     for ((ul, dr), &m) in
                         upper_la.iter_mut().zip(diag_ra.iter_mut()).zip(&self.major)
@@ -1114,27 +1112,38 @@ impl ColumnSolver {
                 let phi_prev = if j > 0 { phi[(j - 1) * n + i] } else { 0.0 };
                 // face states at face j+½ (L = j, R = j + 1, suffix p) and j−½ (L = j − 1,
                 // R = j, suffix m): the cell values without reconstruction
-                let ((pl_p, pr_p, vl_p, vr_p), (pl_m, pr_m, vl_m, vr_m)) = match bed {
+                // (ratios ρ of [`Reconstruction`]: 1 without it, or at a wall)
+                let ([rpl_p, rpr_p, rvl_p, rvr_p], [rpl_m, rpr_m, rvl_m, rvr_m]) = match bed {
                     Some(inc) => (
                         if j + 1 < cells {
-                            face_states(inc, j + 1, i, n, phi_own, phi_next, v_own, v_next)
+                            face_ratios(inc, j + 1, i, n)
                         } else {
-                            (phi_own, phi_next, v_own, v_next)
+                            [1.0; 4]
                         },
                         if j > 0 {
-                            face_states(inc, j, i, n, phi_prev, phi_own, v_prev, v_own)
+                            face_ratios(inc, j, i, n)
                         } else {
-                            (phi_prev, phi_own, v_prev, v_own)
+                            [1.0; 4]
                         },
                     ),
-                    None => (
-                        (phi_own, phi_next, v_own, v_next),
-                        (phi_prev, phi_own, v_prev, v_own),
-                    ),
+                    None => ([1.0; 4], [1.0; 4]),
                 };
-                let mut d = p.measure[j] + a_plus * vr_p.max(0.0) - a_minus * vl_m.min(0.0);
-                let mut lo = -a_minus * vr_m.max(0.0);
-                let mut up = a_plus * vl_p.min(0.0);
+                let (pl_p, pr_p, vl_p, vr_p) = (
+                    rpl_p * phi_own,
+                    rpr_p * phi_next,
+                    rvl_p * v_own,
+                    rvr_p * v_next,
+                );
+                let (pl_m, pr_m, vl_m, vr_m) = (
+                    rpl_m * phi_prev,
+                    rpr_m * phi_own,
+                    rvl_m * v_prev,
+                    rvr_m * v_own,
+                );
+                let mut d = p.measure[j] + a_plus * rpl_p * vr_p.max(0.0)
+                    - a_minus * rpr_m * vl_m.min(0.0);
+                let mut lo = -a_minus * rpl_m * vr_m.max(0.0);
+                let mut up = a_plus * rpr_p * vl_p.min(0.0);
                 if compression {
                     // consolidation: the upwind own-fraction terms, and the class's own share
                     // of the total fraction (σ_e) and of h (∂h_i/∂φ_i); the coupling through
@@ -1185,19 +1194,19 @@ impl ColumnSolver {
                 if j + 1 < cells {
                     // face j+½: L = j, R = j + 1
                     if vl_p < 0.0 {
-                        d += a_plus * pr_p * self_own;
+                        d += a_plus * pr_p * rvl_p * self_own;
                     }
                     if vr_p > 0.0 {
-                        up += a_plus * pl_p * self.dv[(j + 1) * nn + i * n + i];
+                        up += a_plus * pl_p * rvr_p * self.dv[(j + 1) * nn + i * n + i];
                     }
                 }
                 if j > 0 {
                     // face j−½: L = j − 1, R = j
                     if vl_m < 0.0 {
-                        lo -= a_minus * pr_m * self.dv[(j - 1) * nn + i * n + i];
+                        lo -= a_minus * pr_m * rvl_m * self.dv[(j - 1) * nn + i * n + i];
                     }
                     if vr_m > 0.0 {
-                        d -= a_minus * pl_m * self_own;
+                        d -= a_minus * pl_m * rvr_m * self_own;
                     }
                 }
                 let pivot = d - lo * prev_upper;
@@ -1213,18 +1222,18 @@ impl ColumnSolver {
                 let (mut ep, mut em) = (0.0, 0.0);
                 if j + 1 < cells {
                     if vl_p < 0.0 {
-                        e0 += a_plus * pr_p;
+                        e0 += a_plus * pr_p * rvl_p;
                     }
                     if vr_p > 0.0 {
-                        ep = a_plus * pl_p;
+                        ep = a_plus * pl_p * rvr_p;
                     }
                 }
                 if j > 0 {
                     if vl_m < 0.0 {
-                        em = -a_minus * pr_m;
+                        em = -a_minus * pr_m * rvl_m;
                     }
                     if vr_m > 0.0 {
-                        e0 -= a_minus * pl_m;
+                        e0 -= a_minus * pl_m * rvr_m;
                     }
                 }
                 self.couple_own[slot] = e0;
@@ -2105,9 +2114,9 @@ fn residual(
             let a = p.accel[f];
             let (l, r) = ((f - 1) * n, f * n);
             for i in 0..n {
-                let (pl, pr, vl, vr) =
-                    face_states(inc, f, i, n, phi[l + i], phi[r + i], v[l + i], v[r + i]);
-                flux[f * n + i] = a * (pl * vr.max(0.0) + pr * vl.min(0.0));
+                let [rpl, rpr, rvl, rvr] = face_ratios(inc, f, i, n);
+                let (vl, vr) = (rvl * v[l + i], rvr * v[r + i]);
+                flux[f * n + i] = a * (rpl * phi[l + i] * vr.max(0.0) + rpr * phi[r + i] * vl.min(0.0));
             }
         }
     }
