@@ -7,15 +7,17 @@ use buffycoat_channel::{ChannelSolution, FlowProfile, Limiter, SettlingFlux};
 use buffycoat_stepper::Parallel;
 use common::*;
 
-/// ξ (m) of the first face whose outer cell holds half of the largest exit total.
-fn bed_top(sol: &ChannelSolution) -> f64 {
+/// ξ (m) where the exit's total volume fraction first reaches `level`, interpolated
+/// linearly between cell centres.
+fn bed_top(sol: &ChannelSolution, level: f64) -> f64 {
     let g = sol.grid();
     let n = sol.classes().len();
     let exit = sol.station(g.along_cells());
     let totals: Vec<f64> = exit.chunks_exact(n).map(|c| c.iter().sum()).collect();
-    let largest = totals.iter().copied().fold(0.0, f64::max);
-    let j = totals.iter().position(|&t| t >= 0.5 * largest).unwrap_or(0);
-    g.xi_faces[j]
+    let centre = |j: usize| 0.5 * (g.xi_faces[j] + g.xi_faces[j + 1]);
+    let j = totals.iter().position(|&t| t >= level).unwrap();
+    let (t0, t1) = (totals[j - 1], totals[j]);
+    centre(j - 1) + (level - t0) / (t1 - t0) * (centre(j) - centre(j - 1))
 }
 
 /// Development diagnostic: Newton statistics and exit bed top of the preset for the
@@ -42,7 +44,10 @@ fn bed_flux_diagnostic() {
         let mut c = preset_config();
         c.profile = FlowProfile::Viscous;
         c.radial_cells = j;
-        c.along_cells = 2 * j;
+        c.along_cells = env("BED_ALONG", "0").parse().unwrap();
+        if c.along_cells == 0 {
+            c.along_cells = 2 * j;
+        }
         if env("BED_REFINE", "1") == "1" {
             c.refine_interface = Some(0.015);
         }
@@ -54,8 +59,9 @@ fn bed_flux_diagnostic() {
         let ports = sol.class_port_fractions();
         let collect_rbc: f64 = rbc.iter().map(|&i| ports[i][1] * ch.inlet_fractions()[i]).sum();
         println!(
-            "{j}: bed top {:.2} µm, collect rbc volume flux share {:.5}, {:.2?}, {:?}",
-            bed_top(&sol) * 1e6,
+            "{j}: bed top (0.6) {:.3} µm, (0.8) {:.3} µm, collect rbc volume flux share {:.5}, {:.2?}, {:?}",
+            bed_top(&sol, 0.6) * 1e6,
+            bed_top(&sol, 0.8) * 1e6,
             collect_rbc,
             t.elapsed(),
             sol.stats().newton
