@@ -389,10 +389,6 @@ impl Channel {
                 preconsolidation: None,
             });
             if let SettlingFlux::Muscl { limiter, min_total } = self.config.settling_flux {
-                let min_total = std::env::var("TMP_BED_MIN_TOTAL") // TEMP experiment
-                    .ok()
-                    .and_then(|x| x.parse().ok())
-                    .unwrap_or(min_total);
                 step.reconstruction = Some(Reconstruction {
                     width: &self.steady_measure,
                     limiter,

@@ -42,7 +42,11 @@ fn bed_flux_diagnostic() {
     for cells in env("BED_CELLS", "100").split(',') {
         let j: usize = cells.parse().unwrap();
         let mut c = preset_config();
-        c.profile = FlowProfile::Viscous;
+        c.profile = if env("BED_LAMINAR", "0") == "1" {
+            FlowProfile::Laminar
+        } else {
+            FlowProfile::Viscous
+        };
         c.radial_cells = j;
         c.along_cells = env("BED_ALONG", "0").parse().unwrap();
         if c.along_cells == 0 {
@@ -55,6 +59,19 @@ fn bed_flux_diagnostic() {
         let ch = channel(c, whole_blood(4));
         let t = std::time::Instant::now();
         let sol = ch.solve_steady(&Parallel::serial()).unwrap();
+        if let Ok(path) = std::env::var("BED_DUMP") {
+            // exit profile: ξ centre, total
+            let g = sol.grid();
+            let n = sol.classes().len();
+            let exit = sol.station(g.along_cells());
+            let mut out = String::new();
+            for (jj, c) in exit.chunks_exact(n).enumerate() {
+                let x = 0.5 * (g.xi_faces[jj] + g.xi_faces[jj + 1]);
+                let t: f64 = c.iter().sum();
+                out += &format!("{x:e} {t:e}\n");
+            }
+            std::fs::write(format!("{path}_{j}.txt"), out).unwrap();
+        }
         let rbc = classes_of(&sol, &["rbc"]);
         let ports = sol.class_port_fractions();
         let collect_rbc: f64 = rbc.iter().map(|&i| ports[i][1] * ch.inlet_fractions()[i]).sum();

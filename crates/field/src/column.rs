@@ -181,30 +181,42 @@ impl Reconstruction<'_> {
         let w = self.width;
         let cells = w.len();
         inc.fill(1.0);
-        if cells < 4 {
+        if cells < 3 {
             return;
         }
         let total = |j: usize| -> f64 { star[j * n..(j + 1) * n].iter().sum() };
-        // totals of the stencil f − 2 … f + 1, shifted along the faces
-        let mut t = [total(0), total(1), total(2), 0.0];
-        for f in 2..cells - 1 {
-            t[3] = total(f + 1);
-            let dense = t.iter().all(|&x| x >= self.min_total);
-            t.rotate_left(1);
-            if !dense {
+        // whether cell j is dense, for the stencil f − 2 … f + 1 (cells beyond a wall do not
+        // count); the window moves along the faces
+        let is_dense = |j: usize| total(j) >= self.min_total;
+        let mut win = [true, is_dense(0), is_dense(1), is_dense(2)];
+        for f in 1..cells {
+            if f > 1 {
+                win.rotate_left(1);
+                win[3] = f + 1 >= cells || is_dense(f + 1);
+            }
+            if !win.iter().all(|&d| d) {
                 continue;
             }
-            let (ll, l, r, rr) = (f - 2, f - 1, f, f + 1);
-            let d_l = 0.5 * (w[ll] + w[l]);
+            let (l, r) = (f - 1, f);
             let d_c = 0.5 * (w[l] + w[r]);
-            let d_r = 0.5 * (w[r] + w[rr]);
             let out = &mut inc[f * 4 * n..(f + 1) * 4 * n];
             for (k, x) in [star, v_star].into_iter().enumerate() {
                 for i in 0..n {
                     let q = |j: usize| x[j * n + i];
                     let jump = q(r) - q(l);
-                    let sl = self.limiter.slope((q(l) - q(ll)) / d_l, jump / d_c);
-                    let sr = self.limiter.slope(jump / d_c, (q(rr) - q(r)) / d_r);
+                    // a cell at a wall: the one-sided slope towards the interior
+                    let sl = if f >= 2 {
+                        let d_l = 0.5 * (w[f - 2] + w[l]);
+                        self.limiter.slope((q(l) - q(f - 2)) / d_l, jump / d_c)
+                    } else {
+                        jump / d_c
+                    };
+                    let sr = if f + 1 < cells {
+                        let d_r = 0.5 * (w[r] + w[f + 1]);
+                        self.limiter.slope(jump / d_c, (q(f + 1) - q(r)) / d_r)
+                    } else {
+                        jump / d_c
+                    };
                     // the start state's face values between the two cells (a no-op on
                     // uniform grids)
                     let (lo, hi) = (jump.min(0.0), jump.max(0.0));
@@ -2110,7 +2122,7 @@ fn residual(
     if let Some(inc) = bed {
         // the reconstructed faces ([`Reconstruction`]; elsewhere the increments are 0 and
         // the flux is bitwise the first-order one)
-        for f in 2..cells.saturating_sub(1) {
+        for f in 1..cells {
             let a = p.accel[f];
             let (l, r) = ((f - 1) * n, f * n);
             for i in 0..n {
