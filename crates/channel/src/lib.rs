@@ -110,13 +110,13 @@ mod tracers;
 mod transient;
 mod validation;
 
+pub use buffycoat_field::column::Limiter;
 pub use buffycoat_field::column::NewtonStats;
 pub use channel::{BED_MIN_TOTAL, Channel};
 pub use config::{
     ChannelConfig, ChannelFlows, ChannelGeometry, FlowProfile, ImplicitSettings,
     MAX_DEPTH_TO_RADIUS, MAX_INLET_ML_MIN, MAX_RPM, SettlingFlux, ShearDiffusion, SteadyMethod,
 };
-pub use buffycoat_field::column::Limiter;
 pub use error::ChannelError;
 pub use flow::{StationFlow, SuspensionViscosity};
 pub use grid::{ChannelGrid, Port, depth_fraction, face_shear_rates, flux_coordinate};

@@ -7,7 +7,6 @@ use buffycoat_channel::{ChannelSolution, FlowProfile, Limiter, SettlingFlux};
 use buffycoat_stepper::Parallel;
 use common::*;
 
-
 /// ξ (m) where the exit's total volume fraction first reaches `level`, interpolated
 /// linearly between cell centres.
 fn bed_top(sol: &ChannelSolution, level: f64) -> f64 {
@@ -75,7 +74,10 @@ fn bed_flux_diagnostic() {
         }
         let rbc = classes_of(&sol, &["rbc"]);
         let ports = sol.class_port_fractions();
-        let collect_rbc: f64 = rbc.iter().map(|&i| ports[i][1] * ch.inlet_fractions()[i]).sum();
+        let collect_rbc: f64 = rbc
+            .iter()
+            .map(|&i| ports[i][1] * ch.inlet_fractions()[i])
+            .sum();
         println!(
             "{j}: bed top (0.6) {:.3} µm, (0.8) {:.3} µm, collect rbc volume flux share {:.5}, {:.2?}, {:?}",
             bed_top(&sol, 0.6) * 1e6,
@@ -143,7 +145,7 @@ fn bed_errors(flux: SettlingFlux, grids: &[usize], reference: usize) -> Vec<f64>
 /// kinematic waves that leave the packed layer at the wall (a front at the packing ramp's
 /// kink, where both schemes are first order), docs/physics.md §10.15.
 #[test]
-fn muscl_bed_flux_is_second_order_in_the_bed() {
+fn muscl_bed_flux_is_more_accurate_in_the_bed() {
     let grids = [25, 50, 100];
     let upwind = bed_errors(SettlingFlux::Upwind, &grids, 400);
     let muscl = bed_errors(
@@ -173,4 +175,3 @@ fn muscl_bed_flux_is_second_order_in_the_bed() {
         assert!(e.windows(2).all(|w| w[1] < 0.9 * w[0]), "errors {e:?}");
     }
 }
-

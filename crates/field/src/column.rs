@@ -144,24 +144,28 @@ impl Limiter {
 /// states): for cell j towards face f, q_f = q_j + ½ Δξ_j L(s₋, s₊), s the difference
 /// quotients over the centre distances to the far and the near neighbour, L the [`Limiter`],
 /// the result clamped between q_j and the near neighbour's value, and q_f = 0 if q_j = 0.
-/// For smooth φ, v this is second order in Δξ (φ⁺v⁻ = φv|_f + O(Δξ²)); it is the MUSCL
-/// variant for multi-class kinematic flows of Bürger, Donat, Mulet & Vega
-/// (SIAM J Appl Math 71:1040, 2011 — there with WENO and characteristic fluxes) in the
-/// upwind form of this solver. Properties kept: conservation (flux form); a class absent
-/// from a cell does not leave it and a packed cell (v = 0 for every class) receives nothing
-/// (q_j = 0 ⇒ q_f = 0), so the positivity and packing arguments hold for the converged step
-/// up to the clipping of the conservative update ([`NewtonStats::clipped`]).
+/// For smooth φ, v this is second order in Δξ (φ⁺v⁻ = φv|_f + O(Δξ²)); piecewise-linear
+/// limited reconstructions of this kind for polydisperse settling: Bürger, Fjelde, Höfler &
+/// Karlsen (J Eng Math 41:167, 2001; there with central Nessyahu–Tadmor fluxes), here in
+/// the upwind form of this solver.
 ///
-/// *Where*: at faces f = 2 … J − 2 whose four stencil cells f − 2 … f + 1 all hold a total
-/// fraction ≥ [`Reconstruction::min_total`] in the state φ* at the start of the step — the
-/// set is fixed during the Newton iteration, so the residual is one function. Elsewhere
-/// (the dilute suspension, the sheets of platelets and white cells on the bed, the walls)
-/// the first-order flux.
+/// *Lagged, multiplicative face states.* The limiter is not differentiable and a clamp to
+/// the current neighbours makes Newton stall (measured: 4–15× the Newton iterations of the
+/// first-order flux). So the slopes come from the state φ* at the start of the step (the
+/// previous station of the channel march) and enter as ratios ρ = q*_f/q*_j ∈ [0, 2]
+/// (q*_f between q*_j and its neighbour; ρ = 1 where q*_j = 0): the step's face state is
+/// q_f = ρ q_j, linear in the cell value. The residual is then as smooth as the first-order
+/// one and its exact Jacobian is the first-order block-tridiagonal one with every face
+/// coefficient multiplied by its ρ (assembled so; Newton counts equal to first order). The
+/// lag changes the face states by O(Δξ Δτ). A class absent from a cell does not leave it and
+/// a packed cell (v = 0 for every class) receives nothing (q_j = 0 ⇒ q_f = 0), so the
+/// positivity and packing arguments of the module hold for the face states; the
+/// conservative update clips what round-off leaves ([`NewtonStats::clipped`]).
 ///
-/// *Newton*: defect correction — the Jacobian stays the first-order one of the module
-/// documentation (block-tridiagonal), the residual is the reconstructed one; the converged
-/// step solves the second-order equations. In the bed |a Δt ∂F/∂φ| ≪ m_j, so the
-/// contraction stays close to that of the first-order iteration.
+/// *Where*: at the faces whose stencil cells f − 2 … f + 1 (those inside the walls) all hold
+/// a total fraction ≥ [`Reconstruction::min_total`] in φ*; a cell at a wall takes the
+/// one-sided difference towards the interior as its slope. Elsewhere (the dilute
+/// suspension, the sheets of platelets and white cells on the bed) the first-order flux.
 #[derive(Debug, Clone, Copy)]
 pub struct Reconstruction<'a> {
     /// cell widths Δξ_j (J) in the coordinate of the face fluxes (m)
@@ -850,7 +854,13 @@ impl ColumnSolver {
             for (x, vx) in star.chunks_exact(n).zip(self.v_trial.chunks_exact_mut(n)) {
                 p.kin.velocities(x, vx, None);
             }
-            rc.ratios(star, &self.v_trial, &mut self.bed_inc, &mut self.bed_faces, n);
+            rc.ratios(
+                star,
+                &self.v_trial,
+                &mut self.bed_inc,
+                &mut self.bed_faces,
+                n,
+            );
         }
         let mut norm = residual(
             p,
@@ -1049,12 +1059,7 @@ impl ColumnSolver {
                     Some(inc) => face_ratios(inc, f, i, n),
                     None => [1.0; 4],
                 };
-                let (pl, pr, vl, vr) = (
-                    rpl * phi_l[i],
-                    rpr * phi_r[i],
-                    rvl * v_l[i],
-                    rvr * v_r[i],
-                );
+                let (pl, pr, vl, vr) = (rpl * phi_l[i], rpr * phi_r[i], rvl * v_l[i], rvr * v_r[i]);
                 let out = rpl * vr.max(0.0);
                 let back = rpr * vl.min(0.0);
                 // ∂F/∂φ_L row i: out δ_im + [v_L < 0] φ_R,i dv_L[i][m]
@@ -1166,8 +1171,8 @@ impl ColumnSolver {
                     rvl_m * v_prev,
                     rvr_m * v_own,
                 );
-                let mut d = p.measure[j] + a_plus * rpl_p * vr_p.max(0.0)
-                    - a_minus * rpr_m * vl_m.min(0.0);
+                let mut d =
+                    p.measure[j] + a_plus * rpl_p * vr_p.max(0.0) - a_minus * rpr_m * vl_m.min(0.0);
                 let mut lo = -a_minus * rpl_m * vr_m.max(0.0);
                 let mut up = a_plus * rpr_p * vl_p.min(0.0);
                 if compression {
@@ -2141,7 +2146,8 @@ fn residual(
             for i in 0..n {
                 let [rpl, rpr, rvl, rvr] = face_ratios(inc, f, i, n);
                 let (vl, vr) = (rvl * v[l + i], rvr * v[r + i]);
-                flux[f * n + i] = a * (rpl * phi[l + i] * vr.max(0.0) + rpr * phi[r + i] * vl.min(0.0));
+                flux[f * n + i] =
+                    a * (rpl * phi[l + i] * vr.max(0.0) + rpr * phi[r + i] * vl.min(0.0));
             }
         }
     }
@@ -2662,8 +2668,18 @@ mod tests {
             kin.velocities(x, vx, None);
         }
         let rc = step.reconstruction.unwrap();
-        rc.ratios(&star, &v_star, &mut solver.bed_inc, &mut solver.bed_faces, n);
-        assert_eq!(solver.bed_faces.len(), cells - 1, "every face is in the bed");
+        rc.ratios(
+            &star,
+            &v_star,
+            &mut solver.bed_inc,
+            &mut solver.bed_faces,
+            n,
+        );
+        assert_eq!(
+            solver.bed_faces.len(),
+            cells - 1,
+            "every face is in the bed"
+        );
         solver.assemble(&step, &phi, dt);
         let delta: Vec<f64> = (0..cells * n)
             .map(|k| ((k * 7 % 5) as f64 - 2.0) * if k % 2 == 0 { 1e-3 } else { 1e-6 })
