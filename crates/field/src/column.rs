@@ -972,6 +972,17 @@ impl ColumnSolver {
     /// classes' velocities with respect to decoupled ones are left out (relative size
     /// φ_minor/φ_major).
     fn assemble(&mut self, p: &ColumnStep<'_>, phi: &[f64], dt: f64) {
+        // two instantiations: without [`Reconstruction`] the face ratios are the constant 1
+        // and fold away (the first-order assembly, bitwise and at its cost)
+        if p.reconstruction.is_some() {
+            self.assemble_with::<true>(p, phi, dt);
+        } else {
+            self.assemble_with::<false>(p, phi, dt);
+        }
+    }
+
+    /// [`Self::assemble`]; `BED`: the step has a [`Reconstruction`].
+    fn assemble_with<const BED: bool>(&mut self, p: &ColumnStep<'_>, phi: &[f64], dt: f64) {
         let n = self.n;
         let nn = n * n;
         let cells = self.cells;
@@ -1037,7 +1048,7 @@ impl ColumnSolver {
                 self.diag[j * bb + a * nm + a] = p.measure[j];
             }
         }
-        let bed = p.reconstruction.map(|_| &self.bed_inc[..]);
+        let bed = if BED { Some(&self.bed_inc[..]) } else { None };
         for f in 1..cells {
             let (l, r) = (f - 1, f);
             let c = dt * p.accel[f];
@@ -1111,7 +1122,7 @@ impl ColumnSolver {
         // Decoupled classes: tridiagonal l_j δ_{j−1} + d_j δ_j + u_j δ_{j+1}, factored by the
         // Thomas algorithm (an M-matrix with column sums m_j: stable without pivoting).
         let nq = self.minor.len();
-        let bed = p.reconstruction.map(|_| &self.bed_inc[..]);
+        let bed = if BED { Some(&self.bed_inc[..]) } else { None };
         for (q, &i) in self.minor.iter().enumerate() {
             let mut prev_upper = 0.0;
             for j in 0..cells {
