@@ -2,9 +2,11 @@
 """Plausibility table of the procedure presets against published continuous-flow collections.
 
 Runs the release binary on the MNC (CAR-T), PBSC and leukocytoreduction presets, each as the
-preset file sets it (interface controller) and, for the MNC and PBSC presets, with the plasma
-pump driven by the collect-line hematocrit at the realistic set-point 0.04 (median product
-hematocrit of the Spectra Optia MNC study; docs/physics.md §10.1, §10.6). Prints a Markdown
+preset file sets it — the MNC and PBSC presets drive the plasma pump by the collect-line
+hematocrit at the realistic set-point 0.04 (median product hematocrit of the Spectra Optia MNC
+study; docs/physics.md §10.1, §10.6), the leukocytoreduction presets by the white-cell interface
+controller — and, for the MNC and PBSC presets, also with the interface controller on their
+target cells (docs/physics.md §6.5). Prints a Markdown
 table: model value, published range and its source (docs/physics.md §10.1, §10.7 [O1] [O2] [A1]
 [M1] [LMO]). Nothing is fitted here: every number comes from the presets and the calibrated
 closures of docs/physics.md (§9.3, §10).
@@ -63,6 +65,22 @@ def with_collect_hematocrit(text, setpoint):
     return re.sub(r"(?m)^\[ports\]\n", f"[ports]\ncollect_hematocrit = {setpoint}\n", text)
 
 
+def with_interface_controller(text, targets):
+    text = re.sub(r"(?m)^collect_hematocrit\s*=.*\n", "", text)
+    names = ", ".join(f'"{t}"' for t in targets)
+    return re.sub(r"(?m)^\[ports\]\n",
+                  f"[ports]\ninterface_control = true\ninterface_target = [{names}]\n", text)
+
+
+def preset_control(text):
+    m = re.search(r"(?m)^collect_hematocrit\s*=\s*([0-9.eE+-]+)", text)
+    if m:
+        return f"preset (collect Hct {float(m.group(1)):g})"
+    if re.search(r"(?m)^interface_control\s*=\s*true", text):
+        return "preset (interface controller)"
+    return "preset (fixed pumps)"
+
+
 def metrics(summary):
     p = summary["procedure"]
     pre = p["patient_pre_per_ul"]
@@ -95,18 +113,21 @@ def main():
         binary = args.pop(0)
     extra = ["--set", "grid.refine_interface=0.015"] + args
     rows = []
+    # (preset, label, the interface controller's targets for the alternative row or None)
     cases = [
-        ("procedure_mnc_cart", "MNC (CAR-T)", True),
-        ("procedure_pbsc_harvest", "PBSC harvest", True),
-        ("procedure_aml_leukoreduction", "AML leukocytoreduction", False),
-        ("procedure_all_leukoreduction", "ALL leukocytoreduction", False),
-        ("procedure_cml_leukoreduction", "CML leukocytoreduction", False),
+        ("procedure_mnc_cart", "MNC (CAR-T)", ["lymphocyte", "monocyte"]),
+        ("procedure_pbsc_harvest", "PBSC harvest", ["cd34", "lymphocyte", "monocyte"]),
+        ("procedure_aml_leukoreduction", "AML leukocytoreduction", None),
+        ("procedure_all_leukoreduction", "ALL leukocytoreduction", None),
+        ("procedure_cml_leukoreduction", "CML leukocytoreduction", None),
     ]
-    for name, label, mnc in cases:
+    for name, label, targets in cases:
         with open(os.path.join(SCEN, name + ".toml")) as f:
             text = f.read()
-        variants = [("preset (interface controller)", text)]
-        if mnc:
+        variants = [(preset_control(text), text)]
+        if targets and "collect_hematocrit" in text:
+            variants.append(("interface controller", with_interface_controller(text, targets)))
+        elif targets:
             variants.append(("collect Hct 0.04", with_collect_hematocrit(text, 0.04)))
         for control, t in variants:
             s, err = run(binary, t, extra)

@@ -151,12 +151,19 @@ impl ChannelSolution {
                 return bad("entry (xi/depth)", t.entry, "in [0, 1]");
             }
         }
-        let mix = self.mixture_field();
         let grid = self.grid();
         let r_centres: Vec<f64> = grid.xi_centres.iter().map(|&xi| grid.radius(xi)).collect();
+        // rows of (c, e, S, r) per ξ-cell and station: one bounds check per interpolation row
+        let mix = self.mixture_field();
+        let mut rows = Vec::with_capacity(mix.len() / 3 * 4);
+        for (m, &r) in mix
+            .chunks_exact(3)
+            .zip(r_centres.iter().cycle().take(mix.len() / 3))
+        {
+            rows.extend_from_slice(&[m[0], m[1], m[2], r]);
+        }
         let env = Env {
-            mix: &mix,
-            r_centres: &r_centres,
+            rows: &rows,
             grid: self.grid(),
             uniform: self.grid().is_uniform(),
             w2: self.omega() * self.omega(),
@@ -187,11 +194,10 @@ impl ChannelSolution {
 
 /// What the tracer integration needs.
 struct Env<'a> {
-    /// [(K + 1) × J × 3] mixture (c, e, S)
-    mix: &'a [f64],
-    /// r(ξ) at the ξ-cell centres, interpolated with the mixture (r(ξ) is smooth, so the
-    /// linear interpolation error O(Δξ²) is far below the mixture's)
-    r_centres: &'a [f64],
+    /// [(K + 1) × J × 4] mixture (c, e, S) and r(ξ) at the ξ-cell centres (the same at every
+    /// station), interpolated with the mixture (r(ξ) is smooth, so the linear interpolation
+    /// error O(Δξ²) is far below the mixture's)
+    rows: &'a [f64],
     grid: &'a crate::grid::ChannelGrid,
     /// the grid is uniform ([`crate::ChannelGrid::is_uniform`], O(J): computed once)
     uniform: bool,
@@ -200,18 +206,24 @@ struct Env<'a> {
 }
 
 impl Env<'_> {
-    /// u (m/s) at (station position x = τ/Δτ, ξ) for mobility `k` and density excess `dx`.
+    /// u (m/s) at (station position x = τ/Δτ, ξ) for mobility `k` and density excess `dx`;
+    /// x ∈ [`base`, `base` + 2).
     /// `hint`: the bracket of the previous call ([`crate::ChannelGrid::centre_interpolation_near`]).
     /// Inlined into [`Env::integrate`]'s two calls (the tracers' hot loop).
     #[inline(always)]
-    fn velocity(&self, x: f64, xi: f64, k: f64, dx: f64, hint: &mut usize) -> f64 {
+    fn velocity(&self, x: f64, base: usize, xi: f64, k: f64, dx: f64, hint: &mut usize) -> f64 {
         let g = self.grid;
         let j_cells = g.radial_cells();
         let k_cells = g.along_cells();
         let (k0, wt) = if x <= 0.0 {
             (0, 0.0)
         } else {
-            let k0 = x.floor() as usize;
+            // floor(x) for x ∈ [base, base + 2) (the callers' range), without a libm call
+            let k0 = if x >= (base + 1) as f64 {
+                base + 1
+            } else {
+                base
+            };
             if k0 >= k_cells {
                 (k_cells - 1, 1.0)
             } else {
@@ -219,20 +231,20 @@ impl Env<'_> {
             }
         };
         let (j0, wx) = g.centre_interpolation_near(xi, self.uniform, hint);
-        // the (c, e, S) triples of the centres j0, j0 + 1 at the stations k0 and k0 + 1 (one
+        // the (c, e, S, r) rows of the centres j0, j0 + 1 at the stations k0 and k0 + 1 (one
         // bounds check per row; the arithmetic is the bilinear interpolation, in this order)
-        let lo = &self.mix[(k0 * j_cells + j0) * 3..][..6];
-        let hi = &self.mix[((k0 + 1) * j_cells + j0) * 3..][..6];
+        let lo = &self.rows[(k0 * j_cells + j0) * 4..][..8];
+        let hi = &self.rows[((k0 + 1) * j_cells + j0) * 4..][..8];
         let interp = |q: usize| {
-            let a = lo[q] + wx * (lo[3 + q] - lo[q]);
-            let b = hi[q] + wx * (hi[3 + q] - hi[q]);
+            let a = lo[q] + wx * (lo[4 + q] - lo[q]);
+            let b = hi[q] + wx * (hi[4 + q] - hi[q]);
             a + wt * (b - a)
         };
         let (c, e, s) = (interp(0), interp(1), interp(2));
         let r = if j_cells == 1 {
-            self.r_centres[0]
+            lo[3]
         } else {
-            self.r_centres[j0] + wx * (self.r_centres[j0 + 1] - self.r_centres[j0])
+            lo[3] + wx * (lo[7] - lo[3])
         };
         self.w2 * r * c * (k * (dx - e) - s)
     }
@@ -253,9 +265,9 @@ impl Env<'_> {
                     break 'outer;
                 }
                 let x0 = station as f64 + sub as f64 * dx_station;
-                let u1 = self.velocity(x0, xi, k, dx, &mut hint);
+                let u1 = self.velocity(x0, station, xi, k, dx, &mut hint);
                 let xi_star = (xi + h * u1).clamp(0.0, delta);
-                let u2 = self.velocity(x0 + dx_station, xi_star, k, dx, &mut hint);
+                let u2 = self.velocity(x0 + dx_station, station, xi_star, k, dx, &mut hint);
                 let next = xi + 0.5 * h * (u1 + u2);
                 if next >= delta {
                     xi = delta;

@@ -480,6 +480,9 @@ fn channel_transient_approaches_steady_state() {
         // the buffy coat is not available to the transient)
         "--set",
         "grid.refine_interface=0",
+        // fixed pumps for both (the transient has no collect-hematocrit control)
+        "--set",
+        "ports.plasma_ml_min=26.5",
     ];
     let run = |extra: &[&str], name: &str| -> serde_json::Value {
         let summary = dir.path().join(format!("{name}.json"));
@@ -788,9 +791,11 @@ fn collect_hematocrit_setpoint_is_held() {
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap()
     };
+    // The MNC presets hold the collect line at 4 % (issue 12, item 3).
     let channel = presets.join("leukapheresis_channel.toml");
-    let mut sets = coarse.to_vec();
-    sets.push("ports.collect_hematocrit=0.04");
+    let channel_text = std::fs::read_to_string(&channel).unwrap();
+    assert!(channel_text.contains("collect_hematocrit = 0.04"));
+    let sets = coarse.to_vec();
     let held = run(&channel, &sets, "1", "held1");
     let h = held["ports"]["collect"]["hematocrit"].as_f64().unwrap();
     assert!((h - 0.04).abs() < 1e-9, "{h}");
@@ -811,19 +816,31 @@ fn collect_hematocrit_setpoint_is_held() {
             held["collection_efficiency"]
         );
     }
-    let fixed = run(&channel, &coarse, "1", "fixed");
+    // the same channel with a fixed plasma pump: no set-point in the summary
+    let fixed_ports = dir.path().join("fixed_ports.toml");
+    std::fs::write(
+        &fixed_ports,
+        channel_text.replace("collect_hematocrit = 0.04", "plasma_ml_min = 26.5"),
+    )
+    .unwrap();
+    let fixed = run(&fixed_ports, &coarse, "1", "fixed");
     assert!(fixed.get("collect_hematocrit_setpoint").is_none());
+    assert_eq!(fixed["ports"]["plasma"]["flow_ml_min"].as_f64(), Some(26.5));
+    // `--set ports.plasma_ml_min` on the preset replaces its set-point (the pump's keys are
+    // alternatives): the same run as the fixed-port file
+    let mut sets = coarse.to_vec();
+    sets.push("ports.plasma_ml_min=26.5");
+    let fixed_by_set = run(&channel, &sets, "1", "fixed_by_set");
+    assert_eq!(fixed_by_set["ports"], fixed["ports"]);
+    assert!(fixed_by_set.get("collect_hematocrit_setpoint").is_none());
 
     // a procedure: the product bag's hematocrit is the set-point
-    let text = std::fs::read_to_string(presets.join("procedure_mnc_cart.toml")).unwrap();
-    let text = text
-        .replace("interface_control = true", "collect_hematocrit = 0.04")
-        .lines()
-        .filter(|l| !l.starts_with("interface_target"))
-        .collect::<Vec<_>>()
-        .join("\n");
-    let procedure = dir.path().join("mnc_setpoint.toml");
-    std::fs::write(&procedure, text).unwrap();
+    let procedure = presets.join("procedure_mnc_cart.toml");
+    assert!(
+        std::fs::read_to_string(&procedure)
+            .unwrap()
+            .contains("collect_hematocrit = 0.04")
+    );
     let p = run(
         &procedure,
         &["grid.radial_cells=40", "grid.along_cells=40"],

@@ -165,9 +165,11 @@ fn cached_steps<C: Container>(walls: &C, steps: u64, c: &mut Chunk<'_>) {
     }
 }
 
-/// Cells per block of [`cached_steps`]' temporal blocking: 8 arrays × 8 B × 1 024 = 64 KiB,
-/// resident in L2 (and mostly L1) across the block's steps.
-const STEP_BLOCK: usize = 1024;
+/// Cells per block of [`cached_steps`]' temporal blocking: 7 arrays × 8 B + 1 B of status
+/// × 128 = 7.1 KiB, resident in the L1 data cache across the block's steps. (1 024 cells,
+/// 57 KiB, spilled to L2 on a 48 KiB L1: the 10⁶-cell sector run's 200 steps took 0.53 s
+/// against 0.43 s with 128; 64 and 256 cells were no faster, benches/README.md "Fifth pass".)
+const STEP_BLOCK: usize = 128;
 
 /// [`cached_steps`] on cells `start..end` of the chunk.
 #[inline(always)]

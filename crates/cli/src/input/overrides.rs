@@ -6,6 +6,13 @@
 //! a string (`--set model.kind=inertial`). A key that the scenario format does not know is
 //! rejected when the overridden scenario is checked (every table denies unknown fields), and the
 //! message then names the `--set` that introduced it.
+//!
+//! The three `[ports]` keys that set the channel's plasma pump — `plasma_ml_min` (a fixed flow),
+//! `collect_hematocrit` (the collect-line set-point) and `interface_control = true` (the
+//! white-cell interface controller) — are alternatives: a `--set` of one of them removes the
+//! others (and `interface_target` unless the interface controller is the one set), so that
+//! `--set ports.plasma_ml_min=26.5` or `--vary ports.plasma_ml_min=…` runs a preset that holds a
+//! set-point with fixed pumps instead of being refused as contradictory.
 
 use toml::Value;
 
@@ -56,8 +63,39 @@ impl Override {
     }
 
     /// Applies the override to a parsed scenario document. Missing table keys are created
-    /// (so optional keys can be set); whether they are allowed is decided by the schema.
+    /// (so optional keys can be set); whether they are allowed is decided by the schema. A
+    /// plasma-pump key replaces its alternatives (see the module documentation).
     pub fn apply(&self, doc: &mut Value) -> Result<(), OverrideError> {
+        self.set(doc)?;
+        self.replace_plasma_pump_alternatives(doc);
+        Ok(())
+    }
+
+    /// After a `--set` of `ports.plasma_ml_min`, `ports.collect_hematocrit` or
+    /// `ports.interface_control = true`: removes the other two (and `ports.interface_target`
+    /// when the interface controller is not the one chosen).
+    fn replace_plasma_pump_alternatives(&self, doc: &mut Value) {
+        const PUMP: [&str; 3] = ["plasma_ml_min", "collect_hematocrit", "interface_control"];
+        let Some(key) = self.path.strip_prefix("ports.") else {
+            return;
+        };
+        if !PUMP.contains(&key)
+            || (key == "interface_control" && self.value.as_bool() != Some(true))
+        {
+            return;
+        }
+        if let Some(Value::Table(ports)) = doc.get_mut("ports") {
+            for other in PUMP.iter().filter(|&&k| k != key) {
+                ports.remove(*other);
+            }
+            if key != "interface_control" {
+                ports.remove("interface_target");
+            }
+        }
+    }
+
+    /// Sets the value at the dotted path.
+    fn set(&self, doc: &mut Value) -> Result<(), OverrideError> {
         let err = |message: String| OverrideError::Path {
             text: self.text.clone(),
             message,
@@ -152,6 +190,31 @@ mod tests {
         assert_eq!(d["species"][0]["count"].as_integer(), Some(7));
         assert_eq!(d["run"]["dt_s"].as_float(), Some(1e-3));
         assert_eq!(d["model"]["kind"].as_str(), Some("inertial"));
+    }
+
+    /// The plasma pump's keys are alternatives: the one given with `--set` wins.
+    #[test]
+    fn a_plasma_pump_key_replaces_its_alternatives() {
+        let preset = "[ports]\ncollect_ml_min = 1.0\ncollect_hematocrit = 0.04\n";
+        let mut d = toml::from_str::<Value>(preset).unwrap();
+        let set = |d: &mut Value, text: &str| Override::parse(text).unwrap().apply(d).unwrap();
+        set(&mut d, "ports.plasma_ml_min=26.5");
+        assert_eq!(d["ports"]["plasma_ml_min"].as_float(), Some(26.5));
+        assert!(d["ports"].get("collect_hematocrit").is_none());
+        assert_eq!(d["ports"]["collect_ml_min"].as_float(), Some(1.0));
+        set(&mut d, "ports.interface_control=true");
+        set(&mut d, "ports.interface_target=[\"lymphocyte\"]");
+        assert!(d["ports"].get("plasma_ml_min").is_none());
+        assert_eq!(d["ports"]["interface_control"].as_bool(), Some(true));
+        set(&mut d, "ports.collect_hematocrit=0.05");
+        assert!(d["ports"].get("interface_control").is_none());
+        assert!(d["ports"].get("interface_target").is_none());
+        assert_eq!(d["ports"]["collect_hematocrit"].as_float(), Some(0.05));
+        // Turning the interface controller off removes nothing; other keys are untouched.
+        set(&mut d, "ports.interface_control=false");
+        set(&mut d, "ports.collect_ml_min=2");
+        assert_eq!(d["ports"]["collect_hematocrit"].as_float(), Some(0.05));
+        assert_eq!(d["ports"]["collect_ml_min"].as_integer(), Some(2));
     }
 
     #[test]
