@@ -859,6 +859,8 @@ fn settling_flux_key_runs_and_rejects_bad_values() {
     let dir = tempfile::tempdir().unwrap();
     let scenario = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../data/scenarios/leukapheresis_channel.toml");
+    // fixed pumps: with the preset's collect-hematocrit control the product hematocrit is
+    // the set-point whatever the flux
     let coarse = [
         "--set",
         "grid.radial_cells=40",
@@ -866,6 +868,8 @@ fn settling_flux_key_runs_and_rejects_bad_values() {
         "grid.along_cells=40",
         "--set",
         "blood.tracers_per_species=10",
+        "--set",
+        "ports.plasma_ml_min=26.5",
     ];
     let run = |flux: &str| {
         let summary = dir.path().join(format!("{flux}.json"));
