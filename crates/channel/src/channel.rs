@@ -4,12 +4,14 @@ use buffycoat_field::{Class, FieldConfig, FieldGeometry, HinderedField, Tracers}
 use buffycoat_physics::rotor::RotorProfile;
 use buffycoat_stepper::{Parallel, Propagate};
 
-use crate::config::{ChannelConfig, SteadyMethod};
+use crate::config::{ChannelConfig, SettlingFlux, SteadyMethod};
 use crate::error::ChannelError;
 use crate::flow::{FLUX_TOLERANCE, StationFlow};
 use crate::grid::{ChannelGrid, face_shear_rates};
 use crate::solution::{ChannelSolution, class_port_fractions};
-use buffycoat_field::column::{ColumnSolver, ColumnStep, Compression, Diffusion, NewtonStats};
+use buffycoat_field::column::{
+    ColumnSolver, ColumnStep, Compression, Diffusion, NewtonStats, Reconstruction,
+};
 use buffycoat_field::kinetics::Kinetics;
 
 /// Smallest class scale of the Newton residual, relative to the total inlet fraction.
@@ -208,6 +210,7 @@ impl Channel {
 
     pub(crate) fn column_step<'a>(&'a self, measure: &'a [f64]) -> ColumnStep<'a> {
         ColumnStep {
+            reconstruction: None,
             kin: &self.kin,
             accel: &self.accel,
             measure,
@@ -388,6 +391,13 @@ impl Channel {
                 conductance: flow.conductance(),
                 preconsolidation: None,
             });
+            if let SettlingFlux::Muscl { limiter, min_total } = self.config.settling_flux {
+                step.reconstruction = Some(Reconstruction {
+                    width: &self.steady_measure,
+                    limiter,
+                    min_total,
+                });
+            }
             if viscous {
                 step.diffusion = self.config.shear_diffusion.map(|_| Diffusion {
                     conductance: &diffusion_conductance,
@@ -494,6 +504,12 @@ impl Channel {
 /// volume fraction in `column` (J × `n`, cell-major) reaches `threshold` × the column's largest
 /// total fraction; returns whether `major` changed. `local_max` is scratch (n).
 ///
+/// The total volume fraction above which [`SettlingFlux::Muscl`] reconstructs the settling
+/// flux (every cell of a face's stencil in the state at the start of the step): the red-cell
+/// bed of the channel (whole blood enters at ≈ 0.42 with the anticoagulant; the bed is
+/// ≳ 0.7), not the suspension above it nor the platelet and white-cell sheets on it.
+pub const BED_MIN_TOTAL: f64 = 0.6;
+
 /// The inlet rule ([`crate::ImplicitSettings::coupling_threshold`]) decouples the classes
 /// that are dilute at the inlet (platelets, white cells). Downstream they collect into sheets
 /// (the packed platelets and the buffy coat reach 5–20 % by volume on a grid that resolves

@@ -2,6 +2,7 @@
 //! numerical settings (all SI).
 
 use buffycoat_field::Numerics;
+use buffycoat_field::column::Limiter;
 use buffycoat_physics::blood::AC_RATIO_RANGE;
 use buffycoat_physics::fluid::Fluid;
 use buffycoat_physics::hindrance::HindranceLaw;
@@ -357,6 +358,27 @@ pub struct ChannelConfig {
     /// repeated on
     /// [`crate::ChannelGrid::refined`] with half of the radial cells in the window around it.
     pub refine_interface: Option<f64>,
+    /// the settling flux of the implicit steady march, scenario key `grid.settling_flux`
+    /// (the transient keeps the first-order flux)
+    pub settling_flux: SettlingFlux,
+}
+
+/// The discretisation of the settling flux in the implicit steady march
+/// ([`buffycoat_field::column`]; docs/physics.md §10.15).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SettlingFlux {
+    /// first order everywhere: F = a [φ_L v(φ_R)⁺ + φ_R v(φ_L)⁻] (`"upwind"`)
+    Upwind,
+    /// second-order MUSCL face states with `limiter` in the dense part of the column, where
+    /// the start state's total fraction is at least `min_total` over the stencil
+    /// ([`buffycoat_field::column::Reconstruction`]); first order elsewhere
+    /// (`"muscl_van_leer"`, `"muscl_minmod"`)
+    Muscl {
+        /// slope limiter
+        limiter: Limiter,
+        /// the total fraction above which a face is reconstructed
+        min_total: f64,
+    },
 }
 
 impl ChannelConfig {
@@ -391,6 +413,7 @@ impl ChannelConfig {
             consolidation: None,
             shear_diffusion: None,
             refine_interface: None,
+            settling_flux: SettlingFlux::Upwind,
         }
     }
 
@@ -505,6 +528,15 @@ impl ChannelConfig {
                 "grid.refine_interface",
                 w,
                 "0 < half-width <= 0.5 (a fraction of the depth)",
+            ));
+        }
+        if let SettlingFlux::Muscl { min_total, .. } = self.settling_flux
+            && !(min_total.is_finite() && (0.0..=1.0).contains(&min_total))
+        {
+            return Err(invalid(
+                "grid.settling_flux",
+                min_total,
+                "0 <= total fraction of the reconstructed faces <= 1",
             ));
         }
         let phi_max = self.hindrance.max_packing();

@@ -110,11 +110,12 @@ mod tracers;
 mod transient;
 mod validation;
 
+pub use buffycoat_field::column::Limiter;
 pub use buffycoat_field::column::NewtonStats;
-pub use channel::Channel;
+pub use channel::{BED_MIN_TOTAL, Channel};
 pub use config::{
     ChannelConfig, ChannelFlows, ChannelGeometry, FlowProfile, ImplicitSettings,
-    MAX_DEPTH_TO_RADIUS, MAX_INLET_ML_MIN, MAX_RPM, ShearDiffusion, SteadyMethod,
+    MAX_DEPTH_TO_RADIUS, MAX_INLET_ML_MIN, MAX_RPM, SettlingFlux, ShearDiffusion, SteadyMethod,
 };
 pub use error::ChannelError;
 pub use flow::{StationFlow, SuspensionViscosity};

@@ -3,7 +3,7 @@
 
 use buffycoat_channel::{
     ChannelConfig, ChannelError, ChannelFlows, ChannelGeometry, FlowProfile, InitialFill,
-    InterfaceTarget, PlasmaControl, ShearDiffusion, SteadyMethod,
+    InterfaceTarget, PlasmaControl, SettlingFlux, ShearDiffusion, SteadyMethod,
 };
 use buffycoat_field::{Class, FieldError, FieldGeometry, classes_from_suspension};
 use buffycoat_physics::fluid::Fluid;
@@ -218,6 +218,8 @@ pub struct ChannelSettings {
     /// half-width of the radial refinement at the buffy coat, a fraction of the depth
     /// (`None`: uniform; [`ChannelConfig::refine_interface`])
     pub refine_interface: Option<f64>,
+    /// settling flux of the implicit steady march ([`ChannelConfig::settling_flux`])
+    pub settling_flux: SettlingFlux,
 }
 
 impl ChannelSettings {
@@ -248,6 +250,7 @@ impl ChannelSettings {
         config.consolidation = field.consolidation;
         config.shear_diffusion = self.shear_diffusion;
         config.refine_interface = self.refine_interface;
+        config.settling_flux = self.settling_flux;
         config
     }
 }

@@ -247,6 +247,7 @@ impl Implicit {
                 preconsolidation: Some((&self.history, c.unloading_stiffness)),
             });
             let step = ColumnStep {
+                reconstruction: None,
                 kin: &self.kin,
                 accel: &self.accel,
                 measure: &self.measure,

@@ -49,6 +49,7 @@ fn steady_tracer(cells: usize) -> (Vec<f64>, Vec<f64>, f64) {
     let inv_scale = [1.0 / CARRIER, 1.0 / TRACER];
     let major = [true, false];
     let step = ColumnStep {
+        reconstruction: None,
         kin: &kin,
         accel: &accel,
         measure: &measure,
@@ -146,6 +147,7 @@ fn diffusion_keeps_bounds_and_resuspends_a_bed() {
     let inv_scale = [1.0, 100.0];
     let major = [true, false];
     let step = ColumnStep {
+        reconstruction: None,
         kin: &kin,
         accel: &accel,
         measure: &measure,

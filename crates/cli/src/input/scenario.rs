@@ -326,6 +326,35 @@ pub enum ProfileKind {
     Viscous,
 }
 
+/// Settling-flux discretisations of the channel's implicit steady march (`grid.settling_flux`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SettlingFluxKind {
+    /// first-order upwind everywhere
+    #[default]
+    Upwind,
+    /// second-order MUSCL with van Leer's limiter in the red-cell bed (docs/physics.md §10.15)
+    MusclVanLeer,
+    /// second-order MUSCL with the minmod limiter in the red-cell bed
+    MusclMinmod,
+}
+
+impl SettlingFluxKind {
+    /// The channel solver's setting.
+    pub fn settling_flux(self) -> buffycoat_channel::SettlingFlux {
+        use buffycoat_channel::{Limiter, SettlingFlux};
+        let muscl = |limiter| SettlingFlux::Muscl {
+            limiter,
+            min_total: buffycoat_channel::BED_MIN_TOTAL,
+        };
+        match self {
+            Self::Upwind => SettlingFlux::Upwind,
+            Self::MusclVanLeer => muscl(Limiter::VanLeer),
+            Self::MusclMinmod => muscl(Limiter::Minmod),
+        }
+    }
+}
+
 /// `[flow]`
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -344,6 +373,9 @@ pub struct FlowSection {
 /// Not the default: on the AML leukocytoreduction procedure preset the refined re-solves
 /// measured 33 s of CPU against 0.5 s uniform (not yet investigated).
 pub const DEFAULT_REFINE_INTERFACE: Option<f64> = None;
+
+/// The settling flux of a channel without `grid.settling_flux`.
+pub const DEFAULT_SETTLING_FLUX: SettlingFluxKind = SettlingFluxKind::Upwind;
 
 /// The shear-diffusion coefficient K of a channel without `flow.shear_diffusion_coefficient`.
 pub const DEFAULT_SHEAR_DIFFUSION: Option<buffycoat_channel::ShearDiffusion> = None;
@@ -428,6 +460,8 @@ pub struct ChannelSettings {
     /// half-width of the radial refinement at the buffy coat (fraction of the depth; `None`:
     /// uniform grid)
     pub refine_interface: Option<f64>,
+    /// settling flux of the implicit steady march
+    pub settling_flux: buffycoat_channel::SettlingFlux,
 }
 
 /// Hindrance laws.
@@ -500,6 +534,9 @@ pub struct GridSection {
     /// half-width of the radial refinement at the buffy coat, a fraction of the depth
     /// (channel, implicit steady march; 0 or absent: uniform)
     pub refine_interface: Option<f64>,
+    /// settling flux of the channel's implicit steady march: "upwind" (default),
+    /// "muscl_van_leer", "muscl_minmod" (docs/physics.md §10.15)
+    pub settling_flux: Option<SettlingFluxKind>,
     /// density/size classes per species
     pub classes_per_species: Option<i64>,
     /// CFL number
@@ -1469,6 +1506,10 @@ impl ScenarioFile {
                     grid.is_some_and(|g| g.refine_interface.is_some()),
                     "grid.refine_interface",
                 ),
+                (
+                    grid.is_some_and(|g| g.settling_flux.is_some()),
+                    "grid.settling_flux",
+                ),
             ] {
                 if present {
                     return Err(key_err(
@@ -1643,9 +1684,14 @@ impl ScenarioFile {
                 (k > 0.0).then_some(buffycoat_channel::ShearDiffusion { coefficient: k })
             }
         };
+        let settling_flux = grid
+            .and_then(|g| g.settling_flux)
+            .unwrap_or(DEFAULT_SETTLING_FLUX)
+            .settling_flux();
         Ok(Some(ChannelSettings {
             shear_diffusion,
             refine_interface,
+            settling_flux,
             geometry,
             flows,
             profile: match self.flow.clone().unwrap_or_default().profile {

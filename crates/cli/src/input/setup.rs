@@ -96,6 +96,7 @@ fn channel_settings(c: &ChannelSettings) -> buffycoat_engine::ChannelSettings {
         collect_hematocrit: c.collect_hematocrit,
         shear_diffusion: c.shear_diffusion,
         refine_interface: c.refine_interface,
+        settling_flux: c.settling_flux,
     }
 }
 
