@@ -459,31 +459,43 @@ fn bead_suspension_without_red_cells_reports_port_fractions() {
     assert!(split.iter().all(|&f| f > 0.01), "{split:?}");
 }
 
+/// The leukapheresis channel preset.
+fn leukapheresis_preset() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/scenarios/leukapheresis_channel.toml")
+}
+
+/// `--set` arguments for a coarse channel (40 × 40 cells, 10 tracers per species) with fixed
+/// pumps (the preset's plasma pump before it held the collect hematocrit).
+const COARSE_FIXED_PUMPS: [&str; 8] = [
+    "--set",
+    "grid.radial_cells=40",
+    "--set",
+    "grid.along_cells=40",
+    "--set",
+    "blood.tracers_per_species=10",
+    "--set",
+    "ports.plasma_ml_min=26.5",
+];
+
 /// The channel's transient mode approaches the steady state (collect fractions within 2 % after
 /// five residence times from a cell-free prime); coarse grid to stay fast.
 #[test]
 fn channel_transient_approaches_steady_state() {
     let dir = tempfile::tempdir().unwrap();
-    let scenario = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../data/scenarios/leukapheresis_channel.toml");
-    // the transient has the imposed profiles only: compare both on laminar flow
+    let scenario = leukapheresis_preset();
+    // fixed pumps for both (the transient has no collect-hematocrit control); the transient
+    // has the imposed profiles only: compare both on laminar flow, on the same uniform grid
+    // (the steady march's default refinement at the buffy coat is not available to it)
     let coarse = [
-        "--set",
-        "grid.radial_cells=40",
-        "--set",
-        "grid.along_cells=40",
-        "--set",
-        "blood.tracers_per_species=10",
-        "--set",
-        "flow.profile=laminar",
-        // the same uniform grid for both solvers (the steady march's default refinement at
-        // the buffy coat is not available to the transient)
-        "--set",
-        "grid.refine_interface=0",
-        // fixed pumps for both (the transient has no collect-hematocrit control)
-        "--set",
-        "ports.plasma_ml_min=26.5",
-    ];
+        COARSE_FIXED_PUMPS.as_slice(),
+        &[
+            "--set",
+            "flow.profile=laminar",
+            "--set",
+            "grid.refine_interface=0",
+        ],
+    ]
+    .concat();
     let run = |extra: &[&str], name: &str| -> serde_json::Value {
         let summary = dir.path().join(format!("{name}.json"));
         let o = bin()
@@ -493,7 +505,7 @@ fn channel_transient_approaches_steady_state() {
             .arg(dir.path().join(format!("{name}.h5")))
             .arg("--summary")
             .arg(&summary)
-            .args(coarse)
+            .args(&coarse)
             .args(extra)
             .output()
             .unwrap();
@@ -853,20 +865,10 @@ fn collect_hematocrit_setpoint_is_held() {
 #[test]
 fn settling_flux_key_runs_and_rejects_bad_values() {
     let dir = tempfile::tempdir().unwrap();
-    let scenario = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../data/scenarios/leukapheresis_channel.toml");
+    let scenario = leukapheresis_preset();
     // fixed pumps: with the preset's collect-hematocrit control the product hematocrit is
     // the set-point whatever the flux
-    let coarse = [
-        "--set",
-        "grid.radial_cells=40",
-        "--set",
-        "grid.along_cells=40",
-        "--set",
-        "blood.tracers_per_species=10",
-        "--set",
-        "ports.plasma_ml_min=26.5",
-    ];
+    let coarse = COARSE_FIXED_PUMPS;
     let run = |flux: &str| {
         let summary = dir.path().join(format!("{flux}.json"));
         let o = bin()

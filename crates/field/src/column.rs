@@ -2421,6 +2421,64 @@ mod tests {
     /// Identical classes behave as one (MLB is additive over identical classes): the summed
     /// profile of 17 classes (generic block kernels, N > 16) and of 4 classes (monomorphised
     /// kernels) equal that of one class to 10⁻⁹ relative, and the volume is conserved.
+    /// The column residual and the face fluxes at `x` (fresh scratch), for the
+    /// finite-difference checks.
+    fn residual_and_fluxes(
+        step: &ColumnStep<'_>,
+        star: &[f64],
+        x: &[f64],
+        dt: f64,
+        bed: Option<(&[f64], &[usize])>,
+    ) -> (Vec<f64>, Vec<f64>) {
+        let (n, cells) = (step.kin.n, step.measure.len());
+        let (mut v, mut fl, mut r) = (
+            vec![0.0; cells * n],
+            vec![0.0; (cells + 1) * n],
+            vec![0.0; cells * n],
+        );
+        let (mut sg, mut h) = (vec![0.0; cells], vec![0.0; cells * n]);
+        residual(
+            step,
+            star,
+            x,
+            dt,
+            &mut v,
+            &mut fl,
+            &mut r,
+            (&mut sg, &mut h),
+            bed,
+        );
+        (r, fl)
+    }
+
+    /// J·δ with the assembled block-tridiagonal Jacobian (diagonal, lower and upper n × n
+    /// blocks per cell), for the finite-difference checks.
+    fn block_tridiagonal_times(
+        solver: &ColumnSolver,
+        cells: usize,
+        n: usize,
+        delta: &[f64],
+    ) -> Vec<f64> {
+        let nn = n * n;
+        let mut jd = vec![0.0; cells * n];
+        for j in 0..cells {
+            for a in 0..n {
+                let mut acc = 0.0;
+                for b in 0..n {
+                    acc += solver.diag[j * nn + a * n + b] * delta[j * n + b];
+                    if j > 0 {
+                        acc += solver.lower[j * nn + a * n + b] * delta[(j - 1) * n + b];
+                    }
+                    if j + 1 < cells {
+                        acc += solver.upper[j * nn + a * n + b] * delta[(j + 1) * n + b];
+                    }
+                }
+                jd[j * n + a] = acc;
+            }
+        }
+        jd
+    }
+
     #[test]
     fn identical_classes_add_up_for_generic_and_fixed_kernels() {
         let one = split_step(1);
@@ -2575,44 +2633,9 @@ mod tests {
         let delta: Vec<f64> = (0..cells * n)
             .map(|k| ((k * 7 % 5) as f64 - 2.0) * 1e-3)
             .collect();
-        let nn = n * n;
-        let mut jd = vec![0.0; cells * n];
-        for j in 0..cells {
-            for a in 0..n {
-                let mut acc = 0.0;
-                for b in 0..n {
-                    acc += solver.diag[j * nn + a * n + b] * delta[j * n + b];
-                    if j > 0 {
-                        acc += solver.lower[j * nn + a * n + b] * delta[(j - 1) * n + b];
-                    }
-                    if j + 1 < cells {
-                        acc += solver.upper[j * nn + a * n + b] * delta[(j + 1) * n + b];
-                    }
-                }
-                jd[j * n + a] = acc;
-            }
-        }
+        let jd = block_tridiagonal_times(&solver, cells, n, &delta);
         let eps = 1e-4;
-        let g = |x: &[f64]| {
-            let (mut v, mut fl, mut r) = (
-                vec![0.0; cells * n],
-                vec![0.0; (cells + 1) * n],
-                vec![0.0; cells * n],
-            );
-            let (mut sg, mut h) = (vec![0.0; cells], vec![0.0; cells * n]);
-            residual(
-                &step,
-                &star,
-                x,
-                dt,
-                &mut v,
-                &mut fl,
-                &mut r,
-                (&mut sg, &mut h),
-                None,
-            );
-            r
-        };
+        let g = |x: &[f64]| residual_and_fluxes(&step, &star, x, dt, None).0;
         let plus: Vec<f64> = phi.iter().zip(&delta).map(|(p, d)| p + eps * d).collect();
         let minus: Vec<f64> = phi.iter().zip(&delta).map(|(p, d)| p - eps * d).collect();
         let (gp, gm) = (g(&plus), g(&minus));
@@ -2695,43 +2718,16 @@ mod tests {
         let delta: Vec<f64> = (0..cells * n)
             .map(|k| ((k * 7 % 5) as f64 - 2.0) * if k % 2 == 0 { 1e-3 } else { 1e-6 })
             .collect();
-        let nn = n * n;
-        let mut jd = vec![0.0; cells * n];
-        for j in 0..cells {
-            for a in 0..n {
-                let mut acc = 0.0;
-                for b in 0..n {
-                    acc += solver.diag[j * nn + a * n + b] * delta[j * n + b];
-                    if j > 0 {
-                        acc += solver.lower[j * nn + a * n + b] * delta[(j - 1) * n + b];
-                    }
-                    if j + 1 < cells {
-                        acc += solver.upper[j * nn + a * n + b] * delta[(j + 1) * n + b];
-                    }
-                }
-                jd[j * n + a] = acc;
-            }
-        }
+        let jd = block_tridiagonal_times(&solver, cells, n, &delta);
         let (bed_inc, bed_faces) = (solver.bed_inc.clone(), solver.bed_faces.clone());
         let g = |x: &[f64], step: &ColumnStep<'_>, bed: bool| {
-            let (mut v, mut fl, mut r) = (
-                vec![0.0; cells * n],
-                vec![0.0; (cells + 1) * n],
-                vec![0.0; cells * n],
-            );
-            let (mut sg, mut h) = (vec![0.0; cells], vec![0.0; cells * n]);
-            residual(
+            residual_and_fluxes(
                 step,
                 &star,
                 x,
                 dt,
-                &mut v,
-                &mut fl,
-                &mut r,
-                (&mut sg, &mut h),
                 bed.then_some((&bed_inc[..], &bed_faces[..])),
-            );
-            (r, fl)
+            )
         };
         let eps = 1e-3;
         let plus: Vec<f64> = phi.iter().zip(&delta).map(|(p, d)| p + eps * d).collect();
@@ -2807,44 +2803,9 @@ mod tests {
         let delta: Vec<f64> = (0..cells * n)
             .map(|k| ((k * 7 % 5) as f64 - 2.0) * 1e-3)
             .collect();
-        let nn = n * n;
-        let mut jd = vec![0.0; cells * n];
-        for j in 0..cells {
-            for a in 0..n {
-                let mut acc = 0.0;
-                for b in 0..n {
-                    acc += solver.diag[j * nn + a * n + b] * delta[j * n + b];
-                    if j > 0 {
-                        acc += solver.lower[j * nn + a * n + b] * delta[(j - 1) * n + b];
-                    }
-                    if j + 1 < cells {
-                        acc += solver.upper[j * nn + a * n + b] * delta[(j + 1) * n + b];
-                    }
-                }
-                jd[j * n + a] = acc;
-            }
-        }
+        let jd = block_tridiagonal_times(&solver, cells, n, &delta);
         let eps = 1e-4;
-        let g = |x: &[f64], step: &ColumnStep<'_>| {
-            let (mut v, mut fl, mut r) = (
-                vec![0.0; cells * n],
-                vec![0.0; (cells + 1) * n],
-                vec![0.0; cells * n],
-            );
-            let (mut sg, mut h) = (vec![0.0; cells], vec![0.0; cells * n]);
-            residual(
-                step,
-                &star,
-                x,
-                dt,
-                &mut v,
-                &mut fl,
-                &mut r,
-                (&mut sg, &mut h),
-                None,
-            );
-            r
-        };
+        let g = |x: &[f64], step: &ColumnStep<'_>| residual_and_fluxes(step, &star, x, dt, None).0;
         let plus: Vec<f64> = phi.iter().zip(&delta).map(|(p, d)| p + eps * d).collect();
         let minus: Vec<f64> = phi.iter().zip(&delta).map(|(p, d)| p - eps * d).collect();
         let (gp, gm) = (g(&plus, &step), g(&minus, &step));
