@@ -143,9 +143,11 @@ impl Kinetics {
         }
     }
 
-    /// The mixture of state `phi` (N values).
+    /// The mixture sums of state `phi`, in class order: Σφ, Σ(ρ−ρ_f)φ, Σkφ and Σk(ρ−ρ_f)φ
+    /// (k the class mobility d²/χ), shared by [`Kinetics::mixture`] and
+    /// [`Kinetics::velocities_and_compression`] so both see bitwise the same sums.
     #[inline]
-    pub fn mixture(&self, phi: &[f64]) -> Mixture {
+    fn sums(&self, phi: &[f64]) -> (f64, f64, f64, f64) {
         let (mut tot, mut e, mut k, mut m) = (0.0, 0.0, 0.0, 0.0);
         for ((&p, &dx), &kk) in phi.iter().zip(&self.excess).zip(&self.mobility) {
             tot += p;
@@ -153,6 +155,13 @@ impl Kinetics {
             k += kk * p;
             m += kk * dx * p;
         }
+        (tot, e, k, m)
+    }
+
+    /// The mixture of state `phi` (N values).
+    #[inline]
+    pub fn mixture(&self, phi: &[f64]) -> Mixture {
+        let (tot, e, k, m) = self.sums(phi);
         let (v, dv) = self.velocity_factor(tot);
         Mixture {
             factor: self.inv_18mu * v,
@@ -230,13 +239,7 @@ impl Kinetics {
         v: &mut [f64],
         h: &mut [f64],
     ) {
-        let (mut tot, mut e, mut k, mut m) = (0.0, 0.0, 0.0, 0.0);
-        for ((&p, &dx), &kk) in phi.iter().zip(&self.excess).zip(&self.mobility) {
-            tot += p;
-            e += dx * p;
-            k += kk * p;
-            m += kk * dx * p;
-        }
+        let (tot, e, k, m) = self.sums(phi);
         let (vf, _) = self.velocity_factor(tot);
         let c = self.inv_18mu * vf;
         let mean = m - e * k;
