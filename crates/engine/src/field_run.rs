@@ -111,6 +111,7 @@ pub fn field_config(setup: &HinderedSetup) -> FieldConfig {
     config.numerics.scheme = setup.field.scheme;
     config.numerics.implicit.time_tolerance = setup.field.time_tolerance;
     config.numerics.implicit.max_dt = setup.field.max_dt;
+    config.numerics.implicit.minor_classes = setup.field.minor_classes;
     config.consolidation = setup.field.consolidation;
     config
 }

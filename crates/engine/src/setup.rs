@@ -87,6 +87,9 @@ pub struct HinderedSettings {
     pub time_tolerance: f64,
     /// implicit scheme: largest step (s)
     pub max_dt: f64,
+    /// implicit scheme: the dilute classes in the coupled Newton solve or split off it
+    /// (`buffycoat_field::MinorClasses`)
+    pub minor_classes: buffycoat_field::MinorClasses,
     /// bed consolidation of the tube/sector field (`None`: off; requires the implicit scheme)
     pub consolidation: Option<buffycoat_physics::consolidation::Consolidation>,
 }

@@ -164,6 +164,7 @@ fn hindered_field_runs_from_rust() {
             scheme: buffycoat_field::Scheme::Explicit,
             time_tolerance: 2e-3,
             max_dt: 10.0,
+            minor_classes: buffycoat_field::MinorClasses::Coupled,
             consolidation: None,
         },
         particle_every: 1,

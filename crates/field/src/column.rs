@@ -501,6 +501,9 @@ pub struct ColumnSolver {
     start: Vec<f64>,
     /// Δt of the current factorisation (NaN: none)
     factor_dt: f64,
+    /// the decoupled classes are frozen ([`ColumnSolver::set_frozen_minor`]); a setting of
+    /// the caller, not part of the saved state
+    freeze_minor: bool,
     /// statistics of every solve so far
     pub stats: NewtonStats,
 }
@@ -732,8 +735,24 @@ impl ColumnSolver {
             bed_faces: Vec::with_capacity(cells + 1),
             start: z(cells * n),
             factor_dt: f64::NAN,
+            freeze_minor: false,
             stats: NewtonStats::default(),
         }
+    }
+
+    /// Freezes the decoupled classes (`!`[`ColumnStep::major`]) in every later step: they keep
+    /// the values of the initial guess `phi` and only the coupled classes are solved, with
+    /// the frozen ones' contribution to the mixture (velocities, σ_e) as given. Newton then
+    /// solves the coupled classes' system exactly (N_M × N_M blocks, no exact retry); the
+    /// caller advances the frozen classes itself (the field's split of the dilute classes,
+    /// [`crate::MinorClasses::Split`]) and passes a residual scale `inv_scale` of 0 for them
+    /// (their rows are then left out of the norms). The conservation, positivity and packing
+    /// arguments of the module documentation hold for the coupled classes; the projection
+    /// of Newton iterates scales only them. Off (the default): bitwise the solver without
+    /// this setting. Allocates nothing; the factorisation is rebuilt.
+    pub fn set_frozen_minor(&mut self, frozen: bool) {
+        self.freeze_minor = frozen;
+        self.reset_partition();
     }
 
     /// Forgets the class partition, so that the next [`Self::step`] takes it from its
@@ -750,6 +769,13 @@ impl ColumnSolver {
         self.exact = exact;
         self.major.clear();
         self.minor.clear();
+        if self.freeze_minor {
+            // frozen classes are neither coupled nor decoupled: not solved at all
+            self.exact = false;
+            self.major.extend((0..self.n).filter(|&i| p.major[i]));
+            self.factor_dt = f64::NAN;
+            return;
+        }
         for i in 0..self.n {
             if exact || p.major[i] {
                 self.major.push(i);
@@ -772,12 +798,17 @@ impl ColumnSolver {
         phi: &mut [f64],
         dt: f64,
     ) -> Result<(), StepFailure> {
-        if self.major.len() + self.minor.len() != self.n {
+        let partitioned = if self.freeze_minor {
+            !self.major.is_empty()
+        } else {
+            self.major.len() + self.minor.len() == self.n
+        };
+        if !partitioned {
             self.set_partition(p, false);
         }
         self.start.copy_from_slice(phi);
         let first = self.solve(p, star, phi, dt);
-        if !self.exact && self.major.len() < self.n {
+        if !self.exact && self.major.len() < self.n && !self.freeze_minor {
             // restore the approximate partition for the next step
             if first.is_ok() {
                 return Ok(());
@@ -847,7 +878,8 @@ impl ColumnSolver {
     ) -> Result<(), StepFailure> {
         let n = self.n;
         self.stats.steps += 1;
-        project(p.kin, phi, n);
+        let frozen = self.freeze_minor.then_some(p.major);
+        project_partial(p.kin, phi, n, frozen);
         if let Some(rc) = p.reconstruction {
             // slopes of the start state and of its velocities (`v_trial` is scratch until the
             // first trial iterate)
@@ -895,12 +927,21 @@ impl ColumnSolver {
             }
             self.delta.copy_from_slice(&self.resid);
             self.solve_factored();
+            if let Some(major) = frozen {
+                for d in self.delta.chunks_exact_mut(n) {
+                    for (x, &m) in d.iter_mut().zip(major) {
+                        if !m {
+                            *x = 0.0;
+                        }
+                    }
+                }
+            }
             let mut lambda = 1.0;
             loop {
                 for ((t, &x), &d) in self.trial.iter_mut().zip(phi.iter()).zip(&self.delta) {
                     *t = x - lambda * d;
                 }
-                project(p.kin, &mut self.trial, n);
+                project_partial(p.kin, &mut self.trial, n, frozen);
                 let trial = residual(
                     p,
                     star,
@@ -952,6 +993,9 @@ impl ColumnSolver {
         for j in 0..cells {
             let scale = dt / p.measure[j];
             for i in 0..n {
+                if frozen.is_some_and(|major| !major[i]) {
+                    continue;
+                }
                 let div = self.flux[(j + 1) * n + i] - self.flux[j * n + i];
                 let value = star[j * n + i] - scale * div;
                 if value < 0.0 {
@@ -2071,6 +2115,38 @@ fn invert(a: &mut [f64], inv: &mut [f64], piv: &mut [usize], n: usize) {
 }
 
 /// φ_i ≥ 0 and Σφ ≤ φ_max in every cell.
+/// [`project`], or with `frozen` = Some(major) the projection of the coupled classes only:
+/// their negatives are clipped and, above φ_max, they are scaled down to the room the frozen
+/// classes leave.
+#[inline]
+fn project_partial(kin: &Kinetics, phi: &mut [f64], n: usize, frozen: Option<&[bool]>) {
+    let Some(major) = frozen else {
+        project(kin, phi, n);
+        return;
+    };
+    for cell in phi.chunks_exact_mut(n) {
+        let (mut moving, mut fixed) = (0.0, 0.0);
+        for (p, &m) in cell.iter_mut().zip(major) {
+            if m {
+                if *p < 0.0 {
+                    *p = 0.0;
+                }
+                moving += *p;
+            } else {
+                fixed += *p;
+            }
+        }
+        if moving + fixed > kin.phi_max && moving > 0.0 {
+            let s = (kin.phi_max - fixed).max(0.0) / moving;
+            for (p, &m) in cell.iter_mut().zip(major) {
+                if m {
+                    *p *= s;
+                }
+            }
+        }
+    }
+}
+
 fn project(kin: &Kinetics, phi: &mut [f64], n: usize) {
     for cell in phi.chunks_exact_mut(n) {
         let mut total = 0.0;
@@ -2276,8 +2352,14 @@ const SPLIT_CELLS: usize = 128;
 /// Runs `pass(first, a, b, c)` over the cells of per-cell arrays `a`, `b` (N per cell) and
 /// `c` (one per cell): on the whole column or, from [`SPLIT_CELLS`] cells, on two halves in
 /// parallel.
-fn split_cells<F>(cells: usize, n: usize, a: &mut [f64], b: &mut [f64], c: &mut [f64], pass: F)
-where
+pub(crate) fn split_cells<F>(
+    cells: usize,
+    n: usize,
+    a: &mut [f64],
+    b: &mut [f64],
+    c: &mut [f64],
+    pass: F,
+) where
     F: Fn(usize, &mut [f64], &mut [f64], &mut [f64]) + Sync,
 {
     let (a, b, c) = (&mut a[..cells * n], &mut b[..cells * n], &mut c[..cells]);

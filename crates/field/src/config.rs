@@ -75,6 +75,34 @@ pub enum ErrorNorm {
     Volume,
 }
 
+/// How the implicit scheme advances the dilute (minor) classes: those below
+/// [`ImplicitNumerics::coupling_threshold`] of the total initial fraction (in whole blood the
+/// white cells and platelets, together < 0.5 % of the volume).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum MinorClasses {
+    /// One backward-Euler Newton solve of all classes together (with consolidation every
+    /// class coupled in the Jacobian): N × N blocks; the step size is controlled by the
+    /// largest error of any class.
+    #[default]
+    Coupled,
+    /// Operator split, multirate. Per step: (a) backward Euler + Newton for the major
+    /// classes only, with the minor classes frozen at their state at the start of the step
+    /// (their share of the mixture sums and of σ_e lagged; N_M × N_M blocks, 2 × 2 for two
+    /// red-cell classes); the step size is controlled by the major classes' error alone.
+    /// (b) The minor classes then follow in sub-steps of their own inside the step: in each
+    /// sub-step the major classes are interpolated linearly in time between the step's end
+    /// states and the minor classes' velocities and stress coefficients are taken at the
+    /// sub-step's start (lagged); the backward-Euler upwind equation of each minor class is
+    /// then linear in it, one scalar tridiagonal M-matrix solve per class (φ_i ≥ 0 for any
+    /// sub-step; the update is conservative by construction, written as the flux
+    /// difference of the solution). The sub-steps have their own error control (the same
+    /// norm and tolerance as the steps, measured on the minor classes only), and a
+    /// sub-step that would fill a cell beyond φ_max (possible with the lagged velocities)
+    /// is rejected and halved. See `crate::implicit`.
+    Split,
+}
+
 /// Settings of the implicit scheme ([`Scheme::Implicit`]).
 ///
 /// **Error control**: backward Euler's local error is ≈ (Δt²/2) φ̈; with the previous step
@@ -128,8 +156,11 @@ pub struct ImplicitNumerics {
     pub packing_ramp: f64,
     /// classes below this fraction of the total initial fraction are decoupled in the
     /// approximate Newton Jacobian (default 0.02, as the channel; ignored with consolidation,
-    /// where every class is coupled)
+    /// where every class is coupled); also the threshold of [`MinorClasses::Split`]
     pub coupling_threshold: f64,
+    /// the minor classes in the fully coupled solve or split off it (default
+    /// [`MinorClasses::Coupled`])
+    pub minor_classes: MinorClasses,
 }
 
 impl Default for ImplicitNumerics {
@@ -142,6 +173,7 @@ impl Default for ImplicitNumerics {
             max_dt: 10.0,
             packing_ramp: 0.01,
             coupling_threshold: 0.02,
+            minor_classes: MinorClasses::Coupled,
         }
     }
 }

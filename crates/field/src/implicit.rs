@@ -1,12 +1,41 @@
 //! The implicit scheme of the field ([`crate::Scheme::Implicit`]): backward Euler on the
 //! whole radial column with the shared Newton solver of [`crate::column`], adaptive steps with
 //! the local-error control documented at [`crate::ImplicitNumerics`].
+//!
+//! ## Split minor classes ([`MinorClasses::Split`])
+//! The dilute classes (below `coupling_threshold` of the total initial fraction: white
+//! cells and platelets in whole blood) hardly change the mixture, yet in the coupled solve
+//! every Newton iteration factors N × N blocks for them, and their one-cell bands, moving
+//! through the forming bed, set the step size. Split, a step [tⁿ, tⁿ + Δt] is:
+//!
+//! 1. **major solve**: backward Euler + Newton for the major classes with the minor classes
+//!    frozen at φⁿ (their share of the mixture sums, of the network closure and of σ_e
+//!    lagged; [`ColumnSolver::set_frozen_minor`]): N_M × N_M blocks. The step's local error
+//!    (the norm of [`crate::ImplicitNumerics`]) is measured on the major classes only;
+//! 2. **minor sub-steps** τ_k → τ_{k+1} = τ_k + h inside the accepted step: the major classes
+//!    interpolated linearly in time, φ_M(τ_{k+1}) = φ_Mⁿ + (τ_{k+1}/Δt)(φ_Mⁿ⁺¹ − φ_Mⁿ), the
+//!    minor classes at τ_k: with these the velocities v_i and stress coefficients h_i of
+//!    every cell ([`Kinetics::velocities_and_compression`]) and σ_e are fixed, and the
+//!    upwind backward-Euler equation of minor class i,
+//!    m_j (φ_j − φ*_j) + h (F_{j+½} − F_{j−½}) = 0 with F_f = α_f φ_{f−1} + β_f φ_f,
+//!    α_f = a_f v_i(R)⁺ + (h_i(R) D_f)⁺ ≥ 0, β_f = a_f v_i(L)⁻ + (h_i(L) D_f)⁻ ≤ 0,
+//!    is linear: a tridiagonal M-matrix (positive diagonal, non-positive off-diagonals,
+//!    column sums m_j > 0), solved by the Thomas algorithm: φ_i ≥ 0 for any h. The new state
+//!    is then written as φ*_j − h/m_j (F_{j+½} − F_{j−½}) with the fluxes of the solution
+//!    (conservative to round-off, as the Newton solver's update). The sub-steps have their
+//!    own error control: the same estimate, norm and tolerance as the steps, from the last
+//!    three sub-step states of the minor classes. The lagged velocities do not guarantee
+//!    Σφ ≤ φ_max in a cell that receives minor cells, so a sub-step that overfills a cell
+//!    is rejected and halved (as h → 0 the inflow, ∝ h v(receiving cell), fits the room).
+//!
+//! The splitting error is first order in Δt (Lie splitting), like backward Euler itself;
+//! the minor classes' feedback on the major ones (≈ their volume fraction) lags by one step.
 
 use buffycoat_physics::rotor::RotorProfile;
 
 use crate::classes::Class;
-use crate::column::{ColumnSolver, ColumnStep, Compression, NewtonStats};
-use crate::config::{ErrorNorm, FieldConfig, acceleration};
+use crate::column::{ColumnSolver, ColumnStep, Compression, NewtonStats, split_cells};
+use crate::config::{ErrorNorm, FieldConfig, MinorClasses, acceleration};
 use crate::kernel::Grid;
 use crate::kinetics::Kinetics;
 
@@ -39,6 +68,13 @@ pub struct ImplicitStats {
     pub rejected_newton: u64,
     /// the Newton solver's own statistics
     pub newton: NewtonStats,
+    /// accepted sub-steps of the minor classes ([`MinorClasses::Split`]; 0 when coupled)
+    pub minor_substeps: u64,
+    /// minor sub-steps rejected (error control or packing bound)
+    pub minor_rejected: u64,
+    /// volume clipped from round-off negatives by the minor sub-steps, summed over classes
+    /// relative to the class scale (as [`NewtonStats::clipped`])
+    pub minor_clipped: f64,
 }
 
 /// State and workspace of the implicit scheme (all allocated up front).
@@ -76,6 +112,33 @@ pub(crate) struct Implicit {
     /// a Newton failure since the last accepted step
     recovering: bool,
     pub stats: ImplicitStats,
+    /// the minor classes split off the Newton solve ([`MinorClasses::Split`])
+    split: bool,
+    /// split: the Newton residual scales of the major solve (0 for the frozen minor classes)
+    inv_scale_major: Vec<f64>,
+    /// split: per class, included in the error measure of the current solve
+    mask: Vec<bool>,
+    /// split: the minor classes one sub-step back (J × N; minor entries)
+    sub_prev: Vec<f64>,
+    /// split: a sub-step's solution (J × N; minor entries)
+    sub_new: Vec<f64>,
+    /// split: the state of a sub-step's coefficients (J × N): major classes interpolated,
+    /// minor classes lagged
+    mixed: Vec<f64>,
+    /// split: per cell velocities per unit acceleration and stress coefficients (J × N), σ_e
+    sub_v: Vec<f64>,
+    sub_h: Vec<f64>,
+    sub_sig: Vec<f64>,
+    /// split: A_f a_f of the sub-step (J + 1)
+    sub_accel: Vec<f64>,
+    /// split: the face coefficients α_f, β_f of one class (J + 1) and the Thomas factors (J)
+    face_in: Vec<f64>,
+    face_out: Vec<f64>,
+    thomas_c: Vec<f64>,
+    thomas_d: Vec<f64>,
+    /// split: proposed next sub-step (s) and the last accepted one (0 before the first)
+    sub_dt: f64,
+    sub_dt_prev: f64,
 }
 
 /// What one accepted step did: (Δt, ω² at its start, ω² at its end).
@@ -123,8 +186,25 @@ impl Implicit {
             dt_prev: 0.0,
             recovering: false,
             stats: ImplicitStats::default(),
+            split: im.minor_classes == MinorClasses::Split,
+            inv_scale_major: vec![1.0 / floor; n],
+            mask: vec![true; n],
+            sub_prev: vec![0.0; cells * n],
+            sub_new: vec![0.0; cells * n],
+            mixed: vec![0.0; cells * n],
+            sub_v: vec![0.0; cells * n],
+            sub_h: vec![0.0; cells * n],
+            sub_sig: vec![0.0; cells],
+            sub_accel: vec![0.0; cells + 1],
+            face_in: vec![0.0; cells + 1],
+            face_out: vec![0.0; cells + 1],
+            thomas_c: vec![0.0; cells],
+            thomas_d: vec![0.0; cells],
+            sub_dt: im.initial_dt,
+            sub_dt_prev: 0.0,
         };
-        s.coupled = config.consolidation.is_some();
+        s.coupled = config.consolidation.is_some() && !s.split;
+        s.solver.set_frozen_minor(s.split);
         let means: Vec<f64> = classes.iter().map(|c| c.volume_fraction).collect();
         s.set_scales(&means, im.coupling_threshold);
         s
@@ -155,6 +235,16 @@ impl Implicit {
         w.u64(self.stats.accepted);
         w.u64(self.stats.rejected_error);
         w.u64(self.stats.rejected_newton);
+        if self.split {
+            // only in split runs: a coupled run's checkpoint is unchanged
+            w.tag("split");
+            w.f64s(&self.sub_prev);
+            w.f64(self.sub_dt);
+            w.f64(self.sub_dt_prev);
+            w.u64(self.stats.minor_substeps);
+            w.u64(self.stats.minor_rejected);
+            w.f64(self.stats.minor_clipped);
+        }
         self.solver.save_state(w);
     }
 
@@ -187,6 +277,15 @@ impl Implicit {
         self.stats.accepted = r.u64()?;
         self.stats.rejected_error = r.u64()?;
         self.stats.rejected_newton = r.u64()?;
+        if self.split {
+            r.tag("split")?;
+            r.f64s_into("minor sub-step state", &mut self.sub_prev)?;
+            self.sub_dt = r.f64()?;
+            self.sub_dt_prev = r.f64()?;
+            self.stats.minor_substeps = r.u64()?;
+            self.stats.minor_rejected = r.u64()?;
+            self.stats.minor_clipped = r.f64()?;
+        }
         self.solver.restore_state(r)
     }
 
@@ -204,7 +303,15 @@ impl Implicit {
             // Newton then needs ≈ 1.8 × the iterations and 3 × the factorisations, which costs
             // more than the 10 × 10 blocks save (measured, benches/README.md).
             self.major[i] = self.coupled || m >= coupling_threshold * total || m == largest;
+            self.inv_scale_major[i] = if self.major[i] {
+                self.inv_scale[i]
+            } else {
+                0.0
+            };
         }
+        // the partition follows the new flags at the next step (before the first step, as
+        // here from `new` and `set_profile`, nothing changes for the coupled solve)
+        self.solver.reset_partition();
     }
 
     /// Takes one accepted step from `time` towards `t_end` (never beyond): retries rejected
@@ -241,6 +348,16 @@ impl Implicit {
             } else {
                 self.next.copy_from_slice(&self.col);
             }
+            if self.split {
+                // the frozen minor classes: their state at the start of the step
+                for (g, c) in self.next.chunks_exact_mut(n).zip(self.col.chunks_exact(n)) {
+                    for ((x, &y), &m) in g.iter_mut().zip(c).zip(&self.major) {
+                        if !m {
+                            *x = y;
+                        }
+                    }
+                }
+            }
             let compression = config.consolidation.map(|c| Compression {
                 stress: c.stress,
                 conductance: &self.conductance,
@@ -251,7 +368,11 @@ impl Implicit {
                 kin: &self.kin,
                 accel: &self.accel,
                 measure: &self.measure,
-                inv_scale: &self.inv_scale,
+                inv_scale: if self.split {
+                    &self.inv_scale_major
+                } else {
+                    &self.inv_scale
+                },
                 tolerance: im.newton_tolerance,
                 max_iterations: 40,
                 max_subdivisions: 0,
@@ -273,48 +394,24 @@ impl Implicit {
             let mut factor = 2.0;
             if self.dt_prev > 0.0 {
                 let ratio = dt / self.dt_prev;
-                self.class_err.fill(0.0);
-                match im.error_norm {
-                    ErrorNorm::Volume => {
-                        for (j, &m) in self.measure.iter().enumerate() {
-                            let range = j * n..(j + 1) * n;
-                            for (((e, &x1), &x0), &xm) in self
-                                .class_err
-                                .iter_mut()
-                                .zip(&self.next[range.clone()])
-                                .zip(&self.col[range.clone()])
-                                .zip(&self.prev[range])
-                            {
-                                *e += m * ((x1 - x0) - ratio * (x0 - xm)).abs();
-                            }
-                        }
-                    }
-                    _ => {
-                        // Σ_f |C_f| h_f/L, C_f the cumulative error volume left of face f
-                        // (face j + 1 lies right of cell j; the outer wall's weight is 0)
-                        self.cumulative.fill(0.0);
-                        for (j, &m) in self.measure.iter().enumerate() {
-                            let range = j * n..(j + 1) * n;
-                            let h = self.dual[j + 1];
-                            for ((((e, c), &x1), &x0), &xm) in self
-                                .class_err
-                                .iter_mut()
-                                .zip(self.cumulative.iter_mut())
-                                .zip(&self.next[range.clone()])
-                                .zip(&self.col[range.clone()])
-                                .zip(&self.prev[range])
-                            {
-                                *c += m * ((x1 - x0) - ratio * (x0 - xm));
-                                *e += h * c.abs();
-                            }
-                        }
-                    }
+                local_error(
+                    im.error_norm,
+                    (&self.measure, &self.dual),
+                    (&self.next, &self.col, &self.prev),
+                    ratio,
+                    n,
+                    (&mut self.class_err, &mut self.cumulative),
+                );
+                for (k, &m) in self.mask.iter_mut().zip(&self.major) {
+                    *k = !self.split || m;
                 }
                 let err = self
                     .class_err
                     .iter()
                     .zip(&self.err_scale)
-                    .map(|(e, s)| e * s)
+                    .zip(&self.mask)
+                    .filter(|&(_, &k)| k)
+                    .map(|((e, s), _)| e * s)
                     .fold(0.0, f64::max)
                     * self.inv_total_measure
                     * dt
@@ -327,6 +424,9 @@ impl Implicit {
                     self.dt = dt * factor;
                     continue;
                 }
+            }
+            if self.split {
+                self.advance_minor(config, grid, time, dt);
             }
             // Values below 10⁻²⁰⁰ are flushed to 0 (as the explicit scheme does: keeps decaying
             // tails out of the slow subnormal range; < 10⁻²⁰⁰ of volume per cell).
@@ -361,6 +461,279 @@ impl Implicit {
             };
             self.stats.accepted += 1;
             return Some(((dt, w2_0, w2), last));
+        }
+    }
+}
+
+impl Implicit {
+    /// The minor classes' sub-steps over the accepted major step [`time`, `time` + `dt`]
+    /// ([`MinorClasses::Split`], module documentation): on entry `next` holds the major
+    /// classes at the step's end and the minor classes at its start, on return the minor
+    /// classes at its end.
+    fn advance_minor(&mut self, config: &FieldConfig, grid: &Grid, time: f64, dt: f64) {
+        let im = config.numerics.implicit;
+        let n = self.kin.n;
+        let cells = self.measure.len();
+        if self.major.iter().all(|&m| m) {
+            return;
+        }
+        for (k, &m) in self.mask.iter_mut().zip(&self.major) {
+            *k = !m;
+        }
+        let mut tau = 0.0;
+        while tau < dt {
+            let remaining = dt - tau;
+            let mut h = self.sub_dt.min(remaining);
+            let last = h >= remaining * (1.0 - 1e-12);
+            if last {
+                h = remaining;
+            }
+            // the coefficients' state: major classes interpolated to the sub-step's end,
+            // minor classes at its start
+            let theta = if last { 1.0 } else { (tau + h) / dt };
+            for ((x, c), e) in self
+                .mixed
+                .chunks_exact_mut(n)
+                .zip(self.col.chunks_exact(n))
+                .zip(self.next.chunks_exact(n))
+            {
+                for (((x, &c), &e), &m) in x.iter_mut().zip(c).zip(e).zip(&self.major) {
+                    *x = if m { c + theta * (e - c) } else { e };
+                }
+            }
+            let w2 = omega_squared(&config.rotor, time + tau + h);
+            for (f, a) in self.sub_accel.iter_mut().enumerate() {
+                *a = grid.area[f]
+                    * acceleration(grid.geometry, config.gravity, grid.accel_radius[f], w2);
+            }
+            let compression = config.consolidation.map(|c| Compression {
+                stress: c.stress,
+                conductance: &self.conductance,
+                preconsolidation: Some((&self.history, c.unloading_stiffness)),
+            });
+            {
+                let (kin, mixed, cp) = (&self.kin, &self.mixed, compression.as_ref());
+                let pass = |first: usize, v: &mut [f64], hc: &mut [f64], sig: &mut [f64]| {
+                    for (k, s) in sig.iter_mut().enumerate() {
+                        let j = first + k;
+                        let cell = &mixed[j * n..(j + 1) * n];
+                        let (v, hc) = (&mut v[k * n..(k + 1) * n], &mut hc[k * n..(k + 1) * n]);
+                        match cp {
+                            Some(cp) => {
+                                *s = cp.cell_stress(j, cell.iter().sum()).0;
+                                kin.velocities_and_compression(cell, cp.stress.critical, v, hc);
+                            }
+                            None => {
+                                *s = 0.0;
+                                kin.velocities(cell, v, None);
+                            }
+                        }
+                    }
+                };
+                split_cells(
+                    cells,
+                    n,
+                    &mut self.sub_v,
+                    &mut self.sub_h,
+                    &mut self.sub_sig,
+                    pass,
+                );
+            }
+            let compressed = compression.is_some();
+            for i in 0..n {
+                if !self.major[i] {
+                    self.stats.minor_clipped += self.minor_solve(i, h, compressed);
+                }
+            }
+            // the packing bound with the lagged velocities
+            let phi_max = self.kin.phi_max;
+            let overfull = self
+                .mixed
+                .chunks_exact(n)
+                .zip(self.sub_new.chunks_exact(n))
+                .any(|(x, y)| {
+                    let total: f64 = x
+                        .iter()
+                        .zip(y)
+                        .zip(&self.major)
+                        .map(|((&a, &b), &m)| if m { a } else { b })
+                        .sum();
+                    total > phi_max
+                });
+            if overfull && h > MIN_DT {
+                self.stats.minor_rejected += 1;
+                self.sub_dt = 0.5 * h;
+                continue;
+            }
+            let mut factor = 2.0;
+            if self.sub_dt_prev > 0.0 {
+                let ratio = h / self.sub_dt_prev;
+                local_error(
+                    im.error_norm,
+                    (&self.measure, &self.dual),
+                    (&self.sub_new, &self.next, &self.sub_prev),
+                    ratio,
+                    n,
+                    (&mut self.class_err, &mut self.cumulative),
+                );
+                let err = self
+                    .class_err
+                    .iter()
+                    .zip(&self.err_scale)
+                    .zip(&self.mask)
+                    .filter(|&(_, &k)| k)
+                    .map(|((e, s), _)| e * s)
+                    .fold(0.0, f64::max)
+                    * self.inv_total_measure
+                    * h
+                    / (h + self.sub_dt_prev);
+                if err > 0.0 {
+                    factor = (0.9 * (im.time_tolerance / err).sqrt()).clamp(0.2, 2.0);
+                }
+                if err > 2.0 * im.time_tolerance && h > MIN_DT {
+                    self.stats.minor_rejected += 1;
+                    self.sub_dt = h * factor;
+                    continue;
+                }
+            }
+            for ((p, c), x) in self
+                .sub_prev
+                .chunks_exact_mut(n)
+                .zip(self.next.chunks_exact_mut(n))
+                .zip(self.sub_new.chunks_exact(n))
+            {
+                for (((p, c), &x), &m) in p.iter_mut().zip(c.iter_mut()).zip(x).zip(&self.major) {
+                    if !m {
+                        *p = *c;
+                        *c = x;
+                    }
+                }
+            }
+            self.sub_dt_prev = h;
+            self.sub_dt = if last {
+                self.sub_dt.max(h * factor)
+            } else {
+                h * factor
+            };
+            self.stats.minor_substeps += 1;
+            if last {
+                break;
+            }
+            tau += h;
+        }
+    }
+
+    /// One sub-step `h` of minor class `i` from its state in `next` into `sub_new` with the
+    /// coefficients in `sub_v`, `sub_h`, `sub_sig`, `sub_accel` (module documentation):
+    /// the tridiagonal M-matrix solve, then the conservative flux-difference update. Returns
+    /// the volume clipped from round-off negatives relative to the class scale.
+    fn minor_solve(&mut self, i: usize, h: f64, compression: bool) -> f64 {
+        let n = self.kin.n;
+        let cells = self.measure.len();
+        let (a, b) = (&mut self.face_in, &mut self.face_out);
+        a[0] = 0.0;
+        b[0] = 0.0;
+        a[cells] = 0.0;
+        b[cells] = 0.0;
+        for f in 1..cells {
+            let (l, r) = ((f - 1) * n + i, f * n + i);
+            let acc = self.sub_accel[f];
+            let (mut al, mut be) = (acc * self.sub_v[r].max(0.0), acc * self.sub_v[l].min(0.0));
+            if compression {
+                let grad = (self.sub_sig[f] - self.sub_sig[f - 1]) * self.conductance[f];
+                if grad != 0.0 {
+                    al += (self.sub_h[r] * grad).max(0.0);
+                    be += (self.sub_h[l] * grad).min(0.0);
+                }
+            }
+            a[f] = al;
+            b[f] = be;
+        }
+        // Thomas: row j: −h α_j φ_{j−1} + (m_j + h(α_{j+1} − β_j)) φ_j + h β_{j+1} φ_{j+1}
+        // = m_j φ*_j (no pivoting: the matrix is column diagonally dominant)
+        let (c, d) = (&mut self.thomas_c, &mut self.thomas_d);
+        let (mut c_prev, mut d_prev) = (0.0, 0.0);
+        for j in 0..cells {
+            let m = self.measure[j];
+            let lower = -h * a[j];
+            let diag = m + h * (a[j + 1] - b[j]);
+            let upper = h * b[j + 1];
+            let den = 1.0 / (diag - lower * c_prev);
+            c_prev = upper * den;
+            d_prev = (m * self.next[j * n + i] - lower * d_prev) * den;
+            c[j] = c_prev;
+            d[j] = d_prev;
+        }
+        for j in (0..cells - 1).rev() {
+            d[j] -= c[j] * d[j + 1];
+        }
+        // conservative update with the fluxes of the solution
+        let mut clipped = 0.0;
+        let mut flux_in = 0.0;
+        for j in 0..cells {
+            let flux_out = if j + 1 < cells {
+                a[j + 1] * d[j] + b[j + 1] * d[j + 1]
+            } else {
+                0.0
+            };
+            let value = self.next[j * n + i] - h / self.measure[j] * (flux_out - flux_in);
+            if value < 0.0 {
+                clipped += -value * self.inv_scale[i] * self.measure[j];
+                self.sub_new[j * n + i] = 0.0;
+            } else {
+                self.sub_new[j * n + i] = value;
+            }
+            flux_in = flux_out;
+        }
+        clipped
+    }
+}
+
+/// Backward Euler's local error per class into `class_err` (all N classes; the caller
+/// weighs and reduces those it measures): the divided difference
+/// e_j = (new − cur)_j − ratio (cur − old)_j in the [`ErrorNorm`] `norm` (see
+/// [`crate::ImplicitNumerics`]), not yet divided by the total measure.
+fn local_error(
+    norm: ErrorNorm,
+    (measure, dual): (&[f64], &[f64]),
+    (new, cur, old): (&[f64], &[f64], &[f64]),
+    ratio: f64,
+    n: usize,
+    (class_err, cumulative): (&mut [f64], &mut [f64]),
+) {
+    class_err.fill(0.0);
+    match norm {
+        ErrorNorm::Volume => {
+            for (j, &m) in measure.iter().enumerate() {
+                let range = j * n..(j + 1) * n;
+                for (((e, &x1), &x0), &xm) in class_err
+                    .iter_mut()
+                    .zip(&new[range.clone()])
+                    .zip(&cur[range.clone()])
+                    .zip(&old[range])
+                {
+                    *e += m * ((x1 - x0) - ratio * (x0 - xm)).abs();
+                }
+            }
+        }
+        _ => {
+            // Σ_f |C_f| h_f/L, C_f the cumulative error volume left of face f
+            // (face j + 1 lies right of cell j; the outer wall's weight is 0)
+            cumulative.fill(0.0);
+            for (j, &m) in measure.iter().enumerate() {
+                let range = j * n..(j + 1) * n;
+                let h = dual[j + 1];
+                for ((((e, c), &x1), &x0), &xm) in class_err
+                    .iter_mut()
+                    .zip(cumulative.iter_mut())
+                    .zip(&new[range.clone()])
+                    .zip(&cur[range.clone()])
+                    .zip(&old[range])
+                {
+                    *c += m * ((x1 - x0) - ratio * (x0 - xm));
+                    *e += h * c.abs();
+                }
+            }
         }
     }
 }

@@ -109,7 +109,8 @@ mod validation;
 pub use buffycoat_physics::hindrance::HindranceLaw;
 pub use classes::{Class, classes_from_distribution};
 pub use config::{
-    ErrorNorm, FieldConfig, FieldGeometry, ImplicitNumerics, Numerics, Scheme, TimeIntegrator,
+    ErrorNorm, FieldConfig, FieldGeometry, ImplicitNumerics, MinorClasses, Numerics, Scheme,
+    TimeIntegrator,
 };
 pub use error::FieldError;
 pub use implicit::ImplicitStats;

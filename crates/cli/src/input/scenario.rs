@@ -485,6 +485,17 @@ pub enum SchemeKind {
     Implicit,
 }
 
+/// How the implicit scheme advances the dilute classes (`grid.minor_classes`,
+/// `buffycoat_field::MinorClasses`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MinorClassesKind {
+    /// one Newton solve of all classes together
+    Coupled,
+    /// the dilute classes split off the Newton solve, in sub-steps of their own
+    Split,
+}
+
 /// `[consolidation]`: the bed of red cells carries an effective solid stress above its
 /// contact fraction (`buffycoat_physics::consolidation`). Every key is optional; the table's
 /// presence switches consolidation on with the calibrated red-cell values.
@@ -549,6 +560,8 @@ pub struct GridSection {
     pub time_tolerance: Option<f64>,
     /// largest implicit step (s)
     pub max_dt_s: Option<f64>,
+    /// implicit scheme: "split" (default) or "coupled" dilute classes
+    pub minor_classes: Option<MinorClassesKind>,
 }
 
 /// `[layers]`
@@ -1909,6 +1922,7 @@ impl ScenarioFile {
             for (key, present) in [
                 ("grid.time_tolerance", g.time_tolerance.is_some()),
                 ("grid.max_dt_s", g.max_dt_s.is_some()),
+                ("grid.minor_classes", g.minor_classes.is_some()),
             ] {
                 if present {
                     return Err(key_err(key, "applies only to grid.scheme = \"implicit\""));
@@ -1928,6 +1942,10 @@ impl ScenarioFile {
             scheme,
             time_tolerance,
             max_dt,
+            minor_classes: match g.minor_classes {
+                Some(MinorClassesKind::Coupled) => buffycoat_field::MinorClasses::Coupled,
+                Some(MinorClassesKind::Split) | None => buffycoat_field::MinorClasses::Split,
+            },
             consolidation,
         })
     }
