@@ -67,6 +67,17 @@ fn fields_and_tracers_are_bitwise_identical_for_1_2_3_threads() {
 /// threads give bitwise identical fields, step counts and Newton statistics.
 #[test]
 fn implicit_consolidating_field_is_bitwise_identical_for_1_2_3_threads() {
+    implicit_consolidating_field_is_thread_invariant(buffycoat_field::MinorClasses::Coupled);
+}
+
+/// As [`implicit_consolidating_field_is_bitwise_identical_for_1_2_3_threads`] with the dilute
+/// classes split off the Newton solve (their sub-steps' per-cell pass also runs in halves).
+#[test]
+fn implicit_split_minor_classes_are_bitwise_identical_for_1_2_3_threads() {
+    implicit_consolidating_field_is_thread_invariant(buffycoat_field::MinorClasses::Split);
+}
+
+fn implicit_consolidating_field_is_thread_invariant(minor: buffycoat_field::MinorClasses) {
     use buffycoat_field::{HindranceLaw, Scheme};
     use buffycoat_physics::consolidation::Consolidation;
     let mut reference = None;
@@ -74,6 +85,7 @@ fn implicit_consolidating_field_is_bitwise_identical_for_1_2_3_threads() {
         let par = Parallel::new(Some(threads), 64).unwrap();
         let mut config = blood_tube(300, 3000.0);
         config.numerics.scheme = Scheme::Implicit;
+        config.numerics.implicit.minor_classes = minor;
         config.hindrance = HindranceLaw::richardson_zaki(4.65, 0.99).unwrap();
         config.consolidation = Some(Consolidation::red_cells());
         let mut field =

@@ -560,7 +560,7 @@ pub struct GridSection {
     pub time_tolerance: Option<f64>,
     /// largest implicit step (s)
     pub max_dt_s: Option<f64>,
-    /// implicit scheme: "split" (default) or "coupled" dilute classes
+    /// implicit scheme: "coupled" (default) or "split" dilute classes
     pub minor_classes: Option<MinorClassesKind>,
 }
 
@@ -1943,8 +1943,8 @@ impl ScenarioFile {
             time_tolerance,
             max_dt,
             minor_classes: match g.minor_classes {
-                Some(MinorClassesKind::Coupled) => buffycoat_field::MinorClasses::Coupled,
-                Some(MinorClassesKind::Split) | None => buffycoat_field::MinorClasses::Split,
+                Some(MinorClassesKind::Coupled) | None => buffycoat_field::MinorClasses::Coupled,
+                Some(MinorClassesKind::Split) => buffycoat_field::MinorClasses::Split,
             },
             consolidation,
         })
