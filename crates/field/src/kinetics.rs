@@ -84,11 +84,11 @@ struct Network {
     surface: f64,
     /// κ = K/φ, the network's mean mobility (m²)
     kappa: f64,
-    /// R = Σ φ_j θ_j (k_j − κ)⁺ (m²)
+    /// R = Σ φ_j θ_j (k_j − κ)⁺ (m²) (contact ramp: P = Σ φ_j (k_j − κ)⁺, without θ)
     held_sum: f64,
     /// T₁ = Σ φ_j g_j (k_j − κ)⁺
     slope_sum: f64,
-    /// T₂ = Σ_{k_j > κ} φ_j θ_j
+    /// T₂ = Σ_{k_j > κ} φ_j θ_j (contact ramp: Φ₊ = Σ_{k_j > κ} φ_j, without θ)
     large_fraction: f64,
     /// the total fraction φ
     total: f64,
@@ -127,6 +127,46 @@ impl Network {
             self.weight(d).0 * p - self.held_sum
         } else {
             -self.held_sum
+        }
+    }
+
+    /// v_i −= c b q_i (the network's correction of the velocities `v`, with `mobility` and
+    /// `diameter` of the classes); the contact ramp as (c θ b)(p_i − P), its first version's
+    /// arithmetic.
+    #[inline]
+    fn correct_velocities(
+        &self,
+        c: f64,
+        b: f64,
+        mobility: &[f64],
+        diameter: &[f64],
+        v: &mut [f64],
+    ) {
+        match self.ramp {
+            Some((theta, _)) => {
+                let ctb = c * theta * b;
+                for (vi, &k) in v.iter_mut().zip(mobility) {
+                    *vi -= ctb * ((k - self.kappa).max(0.0) - self.held_sum);
+                }
+            }
+            None => {
+                let cb = c * b;
+                for ((vi, &k), &d) in v.iter_mut().zip(mobility).zip(diameter) {
+                    *vi -= cb * self.held(k, d);
+                }
+            }
+        }
+    }
+
+    /// K − k_i + q_i, the bracket of the consolidation coefficient h_i (see
+    /// [`Kinetics::compression_coefficients`]) of class i (mobility `ki`, diameter `di`) with
+    /// K = `k`; the contact ramp in the arithmetic of its first version, K − k_i + θ (p_i − P)
+    /// (bitwise the results from before the pore closure).
+    #[inline]
+    fn bracket(&self, k: f64, ki: f64, di: f64) -> f64 {
+        match self.ramp {
+            Some((theta, _)) => k - ki + theta * ((ki - self.kappa).max(0.0) - self.held_sum),
+            None => k - ki + self.held(ki, di),
         }
     }
 
@@ -278,10 +318,7 @@ impl Kinetics {
         // b = M/K − e = S/K (M = S + eK)
         let b = net.map_or(0.0, |_| mix.mean / mix.mobility);
         if let Some(net) = net {
-            let cb = mix.factor * b;
-            for ((vi, &k), &d) in v.iter_mut().zip(&self.mobility).zip(&self.diameter) {
-                *vi -= cb * net.held(k, d);
-            }
+            net.correct_velocities(mix.factor, b, &self.mobility, &self.diameter, v);
         }
         if let Some(dv) = dv {
             for i in 0..n {
@@ -296,27 +333,59 @@ impl Kinetics {
                     *slot = base + mix.factor * dw;
                 }
             }
-            if let Some(net) = net {
-                // Δv_i = −c b q_i:
-                // ∂Δv_i/∂φ_m = −[c′ b q_i + c (∂b/∂φ_m) q_i + c b ∂q_i/∂φ_m],
-                // ∂b/∂φ_m = k_m (Δρ_m − Δρ̂)/K − Δρ_m, Δρ̂ = M/K = b + e,
-                // ∂q_i/∂φ_m: see `Network::held_row`.
-                let (c, dc) = (mix.factor, mix.factor_derivative);
-                let hat = b + mix.excess;
-                for i in 0..n {
-                    let (ki, di) = (self.mobility[i], self.diameter[i]);
-                    let q = net.held(ki, di);
-                    let held = net.held_row(ki, di);
-                    let row = &mut dv[i * n..(i + 1) * n];
-                    for (((slot, &km), &dm), &sm) in row
-                        .iter_mut()
-                        .zip(&self.mobility)
-                        .zip(&self.excess)
-                        .zip(&self.diameter)
-                    {
-                        let db = km * (dm - hat) / mix.mobility - dm;
-                        let dq = net.held_derivative(held, km, sm);
-                        *slot -= dc * b * q + c * db * q + c * b * dq;
+            match net {
+                None => {}
+                Some(
+                    net @ Network {
+                        ramp: Some((theta, theta_derivative)),
+                        ..
+                    },
+                ) => {
+                    // the contact ramp, q_i = θ (p_i − P):
+                    // ∂Δv_i/∂φ_m = −[(c′θ + cθ′) b (p_i − P) + cθ (∂b/∂φ_m)(p_i − P)
+                    //               + cθ b ∂(p_i − P)/∂φ_m],
+                    // ∂b/∂φ_m = k_m (Δρ_m − Δρ̂)/K − Δρ_m, Δρ̂ = M/K = b + e,
+                    // ∂(p_i − P)/∂φ_m = ([k_i > κ] − Φ₊)(κ − k_m)/φ − p_m.
+                    let (c, ct) = (mix.factor, mix.factor * theta);
+                    let dct = mix.factor_derivative * theta + c * theta_derivative;
+                    let hat = b + mix.excess;
+                    for i in 0..n {
+                        let ki = self.mobility[i];
+                        let large = if ki > net.kappa { 1.0 } else { 0.0 };
+                        let q = (ki - net.kappa).max(0.0) - net.held_sum;
+                        let row = &mut dv[i * n..(i + 1) * n];
+                        for ((slot, &km), &dm) in
+                            row.iter_mut().zip(&self.mobility).zip(&self.excess)
+                        {
+                            let db = km * (dm - hat) / mix.mobility - dm;
+                            let dq = (large - net.large_fraction) * (net.kappa - km) / net.total
+                                - (km - net.kappa).max(0.0);
+                            *slot -= dct * b * q + ct * db * q + ct * b * dq;
+                        }
+                    }
+                }
+                Some(net) => {
+                    // the pore closure, Δv_i = −c b q_i:
+                    // ∂Δv_i/∂φ_m = −[c′ b q_i + c (∂b/∂φ_m) q_i + c b ∂q_i/∂φ_m],
+                    // ∂b/∂φ_m = k_m (Δρ_m − Δρ̂)/K − Δρ_m, Δρ̂ = M/K = b + e,
+                    // ∂q_i/∂φ_m: see `Network::held_row`.
+                    let (c, dc) = (mix.factor, mix.factor_derivative);
+                    let hat = b + mix.excess;
+                    for i in 0..n {
+                        let (ki, di) = (self.mobility[i], self.diameter[i]);
+                        let q = net.held(ki, di);
+                        let held = net.held_row(ki, di);
+                        let row = &mut dv[i * n..(i + 1) * n];
+                        for (((slot, &km), &dm), &sm) in row
+                            .iter_mut()
+                            .zip(&self.mobility)
+                            .zip(&self.excess)
+                            .zip(&self.diameter)
+                        {
+                            let db = km * (dm - hat) / mix.mobility - dm;
+                            let dq = net.held_derivative(held, km, sm);
+                            *slot -= dc * b * q + c * db * q + c * b * dq;
+                        }
                     }
                 }
             }
@@ -344,18 +413,13 @@ impl Kinetics {
         }
         let net = self.network(phi);
         if let Some(net) = net {
-            let b = mean / k;
-            let cb = c * b;
-            for ((vi, &kk), &d) in v.iter_mut().zip(&self.mobility).zip(&self.diameter) {
-                *vi -= cb * net.held(kk, d);
-            }
+            net.correct_velocities(c, mean / k, &self.mobility, &self.diameter, v);
         }
         let floor = tot.max(critical);
         let g = (1.0 - tot) / floor;
         let cg = c * g;
         for ((hi, &ki), &d) in h.iter_mut().zip(&self.mobility).zip(&self.diameter) {
-            let q = net.map_or(0.0, |n| n.held(ki, d));
-            *hi = cg * (k - ki + q);
+            *hi = cg * net.map_or(k - ki + 0.0 * ki, |n| n.bracket(k, ki, d));
         }
     }
 
@@ -368,11 +432,17 @@ impl Kinetics {
     #[inline]
     fn network(&self, phi: &[f64]) -> Option<Network> {
         let bed = self.bed?;
+        if bed.network == NetworkClosure::Off {
+            return None;
+        }
+        let pores = bed.network == NetworkClosure::PoreSize;
         let (mut total, mut k, mut surface) = (0.0, 0.0, 0.0);
         for ((&p, &kk), &d) in phi.iter().zip(&self.mobility).zip(&self.diameter) {
             total += p;
             k += kk * p;
-            surface += p / d;
+            if pores {
+                surface += p / d;
+            }
         }
         let ramp = match bed.network {
             NetworkClosure::Off => return None,
@@ -406,11 +476,17 @@ impl Kinetics {
         let (mut held_sum, mut slope_sum, mut large_fraction) = (0.0, 0.0, 0.0);
         for ((&p, &kk), &d) in phi.iter().zip(&self.mobility).zip(&self.diameter) {
             if kk > net.kappa {
-                let (t, g) = net.weight(d);
-                let excess = kk - net.kappa;
-                held_sum += p * t * excess;
-                slope_sum += p * g * excess;
-                large_fraction += p * t;
+                if ramp.is_some() {
+                    // P and Φ₊ (θ is common and applied outside)
+                    held_sum += p * (kk - net.kappa);
+                    large_fraction += p;
+                } else {
+                    let (t, g) = net.weight(d);
+                    let excess = kk - net.kappa;
+                    held_sum += p * t * excess;
+                    slope_sum += p * g * excess;
+                    large_fraction += p * t;
+                }
             }
         }
         net.held_sum = held_sum;
@@ -460,8 +536,7 @@ impl Kinetics {
         // the network closure adds q_i to the bracket K − k_i (see `velocities`: the stress
         // enters b as −σ_r (1 − φ)/(a φ))
         for ((hi, &ki), &d) in h.iter_mut().zip(&self.mobility).zip(&self.diameter) {
-            let q = net.map_or(0.0, |n| n.held(ki, d));
-            *hi = cg * (k - ki + q);
+            *hi = cg * net.map_or(k - ki + 0.0 * ki, |n| n.bracket(k, ki, d));
         }
         if let Some(dh) = dh {
             let n = self.n;
@@ -476,7 +551,28 @@ impl Kinetics {
                             *slot = base * diff + cg * km;
                         }
                     }
+                    Some(Network {
+                        ramp: Some((theta, theta_derivative)),
+                        kappa,
+                        held_sum,
+                        large_fraction,
+                        total,
+                        ..
+                    }) => {
+                        // the contact ramp, q_i = θ (p_i − P):
+                        // ∂h_i/∂φ_m = (c′G + cG′)[K − k_i + θ (p_i − P)]
+                        //             + cG [k_m + θ′ (p_i − P) + θ ∂(p_i − P)/∂φ_m]
+                        let large = if ki > kappa { 1.0 } else { 0.0 };
+                        let q = (ki - kappa).max(0.0) - held_sum;
+                        let bracket = diff + theta * q;
+                        for (slot, &km) in row.iter_mut().zip(&self.mobility) {
+                            let dq = (large - large_fraction) * (kappa - km) / total
+                                - (km - kappa).max(0.0);
+                            *slot = base * bracket + cg * (km + theta_derivative * q + theta * dq);
+                        }
+                    }
                     Some(net) => {
+                        // the pore closure:
                         // ∂h_i/∂φ_m = (c′G + cG′)[K − k_i + q_i] + cG [k_m + ∂q_i/∂φ_m]
                         let di = self.diameter[i];
                         let bracket = diff + net.held(ki, di);
@@ -753,8 +849,10 @@ mod tests {
         let fluid = Fluid::plasma_37c();
         let law = HindranceLaw::richardson_zaki(4.65, 0.99).unwrap();
         let c = classes();
-        let bed = Consolidation::red_cells();
-        assert_eq!(bed.network, NetworkClosure::PoreSize);
+        let bed = Consolidation {
+            network: NetworkClosure::PoreSize,
+            ..Consolidation::red_cells()
+        };
         let off = Kinetics::new(&c, &fluid, law, 0.01).with_bed(&Consolidation {
             network: NetworkClosure::Off,
             ..bed

@@ -219,12 +219,14 @@ pub enum NetworkClosure {
     /// no network closure: the Berres et al. volume-share closure alone
     Off,
     /// one weight θ(φ) of the total fraction for every class: a C¹ ramp of width
-    /// [`Consolidation::network_width`] below the contact fraction ([`network_weight`]; the
-    /// closure of session 3, kept for comparison and old scenario files)
+    /// [`Consolidation::network_width`] below the contact fraction ([`network_weight`]); the
+    /// default
+    #[default]
     ContactRamp,
     /// a weight θ_i per class from the ratio of the cell's diameter to the hydraulic diameter
-    /// of the pores between the other cells ([`pore_weight`]): no width to choose
-    #[default]
+    /// of the pores between the cells ([`pore_weight`]): no width to choose. Opt-in: not
+    /// grid-converged at the whole-blood preset's 400 radial cells and 2–18 × the Newton
+    /// work there (docs/physics.md §9.1)
     PoreSize,
 }
 
@@ -235,7 +237,7 @@ impl Consolidation {
             stress: SolidStress::red_cells(),
             bed_exponent: RED_CELL_BED_EXPONENT,
             unloading_stiffness: RED_CELL_UNLOADING_STIFFNESS,
-            network: NetworkClosure::PoreSize,
+            network: NetworkClosure::ContactRamp,
             network_width: RED_CELL_NETWORK_WIDTH,
         }
     }

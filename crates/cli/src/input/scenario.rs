@@ -505,8 +505,8 @@ pub struct ConsolidationSection {
     /// than the bed's cells (0: off); selects `network = "contact_ramp"` when `network` is
     /// not given (files written before the pore closure keep their closure)
     pub network_width: Option<f64>,
-    /// how the crowded bed holds cells larger than its own: "pore_size" (default),
-    /// "contact_ramp" (width `network_width`) or "off"
+    /// how the crowded bed holds cells larger than its own: "contact_ramp" (default; width
+    /// `network_width`), "pore_size" or "off"
     pub network: Option<NetworkKind>,
 }
 
