@@ -126,9 +126,9 @@ fn pore_size_closure_lifts_white_cells_with_the_settling_red_cells() {
 /// Issue 11's white-cell point without aggregation, with the pore-size closure on a grid fine
 /// enough for the white band at the top of the red cells (800 radial cells; lymphocytes 65 %,
 /// monocytes 96 %, platelets 84 % outside the red layer). At the preset's 400 cells the band
-/// straddles the layer threshold (21 % / 72 %), docs/physics.md §9.1. Release only: ≈ 35 s.
+/// straddles the layer threshold (21 % / 72 %), docs/physics.md §9.1. Release only: ≈ 45 s.
 #[test]
-#[cfg_attr(debug_assertions, ignore = "release only: 800 radial cells, ~35 s")]
+#[cfg_attr(debug_assertions, ignore = "release only: 800 radial cells, ~45 s")]
 fn without_aggregation_the_pore_closure_frees_most_white_cells_on_a_fine_grid() {
     let dir = tempfile::tempdir().unwrap();
     let single = single_cells(dir.path());
