@@ -543,26 +543,37 @@ fn channel_transient_approaches_steady_state() {
 #[test]
 fn procedure_presets_run() {
     let dir = tempfile::tempdir().unwrap();
-    for preset in [
+    let presets = [
         "aml_leukoreduction",
         "cml_leukoreduction",
         "all_leukoreduction",
         "mnc_cart",
         "pbsc_harvest",
-    ] {
-        let scenario = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join(format!("../../data/scenarios/procedure_{preset}.toml"));
+    ];
+    // All five at once, one thread each: the PBSC preset alone takes most of the time, and run
+    // one after another the others would leave the second core idle.
+    let children: Vec<_> = presets
+        .iter()
+        .map(|preset| {
+            let scenario = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join(format!("../../data/scenarios/procedure_{preset}.toml"));
+            bin()
+                .arg("run")
+                .arg(&scenario)
+                .args(["--quiet", "--threads", "1", "-o"])
+                .arg(dir.path().join(format!("{preset}.h5")))
+                .arg("--summary")
+                .arg(dir.path().join(format!("{preset}.json")))
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for (preset, child) in presets.into_iter().zip(children) {
         let out = dir.path().join(format!("{preset}.h5"));
         let summary = dir.path().join(format!("{preset}.json"));
-        let o = bin()
-            .arg("run")
-            .arg(&scenario)
-            .args(["--quiet", "-o"])
-            .arg(&out)
-            .arg("--summary")
-            .arg(&summary)
-            .output()
-            .unwrap();
+        let o = child.wait_with_output().unwrap();
         assert!(
             o.status.success(),
             "{preset}: {}",
