@@ -8,16 +8,25 @@
 //! (`grid.refine_interface = 0.015`: two locating marches and the final one; §10.8).
 //! `preset_100x200_1thread_viscous_refined`: the steady solve exactly as the CLI runs the preset
 //! `data/scenarios/leukapheresis_channel.toml` (composition-dependent `viscous` flow, §10.9, and
-//! the radial refinement): the issue-12 "one steady solve of the preset" measurement.
+//! the radial refinement) with 8 classes and a fixed plasma pump (kept for its history).
+//! `preset_as_shipped_1thread`: the issue-12 "one steady solve of the preset" measurement —
+//! `data/scenarios/leukapheresis_channel.toml` read by the CLI's input layer and built by the
+//! engine's `build_channel` (10 classes, viscous flow, refinement), solved and its plasma pump
+//! set by the preset's collect-hematocrit control: exactly the CLI's steady solve, without
+//! tracers and output.
 
+use buffycoat::input::library;
 use buffycoat_benches::timing;
 use buffycoat_channel::{
     Channel, ChannelConfig, ChannelFlows, ChannelGeometry, FlowProfile, ShearDiffusion,
 };
+use buffycoat_engine::Setup;
+use buffycoat_engine::channel_run::build_channel;
 use buffycoat_field::{Class, HindranceLaw};
 use buffycoat_physics::fluid::Fluid;
 use buffycoat_stepper::Parallel;
 use criterion::{Criterion, Throughput};
+use std::path::Path;
 
 fn blood_classes() -> Vec<Class> {
     vec![
@@ -87,8 +96,45 @@ fn steady(c: &mut Criterion) {
     group.finish();
 }
 
+fn preset_as_shipped(c: &mut Criterion) {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/scenarios/leukapheresis_channel.toml");
+    let library = library::default_library().expect("library");
+    let loaded = buffycoat::input::load(&path, &[], &library).expect("preset");
+    let Setup::Channel(setup) = loaded.setup() else {
+        panic!("{} is not a channel scenario", path.display())
+    };
+    let (channel, control) = build_channel(&setup, &path).expect("channel");
+    let names = setup.sample.names();
+    let (radial, along) = (channel.config().radial_cells, channel.config().along_cells);
+    let classes = channel.classes().len();
+    let par = Parallel::serial();
+    let mut group = c.benchmark_group("channel_steady");
+    group
+        .sample_size(20)
+        .warm_up_time(timing::seconds(1.0))
+        .measurement_time(timing::seconds(4.0))
+        .throughput(Throughput::Elements((radial * along * classes) as u64));
+    group.bench_function("preset_as_shipped_1thread", |b| {
+        b.iter(|| {
+            channel
+                .solve_steady(&par)
+                .expect("steady")
+                .with_plasma_control(
+                    &control,
+                    &names,
+                    &setup.sample.roles,
+                    setup.channel.flows.collect,
+                )
+                .expect("control")
+        })
+    });
+    group.finish();
+}
+
 fn main() {
     let mut criterion = Criterion::default().without_plots().configure_from_args();
     steady(&mut criterion);
+    preset_as_shipped(&mut criterion);
     criterion.final_summary();
 }

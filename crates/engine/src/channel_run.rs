@@ -81,24 +81,25 @@ fn port_index(p: Port) -> usize {
 }
 
 /// Runs a channel set-up.
-pub(crate) fn run_channel(
+/// The channel and its plasma-pump control exactly as a run of `setup` solves it: the classes
+/// of the sample, the configuration of the scenario (with rigid-particle viscosity when the
+/// suspension has no red cells). Shared by [`run_channel`] and the benchmarks, so a benchmark
+/// of "the preset's solve" measures what the CLI runs. `scenario` is named in errors.
+pub fn build_channel(
     setup: &ChannelSetup,
-    provenance: &Provenance,
-    opts: &RunOptions,
-) -> Result<Outcome, RunError> {
-    let start = Instant::now();
+    scenario: &std::path::Path,
+) -> Result<(Channel, PlasmaControl), RunError> {
     let sample = &setup.sample;
     let ch = &setup.channel;
-    let par = Parallel::new(opts.threads, DEFAULT_CHUNK_LEN)?;
     let classes = setup
         .field
         .classes(sample)
         .map_err(|source| RunError::FieldSetup {
-            scenario: provenance.scenario_path.clone(),
+            scenario: scenario.to_owned(),
             source,
         })?;
     let channel_setup = |e: ChannelError| RunError::ChannelSetup {
-        scenario: provenance.scenario_path.clone(),
+        scenario: scenario.to_owned(),
         source: e,
     };
     let mut config = ch.config(&setup.field, sample.fluid);
@@ -115,8 +116,25 @@ pub(crate) fn run_channel(
         );
     }
     let channel = Channel::new(config, classes).map_err(channel_setup)?;
-    let names = sample.names();
     let control = ch.plasma_control().map_err(channel_setup)?;
+    Ok((channel, control))
+}
+
+pub(crate) fn run_channel(
+    setup: &ChannelSetup,
+    provenance: &Provenance,
+    opts: &RunOptions,
+) -> Result<Outcome, RunError> {
+    let start = Instant::now();
+    let sample = &setup.sample;
+    let ch = &setup.channel;
+    let par = Parallel::new(opts.threads, DEFAULT_CHUNK_LEN)?;
+    let channel_setup = |e: ChannelError| RunError::ChannelSetup {
+        scenario: provenance.scenario_path.clone(),
+        source: e,
+    };
+    let (channel, control) = build_channel(setup, &provenance.scenario_path)?;
+    let names = sample.names();
     // The checkpoint of a transient run, removed once its output is in place.
     let mut finished: Option<StateOnly> = None;
     // `grid`: the grid the field is on — for the steady march the solution's (refined at the

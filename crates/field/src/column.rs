@@ -2655,9 +2655,19 @@ mod tests {
     }
 
     /// The assembled Jacobian (all classes coupled) with consolidation and preconsolidation
-    /// matches central differences of the residual: J δ ≈ (G(φ + εδ) − G(φ − εδ))/(2ε).
+    /// matches central differences of the residual: J δ ≈ (G(φ + εδ) − G(φ − εδ))/(2ε), with
+    /// either network closure (contact ramp, pore size).
     #[test]
     fn jacobian_with_compression_matches_differences() {
+        use buffycoat_physics::consolidation::NetworkClosure;
+        for network in [NetworkClosure::ContactRamp, NetworkClosure::PoreSize] {
+            jacobian_with_compression_matches_differences_with(network);
+        }
+    }
+
+    fn jacobian_with_compression_matches_differences_with(
+        network: buffycoat_physics::consolidation::NetworkClosure,
+    ) {
         use buffycoat_physics::consolidation::{Consolidation, SolidStress};
         let cells = 9;
         let classes = vec![
@@ -2670,6 +2680,7 @@ mod tests {
             stress: SolidStress::new(0.55, 5.0, 2.5).unwrap(),
             bed_exponent: 0.5,
             unloading_stiffness: 100.0,
+            network,
             network_width: 0.05,
         };
         let kin = Kinetics::new(&classes, &Fluid::plasma_37c(), law, 0.01).with_bed(&consolidation);
@@ -2948,6 +2959,7 @@ mod tests {
             stress: SolidStress::new(0.55, 5.0, 2.5).unwrap(),
             bed_exponent: 0.0,
             unloading_stiffness: 100.0,
+            network: buffycoat_physics::consolidation::NetworkClosure::PoreSize,
             network_width: 0.05,
         };
         let kin = Kinetics::new(&classes, &Fluid::plasma_37c(), law, 0.01).with_bed(&consolidation);

@@ -13,12 +13,15 @@
 //! - ∂w_i/∂φ_m = Δρ_m(K − k_i − k_m) + e k_m and
 //!   ∂v_i/∂φ_m = c′(φ) w_i + c(φ) ∂w_i/∂φ_m for v_i = c w_i (per unit acceleration).
 //! - with a consolidating bed that holds cells larger than its own
-//!   ([`buffycoat_physics::consolidation::network_weight`]), from φ_c − w on
-//!   v_i = c [w_i − θ(φ) b q_i], b = M/K − e, q_i = p_i − P, p_i = (k_i − κ)⁺, κ = K/φ,
-//!   P = Σ φ_j p_j (see [`Kinetics::velocities`]).
+//!   ([`buffycoat_physics::consolidation::network_weight`],
+//!   [`buffycoat_physics::consolidation::pore_weight`])
+//!   v_i = c [w_i − b q_i], b = M/K − e, q_i = θ_i p_i − R, p_i = (k_i − κ)⁺, κ = K/φ,
+//!   R = Σ φ_j θ_j p_j, θ_i the class's weight (see [`Kinetics::velocities`]).
 
 use crate::Class;
-use buffycoat_physics::consolidation::{Consolidation, network_weight, pow_half_integer};
+use buffycoat_physics::consolidation::{
+    Consolidation, NetworkClosure, network_weight, pore_weight, pow_half_integer,
+};
 use buffycoat_physics::fluid::Fluid;
 use buffycoat_physics::hindrance::HindranceLaw;
 
@@ -31,6 +34,9 @@ pub struct Kinetics {
     pub mobility: Vec<f64>,
     /// Δρ_i = ρ_i − ρ_f (kg/m³)
     pub excess: Vec<f64>,
+    /// hydrodynamic (sphere-equivalent, aggregate) diameter d_i N_i^{1/3} (m): the size that
+    /// settles, used for the pores of the network closure
+    pub diameter: Vec<f64>,
     /// 1/(18 μ) (1/(Pa·s))
     pub inv_18mu: f64,
     /// the hindrance law
@@ -55,25 +61,147 @@ pub struct BedMobility {
     pub anchor: f64,
     /// m
     pub exponent: f64,
-    /// width w of the network ramp θ(φ) (0: no network closure)
+    /// the network closure's weight
+    pub network: NetworkClosure,
+    /// width w of the network ramp θ(φ) of [`NetworkClosure::ContactRamp`] (0: no network
+    /// closure)
     pub network_width: f64,
 }
 
 /// The network closure's quantities of one state (see [`Kinetics::velocities`]).
+///
+/// Each class has a weight θ_i (1: held by the crowded cells around it) and ∂θ_i/∂φ_m =
+/// g_i ℓ_m: for the contact ramp θ_i = θ(φ), g_i = θ′(φ), ℓ_m = 1; for the pore closure
+/// θ_i = θ(λ_i), λ_i = d_i ℓ, ℓ = 1/d_h = (3/2) A/ε, A = Σ φ_j/d_j, ε = 1 − φ, so
+/// g_i = θ′(λ_i) d_i and ℓ_m = ∂ℓ/∂φ_m = (3/2) [1/(d_m ε) + A/ε²].
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Network {
-    /// θ(φ)
-    theta: f64,
-    /// θ′(φ)
-    theta_derivative: f64,
+    /// θ(φ) of the contact ramp; `None`: the pore closure
+    ramp: Option<(f64, f64)>,
+    /// ℓ = 1/d_h (1/m), the inverse hydraulic diameter of the pores (pore closure)
+    inverse_pore: f64,
+    /// A = Σ φ_j/d_j (1/m)
+    surface: f64,
     /// κ = K/φ, the network's mean mobility (m²)
     kappa: f64,
-    /// P = Σ φ_j (k_j − κ)⁺ (m²)
-    excess_sum: f64,
-    /// Φ₊ = Σ_{k_j > κ} φ_j
+    /// R = Σ φ_j θ_j (k_j − κ)⁺ (m²) (contact ramp: P = Σ φ_j (k_j − κ)⁺, without θ)
+    held_sum: f64,
+    /// T₁ = Σ φ_j g_j (k_j − κ)⁺
+    slope_sum: f64,
+    /// T₂ = Σ_{k_j > κ} φ_j θ_j (contact ramp: Φ₊ = Σ_{k_j > κ} φ_j, without θ)
     large_fraction: f64,
     /// the total fraction φ
     total: f64,
+}
+
+impl Network {
+    /// θ_i and g_i of a class of diameter `d` (see the type's documentation).
+    #[inline]
+    fn weight(&self, d: f64) -> (f64, f64) {
+        match self.ramp {
+            Some(w) => w,
+            None => {
+                let (t, dt) = pore_weight(d * self.inverse_pore);
+                (t, dt * d)
+            }
+        }
+    }
+
+    /// ℓ_m of a class of diameter `d`.
+    #[inline]
+    fn pore_slope(&self, d: f64) -> f64 {
+        match self.ramp {
+            Some(_) => 1.0,
+            None => {
+                let free = 1.0 - self.total;
+                1.5 * (1.0 / (d * free) + self.surface / (free * free))
+            }
+        }
+    }
+
+    /// q_i = θ_i p_i − R of class `i` (mobility `k`, diameter `d`).
+    #[inline]
+    fn held(&self, k: f64, d: f64) -> f64 {
+        let p = (k - self.kappa).max(0.0);
+        if p > 0.0 {
+            self.weight(d).0 * p - self.held_sum
+        } else {
+            -self.held_sum
+        }
+    }
+
+    /// v_i −= c b q_i (the network's correction of the velocities `v`, with `mobility` and
+    /// `diameter` of the classes); the contact ramp as (c θ b)(p_i − P), its first version's
+    /// arithmetic.
+    #[inline]
+    fn correct_velocities(
+        &self,
+        c: f64,
+        b: f64,
+        mobility: &[f64],
+        diameter: &[f64],
+        v: &mut [f64],
+    ) {
+        match self.ramp {
+            Some((theta, _)) => {
+                let ctb = c * theta * b;
+                for (vi, &k) in v.iter_mut().zip(mobility) {
+                    *vi -= ctb * ((k - self.kappa).max(0.0) - self.held_sum);
+                }
+            }
+            None => {
+                let cb = c * b;
+                for ((vi, &k), &d) in v.iter_mut().zip(mobility).zip(diameter) {
+                    *vi -= cb * self.held(k, d);
+                }
+            }
+        }
+    }
+
+    /// K − k_i + q_i, the bracket of the consolidation coefficient h_i (see
+    /// [`Kinetics::compression_coefficients`]) of class i (mobility `ki`, diameter `di`) with
+    /// K = `k`; the contact ramp in the arithmetic of its first version, K − k_i + θ (p_i − P)
+    /// (bitwise the results from before the pore closure).
+    #[inline]
+    fn bracket(&self, k: f64, ki: f64, di: f64) -> f64 {
+        match self.ramp {
+            Some((theta, _)) => k - ki + theta * ((ki - self.kappa).max(0.0) - self.held_sum),
+            None => k - ki + self.held(ki, di),
+        }
+    }
+
+    /// The constants of row i (class of mobility `ki` and diameter `di`) of
+    /// ∂q_i/∂φ_m = ℓ_m (g_i p_i − T₁) + (κ − k_m)/φ (θ_i [k_i > κ] − T₂) − θ_m p_m.
+    #[inline]
+    fn held_row(&self, ki: f64, di: f64) -> HeldRow {
+        let p = (ki - self.kappa).max(0.0);
+        let (t, g) = if p > 0.0 { self.weight(di) } else { (0.0, 0.0) };
+        HeldRow {
+            slope: g * p - self.slope_sum,
+            large: t - self.large_fraction,
+        }
+    }
+
+    /// ∂q_i/∂φ_m from the row constants of [`Network::held_row`].
+    #[inline]
+    fn held_derivative(&self, row: HeldRow, km: f64, dm: f64) -> f64 {
+        let pm = (km - self.kappa).max(0.0);
+        let held_m = if pm > 0.0 {
+            self.weight(dm).0 * pm
+        } else {
+            0.0
+        };
+        self.pore_slope(dm) * row.slope + (self.kappa - km) / self.total * row.large - held_m
+    }
+}
+
+/// The per-row constants of ∂q_i/∂φ_m (see [`Network::held_row`]).
+#[derive(Debug, Clone, Copy)]
+struct HeldRow {
+    /// g_i p_i − T₁
+    slope: f64,
+    /// θ_i [k_i > κ] − T₂
+    large: f64,
 }
 
 /// The mixture quantities of one state (see the module documentation).
@@ -98,6 +226,10 @@ impl Kinetics {
             n: classes.len(),
             mobility: classes.iter().map(Class::mobility).collect(),
             excess: classes.iter().map(|c| c.density - fluid.density).collect(),
+            diameter: classes
+                .iter()
+                .map(|c| c.diameter * c.aggregate_cells.cbrt())
+                .collect(),
             inv_18mu: 1.0 / (18.0 * fluid.viscosity),
             law,
             phi_max: law.max_packing(),
@@ -114,6 +246,7 @@ impl Kinetics {
             critical,
             anchor: self.law.velocity_factor_and_derivative(critical).0,
             exponent: consolidation.bed_exponent,
+            network: consolidation.network,
             network_width: consolidation.network_width,
         });
         self
@@ -185,10 +318,7 @@ impl Kinetics {
         // b = M/K − e = S/K (M = S + eK)
         let b = net.map_or(0.0, |_| mix.mean / mix.mobility);
         if let Some(net) = net {
-            let ctb = mix.factor * net.theta * b;
-            for (vi, &k) in v.iter_mut().zip(&self.mobility).take(n) {
-                *vi -= ctb * ((k - net.kappa).max(0.0) - net.excess_sum);
-            }
+            net.correct_velocities(mix.factor, b, &self.mobility, &self.diameter, v);
         }
         if let Some(dv) = dv {
             for i in 0..n {
@@ -203,24 +333,59 @@ impl Kinetics {
                     *slot = base + mix.factor * dw;
                 }
             }
-            if let Some(net) = net {
-                // Δv_i = −c θ b q_i:
-                // ∂Δv_i/∂φ_m = −[(c′θ + cθ′) b q_i + cθ (∂b/∂φ_m) q_i + cθ b ∂q_i/∂φ_m],
-                // ∂b/∂φ_m = k_m (Δρ_m − Δρ̂)/K − Δρ_m, Δρ̂ = M/K = b + e,
-                // ∂q_i/∂φ_m = ([k_i > κ] − Φ₊)(κ − k_m)/φ − p_m.
-                let (c, ct) = (mix.factor, mix.factor * net.theta);
-                let dct = mix.factor_derivative * net.theta + c * net.theta_derivative;
-                let hat = b + mix.excess;
-                for i in 0..n {
-                    let ki = self.mobility[i];
-                    let large = if ki > net.kappa { 1.0 } else { 0.0 };
-                    let q = (ki - net.kappa).max(0.0) - net.excess_sum;
-                    let row = &mut dv[i * n..(i + 1) * n];
-                    for ((slot, &km), &dm) in row.iter_mut().zip(&self.mobility).zip(&self.excess) {
-                        let db = km * (dm - hat) / mix.mobility - dm;
-                        let dq = (large - net.large_fraction) * (net.kappa - km) / net.total
-                            - (km - net.kappa).max(0.0);
-                        *slot -= dct * b * q + ct * db * q + ct * b * dq;
+            match net {
+                None => {}
+                Some(
+                    net @ Network {
+                        ramp: Some((theta, theta_derivative)),
+                        ..
+                    },
+                ) => {
+                    // the contact ramp, q_i = θ (p_i − P):
+                    // ∂Δv_i/∂φ_m = −[(c′θ + cθ′) b (p_i − P) + cθ (∂b/∂φ_m)(p_i − P)
+                    //               + cθ b ∂(p_i − P)/∂φ_m],
+                    // ∂b/∂φ_m = k_m (Δρ_m − Δρ̂)/K − Δρ_m, Δρ̂ = M/K = b + e,
+                    // ∂(p_i − P)/∂φ_m = ([k_i > κ] − Φ₊)(κ − k_m)/φ − p_m.
+                    let (c, ct) = (mix.factor, mix.factor * theta);
+                    let dct = mix.factor_derivative * theta + c * theta_derivative;
+                    let hat = b + mix.excess;
+                    for i in 0..n {
+                        let ki = self.mobility[i];
+                        let large = if ki > net.kappa { 1.0 } else { 0.0 };
+                        let q = (ki - net.kappa).max(0.0) - net.held_sum;
+                        let row = &mut dv[i * n..(i + 1) * n];
+                        for ((slot, &km), &dm) in
+                            row.iter_mut().zip(&self.mobility).zip(&self.excess)
+                        {
+                            let db = km * (dm - hat) / mix.mobility - dm;
+                            let dq = (large - net.large_fraction) * (net.kappa - km) / net.total
+                                - (km - net.kappa).max(0.0);
+                            *slot -= dct * b * q + ct * db * q + ct * b * dq;
+                        }
+                    }
+                }
+                Some(net) => {
+                    // the pore closure, Δv_i = −c b q_i:
+                    // ∂Δv_i/∂φ_m = −[c′ b q_i + c (∂b/∂φ_m) q_i + c b ∂q_i/∂φ_m],
+                    // ∂b/∂φ_m = k_m (Δρ_m − Δρ̂)/K − Δρ_m, Δρ̂ = M/K = b + e,
+                    // ∂q_i/∂φ_m: see `Network::held_row`.
+                    let (c, dc) = (mix.factor, mix.factor_derivative);
+                    let hat = b + mix.excess;
+                    for i in 0..n {
+                        let (ki, di) = (self.mobility[i], self.diameter[i]);
+                        let q = net.held(ki, di);
+                        let held = net.held_row(ki, di);
+                        let row = &mut dv[i * n..(i + 1) * n];
+                        for (((slot, &km), &dm), &sm) in row
+                            .iter_mut()
+                            .zip(&self.mobility)
+                            .zip(&self.excess)
+                            .zip(&self.diameter)
+                        {
+                            let db = km * (dm - hat) / mix.mobility - dm;
+                            let dq = net.held_derivative(held, km, sm);
+                            *slot -= dc * b * q + c * db * q + c * b * dq;
+                        }
                     }
                 }
             }
@@ -248,58 +413,86 @@ impl Kinetics {
         }
         let net = self.network(phi);
         if let Some(net) = net {
-            let b = mean / k;
-            let ctb = c * net.theta * b;
-            for (vi, &kk) in v.iter_mut().zip(&self.mobility) {
-                *vi -= ctb * ((kk - net.kappa).max(0.0) - net.excess_sum);
-            }
+            net.correct_velocities(c, mean / k, &self.mobility, &self.diameter, v);
         }
         let floor = tot.max(critical);
         let g = (1.0 - tot) / floor;
         let cg = c * g;
-        let (theta, kappa, excess_sum) =
-            net.map_or((0.0, 0.0, 0.0), |n| (n.theta, n.kappa, n.excess_sum));
-        for (hi, &ki) in h.iter_mut().zip(&self.mobility) {
-            let q = (ki - kappa).max(0.0) - excess_sum;
-            *hi = cg * (k - ki + theta * q);
+        for ((hi, &ki), &d) in h.iter_mut().zip(&self.mobility).zip(&self.diameter) {
+            *hi = cg * net.map_or(k - ki + 0.0 * ki, |n| n.bracket(k, ki, d));
         }
     }
 
     /// The network closure's quantities of state `phi`, `None` where it does not act (no bed,
-    /// w = 0, φ ≤ φ_c − w). See [`buffycoat_physics::consolidation::network_weight`]: cells with
-    /// a mobility k_i above the network's mean κ = K/φ take the compaction-driven part of their
-    /// MLB slip with κ, weighted by θ(φ).
+    /// closure off; contact ramp: w = 0 or φ ≤ φ_c − w; pore closure: φ = 0). See
+    /// [`buffycoat_physics::consolidation::network_weight`] and
+    /// [`buffycoat_physics::consolidation::pore_weight`]: cells with a mobility k_i above the
+    /// network's mean κ = K/φ take the compaction-driven part of their MLB slip with κ,
+    /// weighted by θ_i.
     #[inline]
     fn network(&self, phi: &[f64]) -> Option<Network> {
         let bed = self.bed?;
-        if bed.network_width <= 0.0 {
+        if bed.network == NetworkClosure::Off {
             return None;
         }
-        let (mut total, mut k) = (0.0, 0.0);
-        for (&p, &kk) in phi.iter().zip(&self.mobility) {
+        let pores = bed.network == NetworkClosure::PoreSize;
+        let (mut total, mut k, mut surface) = (0.0, 0.0, 0.0);
+        for ((&p, &kk), &d) in phi.iter().zip(&self.mobility).zip(&self.diameter) {
             total += p;
             k += kk * p;
-        }
-        let (theta, theta_derivative) = network_weight(total, bed.critical, bed.network_width);
-        if theta == 0.0 && theta_derivative == 0.0 {
-            return None;
-        }
-        let kappa = k / total;
-        let (mut excess_sum, mut large_fraction) = (0.0, 0.0);
-        for (&p, &kk) in phi.iter().zip(&self.mobility) {
-            if kk > kappa {
-                excess_sum += p * (kk - kappa);
-                large_fraction += p;
+            if pores {
+                surface += p / d;
             }
         }
-        Some(Network {
-            theta,
-            theta_derivative,
-            kappa,
-            excess_sum,
-            large_fraction,
+        let ramp = match bed.network {
+            NetworkClosure::Off => return None,
+            NetworkClosure::ContactRamp => {
+                if bed.network_width <= 0.0 {
+                    return None;
+                }
+                let w = network_weight(total, bed.critical, bed.network_width);
+                if w == (0.0, 0.0) {
+                    return None;
+                }
+                Some(w)
+            }
+            NetworkClosure::PoreSize => {
+                if total <= 0.0 {
+                    return None;
+                }
+                None
+            }
+        };
+        let mut net = Network {
+            ramp,
+            inverse_pore: 1.5 * surface / (1.0 - total),
+            surface,
+            kappa: k / total,
+            held_sum: 0.0,
+            slope_sum: 0.0,
+            large_fraction: 0.0,
             total,
-        })
+        };
+        let (mut held_sum, mut slope_sum, mut large_fraction) = (0.0, 0.0, 0.0);
+        for ((&p, &kk), &d) in phi.iter().zip(&self.mobility).zip(&self.diameter) {
+            if kk > net.kappa {
+                if ramp.is_some() {
+                    // P and Φ₊ (θ is common and applied outside)
+                    held_sum += p * (kk - net.kappa);
+                    large_fraction += p;
+                } else {
+                    let (t, g) = net.weight(d);
+                    let excess = kk - net.kappa;
+                    held_sum += p * t * excess;
+                    slope_sum += p * g * excess;
+                    large_fraction += p * t;
+                }
+            }
+        }
+        net.held_sum = held_sum;
+        net.slope_sum = slope_sum;
+        net.large_fraction = large_fraction;
+        Some(net)
     }
 }
 
@@ -340,13 +533,10 @@ impl Kinetics {
         };
         let cg = c * g;
         let net = self.network(phi);
-        // the network closure adds θ q_i to the bracket K − k_i (see `velocities`: the stress
+        // the network closure adds q_i to the bracket K − k_i (see `velocities`: the stress
         // enters b as −σ_r (1 − φ)/(a φ))
-        let (theta, kappa, excess_sum) =
-            net.map_or((0.0, 0.0, 0.0), |n| (n.theta, n.kappa, n.excess_sum));
-        for (hi, &ki) in h.iter_mut().zip(&self.mobility) {
-            let q = (ki - kappa).max(0.0) - excess_sum;
-            *hi = cg * (k - ki + theta * q);
+        for ((hi, &ki), &d) in h.iter_mut().zip(&self.mobility).zip(&self.diameter) {
+            *hi = cg * net.map_or(k - ki + 0.0 * ki, |n| n.bracket(k, ki, d));
         }
         if let Some(dh) = dh {
             let n = self.n;
@@ -361,17 +551,36 @@ impl Kinetics {
                             *slot = base * diff + cg * km;
                         }
                     }
-                    Some(net) => {
-                        // ∂h_i/∂φ_m = (c′G + cG′)[K − k_i + θ q_i]
-                        //             + cG [k_m + θ′ q_i + θ ∂q_i/∂φ_m]
-                        let large = if ki > net.kappa { 1.0 } else { 0.0 };
-                        let q = (ki - net.kappa).max(0.0) - net.excess_sum;
-                        let bracket = diff + net.theta * q;
+                    Some(Network {
+                        ramp: Some((theta, theta_derivative)),
+                        kappa,
+                        held_sum,
+                        large_fraction,
+                        total,
+                        ..
+                    }) => {
+                        // the contact ramp, q_i = θ (p_i − P):
+                        // ∂h_i/∂φ_m = (c′G + cG′)[K − k_i + θ (p_i − P)]
+                        //             + cG [k_m + θ′ (p_i − P) + θ ∂(p_i − P)/∂φ_m]
+                        let large = if ki > kappa { 1.0 } else { 0.0 };
+                        let q = (ki - kappa).max(0.0) - held_sum;
+                        let bracket = diff + theta * q;
                         for (slot, &km) in row.iter_mut().zip(&self.mobility) {
-                            let dq = (large - net.large_fraction) * (net.kappa - km) / net.total
-                                - (km - net.kappa).max(0.0);
-                            *slot = base * bracket
-                                + cg * (km + net.theta_derivative * q + net.theta * dq);
+                            let dq = (large - large_fraction) * (kappa - km) / total
+                                - (km - kappa).max(0.0);
+                            *slot = base * bracket + cg * (km + theta_derivative * q + theta * dq);
+                        }
+                    }
+                    Some(net) => {
+                        // the pore closure:
+                        // ∂h_i/∂φ_m = (c′G + cG′)[K − k_i + q_i] + cG [k_m + ∂q_i/∂φ_m]
+                        let di = self.diameter[i];
+                        let bracket = diff + net.held(ki, di);
+                        let held = net.held_row(ki, di);
+                        for ((slot, &km), &dm) in
+                            row.iter_mut().zip(&self.mobility).zip(&self.diameter)
+                        {
+                            *slot = base * bracket + cg * (km + net.held_derivative(held, km, dm));
                         }
                     }
                 }
@@ -503,8 +712,14 @@ mod tests {
         let fluid = Fluid::plasma_37c();
         let law = HindranceLaw::richardson_zaki(4.65, 0.99).unwrap();
         let c = classes();
-        for width in [0.0, 0.05] {
+        for (network, width) in [
+            (NetworkClosure::ContactRamp, 0.0),
+            (NetworkClosure::ContactRamp, 0.05),
+            (NetworkClosure::PoreSize, 0.05),
+            (NetworkClosure::Off, 0.05),
+        ] {
             let mut bed = Consolidation::red_cells();
+            bed.network = network;
             bed.network_width = width;
             for kin in [
                 Kinetics::new(&c, &fluid, law, 0.01),
@@ -532,79 +747,157 @@ mod tests {
         }
     }
 
+    /// The network closure (contact ramp and pore size): nothing changes for one class or
+    /// below φ_c − w (ramp) / at φ = 0 (pores); well inside a bed a large cell's slip relative
+    /// to the network's cells is its buoyant slip c k_i (Δρ_i − Δρ̂) (per unit acceleration, no
+    /// stress); the Jacobians of the velocities and of the consolidation coefficients match
+    /// central differences, also on the ramps (the contact ramp in φ, the pore weight in
+    /// λ = d_i/d_h, across λ = 1 and in the dilute limit).
     #[test]
     fn network_closure_holds_large_cells_and_jacobians_match_differences() {
         let fluid = Fluid::plasma_37c();
         let law = HindranceLaw::richardson_zaki(4.65, 0.99).unwrap();
-        let mut bed = Consolidation::red_cells();
-        bed.network_width = 0.05;
-        let one = [Class::new("rbc", 5.5e-6, 1095.0, 1.09, 0.4)];
-        let (plain, held) = (
-            Kinetics::new(&one, &fluid, law, 0.01).with_bed(&Consolidation {
-                network_width: 0.0,
-                ..bed
-            }),
-            Kinetics::new(&one, &fluid, law, 0.01).with_bed(&bed),
-        );
-        for phi in [0.45, 0.53, 0.8] {
-            let (mut a, mut b) = ([0.0], [0.0]);
-            plain.velocities(&[phi], &mut a, None);
-            held.velocities(&[phi], &mut b, None);
-            assert!((a[0] - b[0]).abs() <= 1e-12 * a[0].abs(), "{phi}");
-            plain.compression_coefficients(&[phi], 0.55, &mut a, None);
-            held.compression_coefficients(&[phi], 0.55, &mut b, None);
-            assert!((a[0] - b[0]).abs() <= 1e-12 * a[0].abs(), "{phi}");
-        }
-        let c = classes();
-        let kin = Kinetics::new(&c, &fluid, law, 0.01).with_bed(&bed);
-        // well above the ramp, a trace lymphocyte moves relative to the red cells with its
-        // buoyant slip against the solids' mean density
-        let phi = [0.8, 1e-9, 1e-9];
-        let mut v = [0.0; 3];
-        kin.velocities(&phi, &mut v, None);
-        let (fac, _) = kin.velocity_factor(0.8);
-        let want = kin.inv_18mu * fac * c[1].mobility() * (c[1].density - c[0].density);
-        let got = v[1] - v[0];
-        assert!((got - want).abs() <= 1e-6 * want.abs(), "{got} vs {want}");
-        assert!(got < 0.0, "the lighter, larger cell rises through the bed");
-        for phi in [
-            [0.52, 0.004, 0.002],
-            [0.535, 0.01, 0.001],
-            [0.58, 0.01, 0.001],
-            [0.7, 0.05, 0.01],
-            [0.9, 0.005, 0.001],
-        ] {
-            let (mut v, mut dv) = ([0.0; 3], [0.0; 9]);
-            let (mut h, mut dh) = ([0.0; 3], [0.0; 9]);
-            kin.velocities(&phi, &mut v, Some(&mut dv));
-            kin.compression_coefficients(&phi, 0.55, &mut h, Some(&mut dh));
-            for m in 0..3 {
-                let e = 1e-8;
-                let (mut p, mut q) = (phi, phi);
-                p[m] += e;
-                q[m] -= e;
-                let (mut vp, mut vq, mut hp, mut hq) = ([0.0; 3], [0.0; 3], [0.0; 3], [0.0; 3]);
-                kin.velocities(&p, &mut vp, None);
-                kin.velocities(&q, &mut vq, None);
-                kin.compression_coefficients(&p, 0.55, &mut hp, None);
-                kin.compression_coefficients(&q, 0.55, &mut hq, None);
-                for i in 0..3 {
-                    let fd = (vp[i] - vq[i]) / (2.0 * e);
-                    let scale = dv[i * 3 + m].abs().max(1e-3 * v[i].abs());
-                    assert!(
-                        (fd - dv[i * 3 + m]).abs() <= 1e-5 * scale,
-                        "v {phi:?} i={i} m={m}: {fd} vs {}",
-                        dv[i * 3 + m]
-                    );
-                    let fd = (hp[i] - hq[i]) / (2.0 * e);
-                    let scale = dh[i * 3 + m].abs().max(1e-3 * h[i].abs());
-                    assert!(
-                        (fd - dh[i * 3 + m]).abs() <= 1e-5 * scale,
-                        "h {phi:?} i={i} m={m}: {fd} vs {}",
-                        dh[i * 3 + m]
-                    );
+        for network in [NetworkClosure::ContactRamp, NetworkClosure::PoreSize] {
+            let mut bed = Consolidation::red_cells();
+            bed.network = network;
+            bed.network_width = 0.05;
+            let one = [Class::new("rbc", 5.5e-6, 1095.0, 1.09, 0.4)];
+            let (plain, held) = (
+                Kinetics::new(&one, &fluid, law, 0.01).with_bed(&Consolidation {
+                    network: NetworkClosure::Off,
+                    ..bed
+                }),
+                Kinetics::new(&one, &fluid, law, 0.01).with_bed(&bed),
+            );
+            for phi in [0.05, 0.45, 0.53, 0.8] {
+                let (mut a, mut b) = ([0.0], [0.0]);
+                plain.velocities(&[phi], &mut a, None);
+                held.velocities(&[phi], &mut b, None);
+                assert!((a[0] - b[0]).abs() <= 1e-12 * a[0].abs(), "{phi}");
+                plain.compression_coefficients(&[phi], 0.55, &mut a, None);
+                held.compression_coefficients(&[phi], 0.55, &mut b, None);
+                assert!((a[0] - b[0]).abs() <= 1e-12 * a[0].abs(), "{phi}");
+            }
+            let c = classes();
+            let kin = Kinetics::new(&c, &fluid, law, 0.01).with_bed(&bed);
+            // well inside the bed, a trace lymphocyte moves relative to the red cells with its
+            // buoyant slip against the solids' mean density
+            let phi = [0.8, 1e-9, 1e-9];
+            let mut v = [0.0; 3];
+            kin.velocities(&phi, &mut v, None);
+            let (fac, _) = kin.velocity_factor(0.8);
+            let want = kin.inv_18mu * fac * c[1].mobility() * (c[1].density - c[0].density);
+            let got = v[1] - v[0];
+            assert!((got - want).abs() <= 1e-6 * want.abs(), "{got} vs {want}");
+            assert!(got < 0.0, "the lighter, larger cell rises through the bed");
+            for phi in [
+                [1e-4, 1e-4, 1e-4],
+                [0.05, 0.002, 0.003],
+                [0.2, 0.004, 0.002],
+                // λ = 1 for the lymphocyte near φ ≈ 0.32
+                [0.3, 0.004, 0.002],
+                [0.33, 0.004, 0.002],
+                [0.52, 0.004, 0.002],
+                [0.535, 0.01, 0.001],
+                [0.58, 0.01, 0.001],
+                [0.7, 0.05, 0.01],
+                [0.9, 0.005, 0.001],
+            ] {
+                let (mut v, mut dv) = ([0.0; 3], [0.0; 9]);
+                let (mut h, mut dh) = ([0.0; 3], [0.0; 9]);
+                kin.velocities(&phi, &mut v, Some(&mut dv));
+                kin.compression_coefficients(&phi, 0.55, &mut h, Some(&mut dh));
+                for m in 0..3 {
+                    let e = (1e-8f64).min(0.01 * phi[m]);
+                    let (mut p, mut q) = (phi, phi);
+                    p[m] += e;
+                    q[m] -= e;
+                    let (mut vp, mut vq, mut hp, mut hq) = ([0.0; 3], [0.0; 3], [0.0; 3], [0.0; 3]);
+                    kin.velocities(&p, &mut vp, None);
+                    kin.velocities(&q, &mut vq, None);
+                    kin.compression_coefficients(&p, 0.55, &mut hp, None);
+                    kin.compression_coefficients(&q, 0.55, &mut hq, None);
+                    for i in 0..3 {
+                        let fd = (vp[i] - vq[i]) / (2.0 * e);
+                        let scale = dv[i * 3 + m].abs().max(1e-3 * v[i].abs());
+                        assert!(
+                            (fd - dv[i * 3 + m]).abs() <= 1e-5 * scale,
+                            "{network:?} v {phi:?} i={i} m={m}: {fd} vs {}",
+                            dv[i * 3 + m]
+                        );
+                        let fd = (hp[i] - hq[i]) / (2.0 * e);
+                        let scale = dh[i * 3 + m].abs().max(1e-3 * h[i].abs());
+                        assert!(
+                            (fd - dh[i * 3 + m]).abs() <= 1e-5 * scale,
+                            "{network:?} h {phi:?} i={i} m={m}: {fd} vs {}",
+                            dh[i * 3 + m]
+                        );
+                    }
                 }
             }
         }
+    }
+
+    /// The pore closure holds a cell by the size of the pores between the others: a trace
+    /// lymphocyte (7.8 µm) among red cells (5.5 µm) is free in plasma (the MLB velocities),
+    /// partly held in a dilute suspension and fully held from λ = d/d_h = 1 (φ ≈ 0.32 with
+    /// d_h = (2/3) d_r (1 − φ)/φ) — where it rises relative to the red cells with its
+    /// buoyant slip, while the MLB closure alone drags it down with the settling red cells;
+    /// platelets (smaller than the red cells) keep their MLB velocities.
+    #[test]
+    fn pore_closure_holds_cells_larger_than_the_pores() {
+        let fluid = Fluid::plasma_37c();
+        let law = HindranceLaw::richardson_zaki(4.65, 0.99).unwrap();
+        let c = classes();
+        let bed = Consolidation {
+            network: NetworkClosure::PoreSize,
+            ..Consolidation::red_cells()
+        };
+        let off = Kinetics::new(&c, &fluid, law, 0.01).with_bed(&Consolidation {
+            network: NetworkClosure::Off,
+            ..bed
+        });
+        let kin = Kinetics::new(&c, &fluid, law, 0.01).with_bed(&bed);
+        let relative = |k: &Kinetics, red: f64| {
+            let mut v = [0.0; 3];
+            k.velocities(&[red, 1e-9, 1e-9], &mut v, None);
+            (v[1] - v[0], v[2], v[0])
+        };
+        // the pore diameter and the size ratio at which the lymphocyte is fully held
+        let held_from = 1.0 / (1.0 + 1.5 * c[1].diameter / c[0].diameter);
+        assert!((held_from - 0.32).abs() < 0.01, "{held_from}");
+        // dilute: the pores are far wider than the cell, MLB within 0.1 %
+        let (a, pa, _) = relative(&off, 1e-3);
+        let (b, pb, _) = relative(&kin, 1e-3);
+        assert!((a - b).abs() <= 1e-3 * a.abs(), "{a} vs {b}");
+        assert!(
+            (pa - pb).abs() <= 1e-12 * pa.abs(),
+            "platelets: {pa} vs {pb}"
+        );
+        for red in [0.35, 0.415] {
+            let (a, _, _) = relative(&off, red);
+            let (b, _, _) = relative(&kin, red);
+            // held: its buoyant slip against the red cells, upward
+            let (fac, _) = kin.velocity_factor(red + 2e-9);
+            let want = kin.inv_18mu * fac * c[1].mobility() * (c[1].density - c[0].density);
+            assert!(
+                (b - want).abs() <= 1e-5 * want.abs(),
+                "{red}: {b} vs {want}"
+            );
+            assert!(
+                b < 0.0 && a > 0.0,
+                "{red}: MLB {a} (sinks), held {b} (rises)"
+            );
+        }
+        // partly held in between, monotone in φ
+        let mid: Vec<f64> = [0.05, 0.1, 0.2, 0.3]
+            .iter()
+            .map(|&red| {
+                let (a, _, _) = relative(&off, red);
+                let (b, _, _) = relative(&kin, red);
+                (a - b) / a.abs()
+            })
+            .collect();
+        assert!(mid.windows(2).all(|w| w[1] > w[0] && w[0] > 0.0), "{mid:?}");
     }
 }

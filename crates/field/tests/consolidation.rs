@@ -351,6 +351,7 @@ fn calibrate_stress() {
             stress: SolidStress::new(0.55, s0, b).unwrap(),
             bed_exponent: m,
             unloading_stiffness: 100.0,
+            network: buffycoat_physics::consolidation::NetworkClosure::Off,
             network_width: 0.0,
         };
         let pcv = packed_cell_volume(rcf, r_max, column, 0.45, law, Some(c), 200, &[t]).unwrap();

@@ -203,10 +203,31 @@ pub struct Consolidation {
     /// ratio R ≥ 1 of the unloading to the loading stiffness (see
     /// [`SolidStress::unloading_stress_and_derivative`])
     pub unloading_stiffness: f64,
-    /// width w ∈ [0, 0.4] (volume fraction below φ_c) over which cells larger than the bed's
-    /// cells become held by the crowded bed (see [`network_weight`]); 0: never (the
-    /// Berres et al. volume-share closure alone, as before issue 11's network closure)
+    /// which weight θ_i decides how far the crowded bed holds cells larger than its own (see
+    /// [`NetworkClosure`])
+    pub network: NetworkClosure,
+    /// width w ∈ [0, 0.4] (volume fraction below φ_c) of [`NetworkClosure::ContactRamp`]
+    /// (see [`network_weight`]); 0: never (the Berres et al. volume-share closure alone, as
+    /// before issue 11's network closure). Not used by the other closures.
     pub network_width: f64,
+}
+
+/// How a consolidating bed holds cells larger than its own cells (the network closure of
+/// [`network_weight`] and [`pore_weight`]; docs/physics.md §9.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NetworkClosure {
+    /// no network closure: the Berres et al. volume-share closure alone
+    Off,
+    /// one weight θ(φ) of the total fraction for every class: a C¹ ramp of width
+    /// [`Consolidation::network_width`] below the contact fraction ([`network_weight`]); the
+    /// default
+    #[default]
+    ContactRamp,
+    /// a weight θ_i per class from the ratio of the cell's diameter to the hydraulic diameter
+    /// of the pores between the cells ([`pore_weight`]): no width to choose. Opt-in: not
+    /// grid-converged at the whole-blood preset's 400 radial cells and 2–18 × the Newton
+    /// work there (docs/physics.md §9.1)
+    PoreSize,
 }
 
 impl Consolidation {
@@ -216,6 +237,7 @@ impl Consolidation {
             stress: SolidStress::red_cells(),
             bed_exponent: RED_CELL_BED_EXPONENT,
             unloading_stiffness: RED_CELL_UNLOADING_STIFFNESS,
+            network: NetworkClosure::ContactRamp,
             network_width: RED_CELL_NETWORK_WIDTH,
         }
     }
@@ -289,6 +311,60 @@ pub fn network_weight(phi: f64, critical: f64, width: f64) -> (f64, f64) {
     (s * s * (3.0 - 2.0 * s), 6.0 * s * (1.0 - s) / width)
 }
 
+/// The weight θ(λ) ∈ [0, 1] with which the pores of a crowded suspension hold a cell of
+/// diameter d_i, as a function of the size ratio λ = d_i/d_h to the pores' hydraulic diameter,
+/// and its derivative dθ/dλ ([`NetworkClosure::PoreSize`]).
+///
+/// **Pore size.** The hydraulic diameter of the space between the cells,
+///
+/// d_h = 4 ε/S_v = (2/3) (1 − φ)/Σ_j (φ_j/d_j),
+///
+/// (ε = 1 − φ the plasma fraction, S_v = Σ 6 φ_j/d_j the cells' surface per unit volume of
+/// sphere-equivalent diameters d_j, m) is Carman's pore diameter of a packed bed (Carman,
+/// Trans Inst Chem Eng 15:150, 1937: (2/3) d ε/(1 − ε) for one size) and, for any random
+/// dispersion, the mean free distance between the cells (Fullman, Trans AIME 197:447, 1953:
+/// λ_f = 4 V_V/S_V of the matrix phase). For red cells (d = 5.5 µm) it is 4.5 µm at φ = 0.45,
+/// 2.4 µm at 0.6, 0.9 µm at 0.8; a lymphocyte (7.8 µm) reaches λ = 1 at φ ≈ 0.32, a monocyte
+/// or neutrophil (9.6–10 µm) at φ ≈ 0.27.
+///
+/// **Weight.** In Kozeny's picture the plasma flows through the bed in capillaries of diameter
+/// d_h. A sphere carried by Poiseuille flow through a cylindrical pore of diameter d_h, whose
+/// centre cannot come closer to the wall than its radius, is transmitted with the flux-
+/// averaged fraction (the sieving coefficient; Ferry, J Gen Physiol 20:95, 1936; Renkin,
+/// J Gen Physiol 38:225, 1954; Deen, AIChE J 33:1409, 1987)
+///
+/// S(λ) = (1 − λ)² [2 − (1 − λ)²],  0 ≤ λ ≤ 1,  S = 0 for λ ≥ 1,
+///
+/// the fraction of the flow that passes through the part of the pore its centre can reach.
+/// The rest is held back by the pore walls, i.e. by the cells around the pore:
+///
+/// θ(λ) = 1 − S(λ) = [λ (2 − λ)]²,  θ = 1 for λ ≥ 1,  dθ/dλ = 4 λ (2 − λ)(1 − λ).
+///
+/// θ rises from 0 (a point particle follows the plasma) to 1 (a cell as large as the pore
+/// cannot follow it), with zero slope at both ends (C¹); both end points are geometric, no
+/// number is fitted. The closure it weights is the one of [`network_weight`] with θ_i per
+/// class.
+///
+/// Validity: rigid spheres, the steric and flow-profile part of Ferry's model only (Renkin's
+/// wall-drag factor, which lowers S further at λ → 1, is left out: it concerns the speed of a
+/// transmitted sphere, not whether it passes); random dispersions of cells with no preferred
+/// orientation. Red cells are not spheres: their real surface (≈ 135 µm² against 98 µm² for
+/// the 87 fL sphere; sphericity ≈ 0.72, Canham & Burton, Circ Res 22:405, 1968) makes the
+/// pores ≈ 30 % narrower than d_h above, so the sphere estimate holds cells less than real
+/// pores would. White cells are deformable and pass pores somewhat smaller than themselves
+/// under a pressure drop (leukocyte filtration), which acts the other way.
+#[inline]
+pub fn pore_weight(ratio: f64) -> (f64, f64) {
+    if ratio >= 1.0 {
+        return (1.0, 0.0);
+    }
+    if ratio <= 0.0 {
+        return (0.0, 0.0);
+    }
+    let a = ratio * (2.0 - ratio);
+    (a * a, 4.0 * a * (1.0 - ratio))
+}
+
 /// R of [`Consolidation::red_cells`]: assumed (no data): packed red cells barely swell when
 /// the rotor stops — the packed-cell volume is read after the stop.
 pub const RED_CELL_UNLOADING_STIFFNESS: f64 = 100.0;
@@ -338,6 +414,26 @@ mod tests {
         let mut c = Consolidation::red_cells();
         c.network_width = 0.5;
         assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn pore_weight_is_the_complement_of_ferrys_sieving_coefficient_and_c1() {
+        assert_eq!(pore_weight(0.0), (0.0, 0.0));
+        assert_eq!(pore_weight(1.0), (1.0, 0.0));
+        assert_eq!(pore_weight(3.0), (1.0, 0.0));
+        for l in [1e-3, 0.1, 0.3, 0.5, 0.8, 0.999] {
+            let (t, d) = pore_weight(l);
+            // Ferry's transmitted fraction S = (1 − λ)² [2 − (1 − λ)²] (parabolic flow in the
+            // part of the pore a sphere's centre can reach), held θ = 1 − S
+            let b = (1.0 - l) * (1.0 - l);
+            assert!((t - (1.0 - b * (2.0 - b))).abs() < 1e-14, "{l}");
+            let h = 1e-7;
+            let fd = (pore_weight(l + h).0 - pore_weight(l - h).0) / (2.0 * h);
+            assert!((fd - d).abs() <= 1e-6 * d.max(1.0), "{l}: {fd} vs {d}");
+            assert!(d >= 0.0 && (0.0..=1.0).contains(&t));
+        }
+        // zero slope at both ends (C¹ into θ = 0 and θ = 1)
+        assert!(pore_weight(1e-9).1 < 1e-8 && pore_weight(1.0 - 1e-9).1 < 1e-8);
     }
 
     #[test]

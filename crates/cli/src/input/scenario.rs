@@ -513,8 +513,24 @@ pub struct ConsolidationSection {
     /// ratio of the unloading to the loading stiffness of the bed
     pub unloading_stiffness: Option<f64>,
     /// width (volume fraction below φ_c) over which the crowded bed comes to hold cells larger
-    /// than the bed's cells (0: off)
+    /// than the bed's cells (0: off); selects `network = "contact_ramp"` when `network` is
+    /// not given (files written before the pore closure keep their closure)
     pub network_width: Option<f64>,
+    /// how the crowded bed holds cells larger than its own: "contact_ramp" (default; width
+    /// `network_width`), "pore_size" or "off"
+    pub network: Option<NetworkKind>,
+}
+
+/// `consolidation.network` (see `buffycoat_physics::consolidation::NetworkClosure`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NetworkKind {
+    /// a weight per class from the cell's size against the pores between the other cells
+    PoreSize,
+    /// one weight for every class, a ramp of width `network_width` below φ_c
+    ContactRamp,
+    /// no network closure
+    Off,
 }
 
 /// `[hindrance]`
@@ -1838,7 +1854,9 @@ impl ScenarioFile {
         let consolidation = match &self.consolidation {
             None => None,
             Some(c) => {
-                use buffycoat_physics::consolidation::{Consolidation, SolidStress};
+                use buffycoat_physics::consolidation::{
+                    Consolidation, NetworkClosure, SolidStress,
+                };
                 let d = Consolidation::red_cells();
                 let critical = c
                     .critical_fraction
@@ -1879,11 +1897,25 @@ impl ScenarioFile {
                     .map(|v| in_range("consolidation.network_width", v, 0.0, 0.4, false, ""))
                     .transpose()?
                     .unwrap_or(d.network_width);
+                let network = match (c.network, c.network_width) {
+                    (None, None) => d.network,
+                    (None | Some(NetworkKind::ContactRamp), _) => NetworkClosure::ContactRamp,
+                    (Some(NetworkKind::PoreSize), Some(_)) => {
+                        return Err(key_err(
+                            "consolidation.network_width",
+                            "applies only to consolidation.network = \"contact_ramp\"; remove \
+                             it or set network = \"contact_ramp\"",
+                        ));
+                    }
+                    (Some(NetworkKind::PoreSize), None) => NetworkClosure::PoreSize,
+                    (Some(NetworkKind::Off), _) => NetworkClosure::Off,
+                };
                 Some(Consolidation {
                     stress: SolidStress::new(critical, modulus, exponent)
                         .map_err(|e| key_err("consolidation", e.to_string()))?,
                     bed_exponent,
                     unloading_stiffness,
+                    network,
                     network_width,
                 })
             }
