@@ -314,6 +314,30 @@ impl Implicit {
         self.solver.reset_partition();
     }
 
+    /// The step's scaled local error from `class_err` (the classes of `mask`; the largest
+    /// class error over its scale, relative to the total measure, times Δt/(Δt + Δt₀)) and the
+    /// proposed step factor clamp(0.9 √(tol/E), 0.2, 2) (2 for a zero error). One expression for
+    /// the major steps and the minor sub-steps.
+    fn error_and_factor(&self, dt: f64, dt_prev: f64, tolerance: f64) -> (f64, f64) {
+        let err = self
+            .class_err
+            .iter()
+            .zip(&self.err_scale)
+            .zip(&self.mask)
+            .filter(|&(_, &k)| k)
+            .map(|((e, s), _)| e * s)
+            .fold(0.0, f64::max)
+            * self.inv_total_measure
+            * dt
+            / (dt + dt_prev);
+        let factor = if err > 0.0 {
+            (0.9 * (tolerance / err).sqrt()).clamp(0.2, 2.0)
+        } else {
+            2.0
+        };
+        (err, factor)
+    }
+
     /// Takes one accepted step from `time` towards `t_end` (never beyond): retries rejected
     /// steps internally. Returns the accepted step, or `None` if Newton failed at the
     /// smallest step.
@@ -405,20 +429,8 @@ impl Implicit {
                 for (k, &m) in self.mask.iter_mut().zip(&self.major) {
                     *k = !self.split || m;
                 }
-                let err = self
-                    .class_err
-                    .iter()
-                    .zip(&self.err_scale)
-                    .zip(&self.mask)
-                    .filter(|&(_, &k)| k)
-                    .map(|((e, s), _)| e * s)
-                    .fold(0.0, f64::max)
-                    * self.inv_total_measure
-                    * dt
-                    / (dt + self.dt_prev);
-                if err > 0.0 {
-                    factor = (0.9 * (im.time_tolerance / err).sqrt()).clamp(0.2, 2.0);
-                }
+                let err;
+                (err, factor) = self.error_and_factor(dt, self.dt_prev, im.time_tolerance);
                 if err > 2.0 * im.time_tolerance && dt > MIN_DT {
                     self.stats.rejected_error += 1;
                     self.dt = dt * factor;
@@ -576,20 +588,8 @@ impl Implicit {
                     n,
                     (&mut self.class_err, &mut self.cumulative),
                 );
-                let err = self
-                    .class_err
-                    .iter()
-                    .zip(&self.err_scale)
-                    .zip(&self.mask)
-                    .filter(|&(_, &k)| k)
-                    .map(|((e, s), _)| e * s)
-                    .fold(0.0, f64::max)
-                    * self.inv_total_measure
-                    * h
-                    / (h + self.sub_dt_prev);
-                if err > 0.0 {
-                    factor = (0.9 * (im.time_tolerance / err).sqrt()).clamp(0.2, 2.0);
-                }
+                let err;
+                (err, factor) = self.error_and_factor(h, self.sub_dt_prev, im.time_tolerance);
                 if err > 2.0 * im.time_tolerance && h > MIN_DT {
                     self.stats.minor_rejected += 1;
                     self.sub_dt = h * factor;
