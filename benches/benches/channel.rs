@@ -41,6 +41,21 @@ fn blood_classes() -> Vec<Class> {
     ]
 }
 
+/// The `channel_steady` group: 20 samples over 4 s, throughput in cell-class updates
+/// (`updates` = radial × along × classes per solve).
+fn steady_group(
+    c: &mut Criterion,
+    updates: usize,
+) -> criterion::BenchmarkGroup<'_, criterion::measurement::WallTime> {
+    let mut group = c.benchmark_group("channel_steady");
+    group
+        .sample_size(20)
+        .warm_up_time(timing::seconds(1.0))
+        .measurement_time(timing::seconds(4.0))
+        .throughput(Throughput::Elements(updates as u64));
+    group
+}
+
 fn steady(c: &mut Criterion) {
     let geometry = ChannelGeometry {
         r_inner: 0.100,
@@ -75,12 +90,7 @@ fn steady(c: &mut Criterion) {
     let channel = Channel::new(config, blood_classes()).expect("channel");
     let channel_diffusive = Channel::new(diffusive, blood_classes()).expect("channel");
     let par = Parallel::serial();
-    let mut group = c.benchmark_group("channel_steady");
-    group
-        .sample_size(20)
-        .warm_up_time(timing::seconds(1.0))
-        .measurement_time(timing::seconds(4.0))
-        .throughput(Throughput::Elements((radial * along * 8) as u64));
+    let mut group = steady_group(c, radial * along * 8);
     group.bench_function("preset_100x200_1thread", |b| {
         b.iter(|| channel.solve_steady(&par).expect("steady"))
     });
@@ -109,12 +119,7 @@ fn preset_as_shipped(c: &mut Criterion) {
     let (radial, along) = (channel.config().radial_cells, channel.config().along_cells);
     let classes = channel.classes().len();
     let par = Parallel::serial();
-    let mut group = c.benchmark_group("channel_steady");
-    group
-        .sample_size(20)
-        .warm_up_time(timing::seconds(1.0))
-        .measurement_time(timing::seconds(4.0))
-        .throughput(Throughput::Elements((radial * along * classes) as u64));
+    let mut group = steady_group(c, radial * along * classes);
     group.bench_function("preset_as_shipped_1thread", |b| {
         b.iter(|| {
             channel
