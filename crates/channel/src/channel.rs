@@ -500,62 +500,38 @@ impl Channel {
     }
 }
 
-/// Promotes to the coupled ("major") classes of the Newton Jacobian every class whose largest
-/// volume fraction in `column` (J × `n`, cell-major) reaches `threshold` × the column's largest
-/// total fraction; returns whether `major` changed. `local_max` is scratch (n).
-///
 /// The total volume fraction above which [`SettlingFlux::Muscl`] reconstructs the settling
 /// flux (every cell of a face's stencil in the state at the start of the step): the red-cell
 /// bed of the channel (whole blood enters at ≈ 0.42 with the anticoagulant; the bed is
 /// ≳ 0.7), not the suspension above it nor the platelet and white-cell sheets on it.
 pub const BED_MIN_TOTAL: f64 = 0.6;
 
-/// The inlet rule ([`crate::ImplicitSettings::coupling_threshold`]) decouples the classes
-/// that are dilute at the inlet (platelets, white cells). Downstream they collect into sheets
-/// (the packed platelets and the buffy coat reach 5–20 % by volume on a grid that resolves
-/// them, [`crate::ChannelConfig::refine_interface`]); there the neglected derivatives
-/// ∂v_major/∂φ_minor are no longer small, the decoupled Newton iteration stalls and every such
-/// station fails once and is repeated with the exact Jacobian (measured on the refined
-/// leukapheresis preset: 34 retries, 2 869 iterations, 1 666 factorisations). Coupling a class
-/// from the first station where it is concentrated removes that (1 retry, ≈ 1 750 iterations,
-/// ≈ 450 factorisations). A promoted class stays coupled for the rest of the march, so the
-/// partition changes at most n times. A converged step is the same to the Newton tolerance
-/// (the residual is exact); a step that has to be subdivided is a slightly different
-/// backward-Euler discretisation, so where the two partitions subdivide different stations the
-/// port fractions differ by the discretisation error of a step (4·10⁻⁴ in the test
-/// `refined_march_couples_concentrated_classes`). The decision depends only on the march's own
-/// data, so it is deterministic.
-///
-/// Only the refined march ([`crate::ChannelConfig::refine_interface`]) uses it: on a uniform
-/// grid the sheets are smeared over cells of ≈ 20 µm, the decoupled iteration converges (no
-/// retries in the preset) and the larger coupled blocks only cost (+4.6 % instructions for the
-/// uniform viscous preset, +6 % for the laminar probe `channel_steady`).
-fn promote_concentrated(
-    column: &[f64],
-    n: usize,
-    threshold: f64,
-    local_max: &mut [f64],
-    major: &mut [bool],
-) -> bool {
-    local_max.fill(0.0);
-    let mut largest_total = 0.0f64;
-    for cell in column.chunks_exact(n) {
-        let mut total = 0.0;
-        for (m, &p) in local_max.iter_mut().zip(cell) {
-            *m = f64::max(*m, p);
-            total += p;
-        }
-        largest_total = largest_total.max(total);
-    }
-    let mut changed = false;
-    for (m, &lm) in major.iter_mut().zip(local_max.iter()) {
-        if !*m && lm >= threshold * largest_total {
-            *m = true;
-            changed = true;
-        }
-    }
-    changed
-}
+// [`promote_concentrated`] (shared with the field's split minor classes,
+// `buffycoat_field::promote_concentrated`) promotes to the coupled ("major") classes of the
+// Newton Jacobian every class whose largest volume fraction in the column reaches
+// `threshold` × the column's largest total fraction.
+//
+// The inlet rule ([`crate::ImplicitSettings::coupling_threshold`]) decouples the classes
+// that are dilute at the inlet (platelets, white cells). Downstream they collect into sheets
+// (the packed platelets and the buffy coat reach 5–20 % by volume on a grid that resolves
+// them, [`crate::ChannelConfig::refine_interface`]); there the neglected derivatives
+// ∂v_major/∂φ_minor are no longer small, the decoupled Newton iteration stalls and every such
+// station fails once and is repeated with the exact Jacobian (measured on the refined
+// leukapheresis preset: 34 retries, 2 869 iterations, 1 666 factorisations). Coupling a class
+// from the first station where it is concentrated removes that (1 retry, ≈ 1 750 iterations,
+// ≈ 450 factorisations). A promoted class stays coupled for the rest of the march, so the
+// partition changes at most n times. A converged step is the same to the Newton tolerance
+// (the residual is exact); a step that has to be subdivided is a slightly different
+// backward-Euler discretisation, so where the two partitions subdivide different stations the
+// port fractions differ by the discretisation error of a step (4·10⁻⁴ in the test
+// `refined_march_couples_concentrated_classes`). The decision depends only on the march's own
+// data, so it is deterministic.
+//
+// Only the refined march ([`crate::ChannelConfig::refine_interface`]) uses it: on a uniform
+// grid the sheets are smeared over cells of ≈ 20 µm, the decoupled iteration converges (no
+// retries in the preset) and the larger coupled blocks only cost (+4.6 % instructions for the
+// uniform viscous preset, +6 % for the laminar probe `channel_steady`).
+use buffycoat_field::promote_concentrated;
 
 #[cfg(test)]
 mod tests {

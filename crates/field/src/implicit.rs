@@ -28,6 +28,16 @@
 //!    Σφ ≤ φ_max in a cell that receives minor cells, so a sub-step that overfills a cell
 //!    is rejected and halved (as h → 0 the inflow, ∝ h v(receiving cell), fits the room).
 //!
+//! 3. **promotion**: before each step, a minor class whose largest fraction in some cell
+//!    reaches `coupling_threshold` × the largest total fraction of a cell
+//!    ([`promote_concentrated`], the rule of the channel's refined march) joins the Newton
+//!    solve for the rest of the run (sticky, saved in checkpoints; deterministic: it depends
+//!    on φⁿ only). On a fine grid the buffy coat spans cells made mostly of white cells and
+//!    platelets; frozen at φⁿ such a cell is an obstacle at the packing limit that the red
+//!    cells must cross within one step, and the frozen Newton solve fails over and over
+//!    (2 000 cells: > 25 000 iterations by t = 129 s without promotion; with it the run
+//!    finishes).
+//!
 //! The splitting error is first order in Δt (Lie splitting), like backward Euler itself;
 //! the minor classes' feedback on the major ones (≈ their volume fraction) lags by one step.
 
@@ -75,6 +85,9 @@ pub struct ImplicitStats {
     /// volume clipped from round-off negatives by the minor sub-steps, summed over classes
     /// relative to the class scale (as [`NewtonStats::clipped`])
     pub minor_clipped: f64,
+    /// minor classes promoted to the Newton solve because they became concentrated
+    /// ([`promote_concentrated`]; split only)
+    pub promoted_classes: u64,
 }
 
 /// State and workspace of the implicit scheme (all allocated up front).
@@ -139,6 +152,13 @@ pub(crate) struct Implicit {
     /// split: proposed next sub-step (s) and the last accepted one (0 before the first)
     sub_dt: f64,
     sub_dt_prev: f64,
+    /// split: per class, promoted to the Newton solve because it became concentrated
+    /// ([`promote_concentrated`]; sticky for the run)
+    promoted: Vec<bool>,
+    /// split: per class, the largest fraction over the cells (scratch of the promotion)
+    local_max: Vec<f64>,
+    /// split: the promotion threshold (`coupling_threshold`)
+    promote_threshold: f64,
 }
 
 /// What one accepted step did: (Δt, ω² at its start, ω² at its end).
@@ -202,6 +222,9 @@ impl Implicit {
             thomas_d: vec![0.0; cells],
             sub_dt: im.initial_dt,
             sub_dt_prev: 0.0,
+            promoted: vec![false; n],
+            local_max: vec![0.0; n],
+            promote_threshold: im.coupling_threshold,
         };
         s.coupled = config.consolidation.is_some() && !s.split;
         s.solver.set_frozen_minor(s.split);
@@ -244,6 +267,9 @@ impl Implicit {
             w.u64(self.stats.minor_substeps);
             w.u64(self.stats.minor_rejected);
             w.f64(self.stats.minor_clipped);
+            let promoted: Vec<u8> = self.promoted.iter().map(|&m| u8::from(m)).collect();
+            w.u8s(&promoted);
+            w.u64(self.stats.promoted_classes);
         }
         self.solver.save_state(w);
     }
@@ -285,6 +311,21 @@ impl Implicit {
             self.stats.minor_substeps = r.u64()?;
             self.stats.minor_rejected = r.u64()?;
             self.stats.minor_clipped = r.f64()?;
+            let mut promoted = vec![0u8; self.promoted.len()];
+            r.u8s_into("promoted classes", &mut promoted)?;
+            for (m, b) in self.promoted.iter_mut().zip(promoted) {
+                *m = b != 0;
+            }
+            self.stats.promoted_classes = r.u64()?;
+            // the major solve's residual scales follow the restored partition
+            for ((s, &full), &m) in self
+                .inv_scale_major
+                .iter_mut()
+                .zip(&self.inv_scale)
+                .zip(&self.major)
+            {
+                *s = if m { full } else { 0.0 };
+            }
         }
         self.solver.restore_state(r)
     }
@@ -302,7 +343,8 @@ impl Implicit {
             // minor classes' share of σ_e in the red-cell rows: in the whole-blood tube
             // Newton then needs ≈ 1.8 × the iterations and 3 × the factorisations, which costs
             // more than the 10 × 10 blocks save (measured, benches/README.md).
-            self.major[i] = self.coupled || m >= coupling_threshold * total || m == largest;
+            self.major[i] =
+                self.coupled || m >= coupling_threshold * total || m == largest || self.promoted[i];
             self.inv_scale_major[i] = if self.major[i] {
                 self.inv_scale[i]
             } else {
@@ -351,6 +393,11 @@ impl Implicit {
         let im = config.numerics.implicit;
         let n = self.kin.n;
         let w2_0 = omega_squared(&config.rotor, time);
+        if self.split && self.promote() {
+            // the new partition holds from this step on; the minor sub-step history of a
+            // promoted class is no longer used
+            self.solver.reset_partition();
+        }
         loop {
             let remaining = t_end - time;
             let mut dt = self.dt.min(im.max_dt);
@@ -478,6 +525,30 @@ impl Implicit {
 }
 
 impl Implicit {
+    /// Split: promotes every minor class that has become concentrated in some cell
+    /// ([`promote_concentrated`] on φⁿ) to the Newton solve, for the rest of the run.
+    /// Returns whether the partition changed. Allocates nothing.
+    fn promote(&mut self) -> bool {
+        let n = self.kin.n;
+        let changed = promote_concentrated(
+            &self.col,
+            n,
+            self.promote_threshold,
+            &mut self.local_max,
+            &mut self.major,
+        );
+        if changed {
+            for i in 0..n {
+                if self.major[i] && self.inv_scale_major[i] == 0.0 {
+                    self.promoted[i] = true;
+                    self.stats.promoted_classes += 1;
+                    self.inv_scale_major[i] = self.inv_scale[i];
+                }
+            }
+        }
+        changed
+    }
+
     /// The minor classes' sub-steps over the accepted major step [`time`, `time` + `dt`]
     /// ([`MinorClasses::Split`], module documentation): on entry `next` holds the major
     /// classes at the step's end and the minor classes at its start, on return the minor
@@ -754,9 +825,98 @@ fn dual_weights(grid: &Grid, cells: usize) -> Vec<f64> {
         .collect()
 }
 
+/// Promotes to `major` every class whose largest fraction over the cells of `column`
+/// (J × N, cell-major) reaches `threshold` times the largest total fraction of a cell:
+/// max_j φ_{i,j} ≥ θ max_j Σ_k φ_{k,j}. A class diluted in the feed (white cells, platelets)
+/// but concentrated somewhere in the column (a buffy-coat band resolved by a fine grid) then
+/// is no longer decoupled/frozen where it blocks the major classes. `local_max` (N) is
+/// scratch. Returns whether a class was promoted. The channel's refined march and the
+/// field's split minor classes share this rule (θ = `coupling_threshold`).
+pub fn promote_concentrated(
+    column: &[f64],
+    n: usize,
+    threshold: f64,
+    local_max: &mut [f64],
+    major: &mut [bool],
+) -> bool {
+    local_max.fill(0.0);
+    let mut largest_total = 0.0f64;
+    for cell in column.chunks_exact(n) {
+        let mut total = 0.0;
+        for (m, &p) in local_max.iter_mut().zip(cell) {
+            *m = f64::max(*m, p);
+            total += p;
+        }
+        largest_total = largest_total.max(total);
+    }
+    let mut changed = false;
+    for (m, &lm) in major.iter_mut().zip(local_max.iter()) {
+        if !*m && lm >= threshold * largest_total {
+            *m = true;
+            changed = true;
+        }
+    }
+    changed
+}
+
 /// ω(t)² (rad²/s²).
 #[inline]
 fn omega_squared(rotor: &RotorProfile, t: f64) -> f64 {
     let w = rotor.omega(t);
     w * w
+}
+
+#[cfg(test)]
+mod tests {
+    use super::promote_concentrated;
+
+    /// A class is promoted once its largest fraction reaches the threshold times the largest
+    /// cell total (anywhere in the column), never demoted, and the call reports a change only
+    /// when it promotes.
+    #[test]
+    fn promotes_a_class_concentrated_in_one_cell() {
+        // 3 cells × 3 classes: a packed red cell, a buffy-coat cell, a dilute plasma cell
+        let column = [0.9, 0.0, 0.001, 0.05, 0.3, 0.001, 0.0, 0.001, 0.0005];
+        let mut local_max = [0.0; 3];
+        let mut major = [true, false, false];
+        // largest total 0.901: class 1 reaches 0.3 ≥ 0.02 × 0.901, class 2 (0.001) does not
+        assert!(promote_concentrated(
+            &column,
+            3,
+            0.02,
+            &mut local_max,
+            &mut major
+        ));
+        assert_eq!(major, [true, true, false]);
+        assert_eq!(local_max, [0.9, 0.3, 0.001]);
+        // nothing new: no change reported
+        assert!(!promote_concentrated(
+            &column,
+            3,
+            0.02,
+            &mut local_max,
+            &mut major
+        ));
+        // promotion is sticky: a diluted column does not demote
+        let dilute = [0.9, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0];
+        assert!(!promote_concentrated(
+            &dilute,
+            3,
+            0.02,
+            &mut local_max,
+            &mut major
+        ));
+        assert_eq!(major, [true, true, false]);
+        // exactly at the threshold promotes
+        let edge = [0.25, 0.0, 0.25];
+        let mut major = [true, false, false];
+        assert!(promote_concentrated(
+            &edge,
+            3,
+            0.5,
+            &mut local_max,
+            &mut major
+        ));
+        assert_eq!(major, [true, false, true]);
+    }
 }

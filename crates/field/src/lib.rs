@@ -113,7 +113,7 @@ pub use config::{
     TimeIntegrator,
 };
 pub use error::FieldError;
-pub use implicit::ImplicitStats;
+pub use implicit::{ImplicitStats, promote_concentrated};
 pub use kernel::LimiterCounts;
 pub use layers::{Layer, LayerReport, LayerRoles, LayerThresholds};
 pub use solver::{FieldStats, HinderedField, PACKING_TOLERANCE};
