@@ -71,7 +71,8 @@ fn implicit_consolidating_field_is_bitwise_identical_for_1_2_3_threads() {
 }
 
 /// As [`implicit_consolidating_field_is_bitwise_identical_for_1_2_3_threads`] with the dilute
-/// classes split off the Newton solve (their sub-steps' per-cell pass also runs in halves).
+/// classes split off the Newton solve (their sub-steps' per-cell pass also runs in halves),
+/// run to 300 s, past the promotion of concentrated minor classes to the Newton solve.
 #[test]
 fn implicit_split_minor_classes_are_bitwise_identical_for_1_2_3_threads() {
     implicit_consolidating_field_is_thread_invariant(buffycoat_field::MinorClasses::Split);
@@ -90,7 +91,13 @@ fn implicit_consolidating_field_is_thread_invariant(minor: buffycoat_field::Mino
         config.consolidation = Some(Consolidation::red_cells());
         let mut field =
             buffycoat_field::HinderedField::new(config, blood_classes(), Tracers::none()).unwrap();
-        field.advance(0.0, 30.0, &par).unwrap();
+        // split: long enough for minor classes to be promoted (the buffy coat forms)
+        let end = if minor == buffycoat_field::MinorClasses::Split {
+            300.0
+        } else {
+            30.0
+        };
+        field.advance(0.0, end, &par).unwrap();
         let nc = field.classes().len();
         let bits: Vec<u64> = (0..field.radial_cells())
             .flat_map(|c| (0..nc).map(move |i| (c, i)))
@@ -98,6 +105,10 @@ fn implicit_consolidating_field_is_thread_invariant(minor: buffycoat_field::Mino
             .collect();
         let stats = field.implicit_stats().expect("implicit");
         assert!(stats.accepted > 5 && field.max_volume_drift() < 1e-12);
+        if minor == buffycoat_field::MinorClasses::Split {
+            // the promotion of concentrated minor classes is part of what is compared
+            assert!(stats.promoted_classes > 0, "{stats:?}");
+        }
         let got = (bits, field.step_count(), stats);
         match &reference {
             None => reference = Some(got),
