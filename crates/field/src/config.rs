@@ -99,7 +99,10 @@ pub enum MinorClasses {
     /// difference of the solution). The sub-steps have their own error control (the same
     /// norm and tolerance as the steps, measured on the minor classes only), and a
     /// sub-step that would fill a cell beyond φ_max (possible with the lagged velocities)
-    /// is rejected and halved. See `crate::implicit`.
+    /// is rejected and halved. (c) A minor class that becomes concentrated (largest fraction
+    /// in a cell ≥ `coupling_threshold` × the largest cell total,
+    /// [`crate::promote_concentrated`]) is promoted to the Newton solve for the rest of the
+    /// run. See `crate::implicit`.
     Split,
 }
 
