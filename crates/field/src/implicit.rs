@@ -832,6 +832,7 @@ fn dual_weights(grid: &Grid, cells: usize) -> Vec<f64> {
 /// is no longer decoupled/frozen where it blocks the major classes. `local_max` (N) is
 /// scratch. Returns whether a class was promoted. The channel's refined march and the
 /// field's split minor classes share this rule (θ = `coupling_threshold`).
+#[inline]
 pub fn promote_concentrated(
     column: &[f64],
     n: usize,
