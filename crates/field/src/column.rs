@@ -764,6 +764,25 @@ impl ColumnSolver {
         self.factor_dt = f64::NAN;
     }
 
+    /// The cell of the largest scaled residual |G_ij|/(m_j s_i) of the last Newton iterate of
+    /// the last solve (after a failed step: where Newton stalled), with the step's `measure`
+    /// and residual scales `inv_scale` (a scale of 0 leaves a class out). A diagnostic for the
+    /// caller (the field's split minor classes promote on it); allocates nothing.
+    pub fn worst_cell(&self, measure: &[f64], inv_scale: &[f64]) -> usize {
+        let n = self.n;
+        let (mut cell, mut worst) = (0, -1.0f64);
+        for (j, (r, &m)) in self.resid.chunks_exact(n).zip(measure).enumerate() {
+            for (&g, &s) in r.iter().zip(inv_scale) {
+                let x = g.abs() / m * s;
+                if x > worst {
+                    worst = x;
+                    cell = j;
+                }
+            }
+        }
+        cell
+    }
+
     /// Sets the partition: the approximate one of `p` or, if `exact`, all classes coupled.
     fn set_partition(&mut self, p: &ColumnStep<'_>, exact: bool) {
         self.exact = exact;

@@ -28,15 +28,24 @@
 //!    Σφ ≤ φ_max in a cell that receives minor cells, so a sub-step that overfills a cell
 //!    is rejected and halved (as h → 0 the inflow, ∝ h v(receiving cell), fits the room).
 //!
-//! 3. **promotion**: before each step, a minor class whose largest fraction in some cell
-//!    reaches `coupling_threshold` × the largest total fraction of a cell
-//!    ([`promote_concentrated`], the rule of the channel's refined march) joins the Newton
-//!    solve for the rest of the run (sticky, saved in checkpoints; deterministic: it depends
-//!    on φⁿ only). On a fine grid the buffy coat spans cells made mostly of white cells and
-//!    platelets; frozen at φⁿ such a cell is an obstacle at the packing limit that the red
-//!    cells must cross within one step, and the frozen Newton solve fails over and over
-//!    (2 000 cells: > 25 000 iterations by t = 129 s without promotion; with it the run
-//!    finishes).
+//! 3. **step control over all classes**: after the sub-steps the step's local error is
+//!    measured again on every class (the minor ones at the step's end), as in the coupled
+//!    solve; above 2 tol the step is retried smaller, and the next step is the smaller of
+//!    the two proposals. This bounds the splitting error as the coupled scheme's own error
+//!    (measured on the major classes only, the 4000 g single-cell hard spin put 11 points
+//!    fewer monocytes into the buffy coat).
+//! 4. **promotion on evidence of blocking**: a minor class joins the Newton solve for the rest
+//!    of the run (sticky, saved in checkpoints; deterministic: a function of the step's
+//!    iterates) when (a) the frozen Newton solve fails and the class holds ≥
+//!    `coupling_threshold` of the total fraction in the cell of the largest residual
+//!    ([`promote_concentrated`] on that cell; the step is retried at its size), or (b) a
+//!    minor sub-step still overfills a cell at h ≤ 10⁻⁶ Δt — the minor cells sit where the
+//!    red cells packed — and the class is concentrated there (or, if none is, present
+//!    there). Frozen at φⁿ, a cell made mostly of white cells and platelets (a buffy coat
+//!    on a fine grid) is an obstacle at the packing limit that the red cells must cross
+//!    within one step. Before 2026-12-06 (session 7) every class concentrated anywhere
+//!    (max_j φ_{i,j} ≥ θ max_j Σφ_j, the channel's rule) was promoted before the step: that
+//!    promoted all 8 minor classes of the 400-cell preset and took most of the speed.
 //!
 //! The splitting error is first order in Δt (Lie splitting), like backward Euler itself;
 //! the minor classes' feedback on the major ones (≈ their volume fraction) lags by one step.
@@ -66,6 +75,18 @@ const STEP_HOLD: f64 = 1.5;
 
 /// Steps below this (s) are a failure rather than a retry.
 const MIN_DT: f64 = 1e-9;
+
+/// Split: a minor sub-step that still overfills a cell at h ≤ BLOCKED_FRACTION · Δt means the
+/// minor classes cannot follow the red cells of the major solve (they sit where the red
+/// cells packed): the step is retried with the minor classes of that cell promoted.
+const BLOCKED_FRACTION: f64 = 1e-6;
+
+/// Split: after this many failed frozen solves of one step in a row, the minor classes
+/// concentrated within ±[`BLOCK_WINDOW`] cells of the worst residual join the Newton solve.
+const BLOCK_FAILURES: u32 = 3;
+
+/// Split: the half-width (cells) of the neighbourhood of [`BLOCK_FAILURES`].
+const BLOCK_WINDOW: usize = 3;
 
 /// Counters of the implicit scheme.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -124,6 +145,8 @@ pub(crate) struct Implicit {
     dt_prev: f64,
     /// a Newton failure since the last accepted step
     recovering: bool,
+    /// Newton failures since the last accepted step (0 at every checkpoint: not saved)
+    failures: u32,
     pub stats: ImplicitStats,
     /// the minor classes split off the Newton solve ([`MinorClasses::Split`])
     split: bool,
@@ -135,6 +158,8 @@ pub(crate) struct Implicit {
     sub_prev: Vec<f64>,
     /// split: a sub-step's solution (J × N; minor entries)
     sub_new: Vec<f64>,
+    /// split: `sub_prev` at the start of the step (restored when the step is retried)
+    sub_save: Vec<f64>,
     /// split: the state of a sub-step's coefficients (J × N): major classes interpolated,
     /// minor classes lagged
     mixed: Vec<f64>,
@@ -205,12 +230,14 @@ impl Implicit {
             dt: im.initial_dt,
             dt_prev: 0.0,
             recovering: false,
+            failures: 0,
             stats: ImplicitStats::default(),
             split: im.minor_classes == MinorClasses::Split,
             inv_scale_major: vec![1.0 / floor; n],
             mask: vec![true; n],
             sub_prev: vec![0.0; cells * n],
             sub_new: vec![0.0; cells * n],
+            sub_save: vec![0.0; cells * n],
             mixed: vec![0.0; cells * n],
             sub_v: vec![0.0; cells * n],
             sub_h: vec![0.0; cells * n],
@@ -393,11 +420,6 @@ impl Implicit {
         let im = config.numerics.implicit;
         let n = self.kin.n;
         let w2_0 = omega_squared(&config.rotor, time);
-        if self.split && self.promote() {
-            // the new partition holds from this step on; the minor sub-step history of a
-            // promoted class is no longer used
-            self.solver.reset_partition();
-        }
         loop {
             let remaining = t_end - time;
             let mut dt = self.dt.min(im.max_dt);
@@ -455,6 +477,22 @@ impl Implicit {
             self.stats.newton = self.solver.stats;
             if solved.is_err() {
                 self.stats.rejected_newton += 1;
+                if self.split {
+                    // evidence of blocking: the minor classes concentrated in the cell where
+                    // the frozen solve stalled join it, and the step is retried at its size
+                    // (a failure at the same cell repeated BLOCK_FAILURES times: the classes
+                    // concentrated near it)
+                    self.failures += 1;
+                    let cell = self.solver.worst_cell(&self.measure, &self.inv_scale_major);
+                    let window = if self.failures >= BLOCK_FAILURES {
+                        BLOCK_WINDOW
+                    } else {
+                        0
+                    };
+                    if self.promote_near(cell, window, false) {
+                        continue;
+                    }
+                }
                 self.recovering = true;
                 self.dt = 0.5 * dt;
                 if self.dt < MIN_DT {
@@ -484,8 +522,50 @@ impl Implicit {
                     continue;
                 }
             }
-            if self.split {
-                self.advance_minor(config, grid, time, dt);
+            if self.split && self.major.iter().any(|&m| !m) {
+                self.sub_save.copy_from_slice(&self.sub_prev);
+                let (sub_dt, sub_dt_prev) = (self.sub_dt, self.sub_dt_prev);
+                let blocked = self.advance_minor(config, grid, time, dt);
+                let mut retry = None;
+                if let Some(cell) = blocked {
+                    // the minor classes cannot follow the red cells: promote those in the
+                    // cell (or halve the step if there is nothing left to promote)
+                    self.stats.rejected_newton += 1;
+                    retry = Some(if self.promote_near(cell, 0, true) {
+                        dt
+                    } else {
+                        0.5 * dt
+                    });
+                } else if self.dt_prev > 0.0 {
+                    // the step's local error over all classes, the minor ones after their
+                    // sub-steps (as the coupled solve measures it)
+                    local_error(
+                        im.error_norm,
+                        (&self.measure, &self.dual),
+                        (&self.next, &self.col, &self.prev),
+                        dt / self.dt_prev,
+                        n,
+                        (&mut self.class_err, &mut self.cumulative),
+                    );
+                    self.mask.fill(true);
+                    let (err, all) = self.error_and_factor(dt, self.dt_prev, im.time_tolerance);
+                    if err > 2.0 * im.time_tolerance && dt > MIN_DT {
+                        self.stats.rejected_error += 1;
+                        retry = Some(dt * all);
+                    }
+                    factor = factor.min(all);
+                }
+                if let Some(next_dt) = retry {
+                    // undo the sub-steps (the minor entries of `next` are reset from `col` by
+                    // the next attempt's initial guess)
+                    self.sub_prev.copy_from_slice(&self.sub_save);
+                    (self.sub_dt, self.sub_dt_prev) = (sub_dt, sub_dt_prev);
+                    self.dt = next_dt;
+                    if self.dt < MIN_DT {
+                        return None;
+                    }
+                    continue;
+                }
             }
             // Values below 10⁻²⁰⁰ are flushed to 0 (as the explicit scheme does: keeps decaying
             // tails out of the slow subnormal range; < 10⁻²⁰⁰ of volume per cell).
@@ -497,6 +577,7 @@ impl Implicit {
             for (h, cell) in self.history.iter_mut().zip(self.next.chunks_exact(n)) {
                 *h = h.max(cell.iter().sum());
             }
+            self.failures = 0;
             std::mem::swap(&mut self.prev, &mut self.col);
             std::mem::swap(&mut self.col, &mut self.next);
             self.dt_prev = dt;
@@ -525,18 +606,36 @@ impl Implicit {
 }
 
 impl Implicit {
-    /// Split: promotes every minor class that has become concentrated in some cell
-    /// ([`promote_concentrated`] on φⁿ) to the Newton solve, for the rest of the run.
-    /// Returns whether the partition changed. Allocates nothing.
-    fn promote(&mut self) -> bool {
+    /// Split: promotes to the Newton solve, for the rest of the run, the minor classes
+    /// concentrated in the cells `cell` ± `window` of φⁿ (φ_{i,j} ≥ `coupling_threshold` ·
+    /// the largest Σ_k φ_{k,j} there, [`promote_concentrated`] on those cells) or, if `any`
+    /// and none is, every minor class
+    /// present in the cell's candidate state. Returns whether the partition changed (the
+    /// solver's partition is then reset). Allocates nothing.
+    fn promote_near(&mut self, cell: usize, window: usize, any: bool) -> bool {
         let n = self.kin.n;
-        let changed = promote_concentrated(
-            &self.col,
+        let lo = cell.saturating_sub(window);
+        let hi = (cell + window + 1).min(self.measure.len());
+        let cells = &self.col[lo * n..hi * n];
+        let mut changed = promote_concentrated(
+            cells,
             n,
             self.promote_threshold,
             &mut self.local_max,
             &mut self.major,
         );
+        if !changed && any {
+            for (m, &x) in self
+                .major
+                .iter_mut()
+                .zip(&self.next[cell * n..(cell + 1) * n])
+            {
+                if !*m && x > 0.0 {
+                    *m = true;
+                    changed = true;
+                }
+            }
+        }
         if changed {
             for i in 0..n {
                 if self.major[i] && self.inv_scale_major[i] == 0.0 {
@@ -545,6 +644,7 @@ impl Implicit {
                     self.inv_scale_major[i] = self.inv_scale[i];
                 }
             }
+            self.solver.reset_partition();
         }
         changed
     }
@@ -552,14 +652,18 @@ impl Implicit {
     /// The minor classes' sub-steps over the accepted major step [`time`, `time` + `dt`]
     /// ([`MinorClasses::Split`], module documentation): on entry `next` holds the major
     /// classes at the step's end and the minor classes at its start, on return the minor
-    /// classes at its end.
-    fn advance_minor(&mut self, config: &FieldConfig, grid: &Grid, time: f64, dt: f64) {
+    /// classes at its end. Returns `Some(cell)` (and leaves `next` half-advanced: the caller
+    /// retries the step) if a sub-step still overfills `cell` at h ≤ BLOCKED_FRACTION · Δt.
+    fn advance_minor(
+        &mut self,
+        config: &FieldConfig,
+        grid: &Grid,
+        time: f64,
+        dt: f64,
+    ) -> Option<usize> {
         let im = config.numerics.implicit;
         let n = self.kin.n;
         let cells = self.measure.len();
-        if self.major.iter().all(|&m| m) {
-            return;
-        }
         for (k, &m) in self.mask.iter_mut().zip(&self.major) {
             *k = !m;
         }
@@ -634,7 +738,7 @@ impl Implicit {
                 .mixed
                 .chunks_exact(n)
                 .zip(self.sub_new.chunks_exact(n))
-                .any(|(x, y)| {
+                .position(|(x, y)| {
                     let total: f64 = x
                         .iter()
                         .zip(y)
@@ -643,7 +747,12 @@ impl Implicit {
                         .sum();
                     total > phi_max
                 });
-            if overfull && h > MIN_DT {
+            if let Some(cell) = overfull
+                && h <= BLOCKED_FRACTION * dt
+            {
+                return Some(cell);
+            }
+            if overfull.is_some() && h > MIN_DT {
                 self.stats.minor_rejected += 1;
                 self.sub_dt = 0.5 * h;
                 continue;
@@ -692,6 +801,7 @@ impl Implicit {
             }
             tau += h;
         }
+        None
     }
 
     /// One sub-step `h` of minor class `i` from its state in `next` into `sub_new` with the
