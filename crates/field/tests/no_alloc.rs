@@ -99,7 +99,6 @@ fn advancing_the_field_after_warm_up_allocates_nothing() {
             COUNTING.store(true, Ordering::SeqCst);
             // the split field runs on to 402 s (its sub-steps and an error-rejected step
             // included)
-
             let interval = if k % 3 == 2 { 10.0 } else { 0.5 };
             let mut t = 2.0;
             for _ in 0..40 {
