@@ -504,6 +504,10 @@ pub struct ColumnSolver {
     /// the decoupled classes are frozen ([`ColumnSolver::set_frozen_minor`]); a setting of
     /// the caller, not part of the saved state
     freeze_minor: bool,
+    /// the line search accepts against the larger of the current and the previous merit
+    /// ([`ColumnSolver::set_nonmonotone_line_search`]); a setting of the caller, not part of
+    /// the saved state
+    nonmonotone: bool,
     /// statistics of every solve so far
     pub stats: NewtonStats,
 }
@@ -736,6 +740,7 @@ impl ColumnSolver {
             start: z(cells * n),
             factor_dt: f64::NAN,
             freeze_minor: false,
+            nonmonotone: false,
             stats: NewtonStats::default(),
         }
     }
@@ -753,6 +758,20 @@ impl ColumnSolver {
     pub fn set_frozen_minor(&mut self, frozen: bool) {
         self.freeze_minor = frozen;
         self.reset_partition();
+    }
+
+    /// Lets the line search of every later step accept a trial iterate against the larger of
+    /// the current and the previous iterate's merit ‖g‖₂² instead of the current one alone
+    /// (the nonmonotone Armijo rule of Grippo, Lampariello & Lucidi, SIAM J Numer Anal
+    /// 23:707, 1986, with a memory of one iterate): a full Newton step that crosses an upwind
+    /// switch and raises the merit once is taken instead of being backtracked to λ ≈ 2⁻¹⁰;
+    /// the next iterate must then fall below the larger of the two. Convergence is still
+    /// tested on the scaled max-norm, so the converged step satisfies the same tolerance;
+    /// only the path (and where a step fails and is retried or subdivided) changes. The
+    /// channel's steady march turns it on (docs/physics.md §10.8). Off (the default): bitwise
+    /// the solver without this setting. Allocates nothing.
+    pub fn set_nonmonotone_line_search(&mut self, on: bool) {
+        self.nonmonotone = on;
     }
 
     /// Forgets the class partition, so that the next [`Self::step`] takes it from its
@@ -907,6 +926,8 @@ impl ColumnSolver {
                 .map(|_| (&self.bed_inc[..], &self.bed_faces[..])),
         );
         let mut iterations = 0;
+        // the previous accepted iterate's merit (nonmonotone line search; 0: none yet)
+        let mut previous_sum_sq = 0.0f64;
         let mut refresh = self.factor_dt != dt;
         'newton: while norm.max > p.tolerance {
             if iterations >= p.max_iterations || !norm.max.is_finite() {
@@ -954,8 +975,15 @@ impl ColumnSolver {
                     p.reconstruction
                         .map(|_| (&self.bed_inc[..], &self.bed_faces[..])),
                 );
-                // Armijo condition on ‖g‖₂²; a step that already meets the tolerance is taken
-                if trial.sum_sq <= norm.sum_sq * (1.0 - 1e-4 * lambda) || trial.max <= p.tolerance {
+                // Armijo condition on ‖g‖₂² (nonmonotone: against the larger of the current
+                // and the previous merit); a step that already meets the tolerance is taken
+                let reference = if self.nonmonotone {
+                    norm.sum_sq.max(previous_sum_sq)
+                } else {
+                    norm.sum_sq
+                };
+                if trial.sum_sq <= reference * (1.0 - 1e-4 * lambda) || trial.max <= p.tolerance {
+                    previous_sum_sq = norm.sum_sq;
                     phi.copy_from_slice(&self.trial);
                     std::mem::swap(&mut self.v, &mut self.v_trial);
                     std::mem::swap(&mut self.flux, &mut self.flux_trial);
