@@ -49,7 +49,7 @@ fn largest_change(a: &[f64], b: &[f64]) -> f64 {
 /// error to 0.46, while at 4× they raised it from 0.02 to 0.28; at 200 stations the two
 /// agree to 0.003 points; benches/README.md, seventh pass); the acceptance bounds of issue 12
 /// (≤ 1 and ≤ 2 points) are met at the preset's own resolution, 100 × 200 … 400 × 800
-/// (observed 0.58 and 1.58; README). The uniform default grid is 41 points off the refined
+/// (observed 0.59 and 1.59; README). The uniform default grid is 41 points off the refined
 /// 4× grid (the check is not vacuous).
 #[test]
 fn refined_port_quantities_converge() {
