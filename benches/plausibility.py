@@ -44,6 +44,16 @@ PUBLISHED = {
     "wbc_red": ("≈ 33 %", "WBC reduction, first therapeutic leukapheresis: mean 33 % [LMO]"),
 }
 
+# Issue 12's "Realistic" rule, applied mechanically to the rows that hold the collect hematocrit
+# at a set-point: each quantity inside its published range or within a quarter of the range's
+# width of it; the product hematocrit equal to the set-point to 0.002. Ranges as fractions.
+REALISTIC_RANGES = {
+    "mnc_ce": ("MNC CE2", 0.40, 0.61),
+    "cd34_ce2": ("CD34+ CE2", 0.45, 0.77),
+    "plt_ce": ("platelet CE2", 0.08, 0.27),
+    "gran": ("granulocytes / product WBC", 0.017, 0.15),
+}
+
 
 def run(binary, scenario_text, extra):
     with tempfile.TemporaryDirectory() as tmp:
@@ -106,6 +116,17 @@ def pct(x):
     return "–" if x is None else f"{100 * x:.1f} %"
 
 
+def realistic_verdict(key, value):
+    """'inside', 'within ¼ width (… points outside)' or 'miss by … points' (issue 12's rule)."""
+    _, lo, hi = REALISTIC_RANGES[key]
+    outside = max(lo - value, value - hi, 0.0)
+    if outside == 0.0:
+        return "inside"
+    if outside <= 0.25 * (hi - lo):
+        return f"within ¼ width ({100 * outside:.1f} points outside)"
+    return f"**miss** by {100 * outside:.1f} points (¼ width {25 * (hi - lo):.1f})"
+
+
 def main():
     args = sys.argv[1:]
     binary = os.path.join(ROOT, "target", "release", "buffycoat")
@@ -150,6 +171,20 @@ def main():
     print()
     for key in ["mnc_ce", "cd34_ce2", "plt_ce", "gran", "hct", "wbc_red"]:
         print(f"- {PUBLISHED[key][1]}")
+    print()
+    print("Issue 12 \"Realistic\" (rows at a collect-hematocrit set-point; inside the published range")
+    print("or within a quarter of its width; product hematocrit at the set-point to 0.002):")
+    print()
+    for label, control, m, _ in rows:
+        sp = re.search(r"collect Hct ([0-9.]+)", control)
+        if m is None or not sp:
+            continue
+        parts = [f"{REALISTIC_RANGES[k][0]} {pct(m[k])} {realistic_verdict(k, m[k])}"
+                 for k in REALISTIC_RANGES if m[k] is not None]
+        setpoint = float(sp.group(1))
+        ok = m["hct"] is not None and abs(m["hct"] - setpoint) <= 0.002
+        parts.append(f"product Hct {m['hct']:.4f} {'at' if ok else '**off**'} the set-point {setpoint:g}")
+        print(f"- {label}: " + "; ".join(parts))
     print(f"\n(runs with {' '.join(extra)})")
 
 

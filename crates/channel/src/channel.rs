@@ -339,6 +339,9 @@ impl Channel {
         let mut field = vec![0.0; (k_cells + 1) * stride];
         field[..stride].copy_from_slice(&self.inlet_column());
         let mut solver = ColumnSolver::new(j_cells, n);
+        // the packed platelet sheet's upwind switches: a full step may raise the merit once
+        // (docs/physics.md §10.8)
+        solver.set_nonmonotone_line_search(true);
         let mut phi = vec![0.0; stride];
         let mut flow = StationFlow::new(&self.config, &self.grid);
         flow.set_flux_tolerance(flux_tolerance);
