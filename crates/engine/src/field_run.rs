@@ -505,6 +505,7 @@ fn hindered_outcome(
             rejected_steps: implicit.map_or(0, |s| s.rejected_error + s.rejected_newton),
             newton_iterations: implicit.map_or(0, |s| s.newton.iterations),
             jacobian_factorizations: implicit.map_or(0, |s| s.newton.factorizations),
+            promoted_minor_classes: implicit.map_or(0, |s| s.promoted_classes),
             max_volume_drift: field.max_volume_drift(),
             red_cell_aggregate_cells: aggregate,
         },

@@ -243,6 +243,9 @@ pub struct LayersSummary {
     pub newton_iterations: u64,
     /// implicit scheme: Jacobian factorisations (0 for the explicit scheme)
     pub jacobian_factorizations: u64,
+    /// implicit scheme with `grid.minor_classes = "split"`: minor classes promoted to the Newton
+    /// solve on evidence of blocking (docs/physics.md §9.2; 0 otherwise)
+    pub promoted_minor_classes: u64,
     /// largest relative drift of any class volume (conservation check)
     pub max_volume_drift: f64,
     /// red cells per sedimenting aggregate (1 = single cells)
