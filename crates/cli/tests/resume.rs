@@ -305,6 +305,37 @@ fn a_hindered_run_killed_and_interrupted_resumes_to_the_identical_file() {
     );
 }
 
+/// The split implicit tube (`grid.minor_classes = "split"`) promotes its minor classes to the
+/// Newton solve at t ≈ 415 s of the aggregated 4000 g hard spin (150 cells; the promotion
+/// test in white_cells.rs); stops before and after it resume to the identical file, so the
+/// promotion flags, the sub-step state and the rescaled residual weights are in the checkpoint.
+#[test]
+fn a_split_tube_stopped_after_a_promotion_resumes_to_the_identical_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let scn = scenario(
+        dir.path(),
+        "whole_blood_tube.toml",
+        "h.toml",
+        &[
+            ("output_interval_s = 10.0", "output_interval_s = 5.0"),
+            (
+                "radial_cells = 400",
+                "radial_cells = 150\nminor_classes = \"split\"",
+            ),
+            ("tracers_per_species = 200", "tracers_per_species = 20"),
+            ("rpm = 3000.0", "rpm = 3782.6"),
+            ("r_min_m = 0.10", "r_min_m = 0.15"),
+            ("r_max_m = 0.16", "r_max_m = 0.25"),
+        ],
+    );
+    kill_and_resume(
+        &scn,
+        dir.path(),
+        &[(30, Stop::Term), (90, Stop::Kill), (100, Stop::Term)],
+        true,
+    );
+}
+
 #[test]
 fn a_transient_channel_run_killed_and_interrupted_resumes_to_the_identical_file() {
     let dir = tempfile::tempdir().unwrap();
