@@ -11,9 +11,8 @@ fn preset() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/scenarios/whole_blood_tube.toml")
 }
 
-/// The fraction of each species outside the red layer (plasma + buffy coat) after running
-/// `scenario` with `set` on 150 radial cells.
-fn out_of_red_layer(scenario: &Path, set: &[&str]) -> serde_json::Value {
+/// The JSON summary of running `scenario` with `set` on 150 radial cells.
+fn summary_on_150_cells(scenario: &Path, set: &[&str]) -> serde_json::Value {
     let dir = tempfile::tempdir().unwrap();
     let summary = dir.path().join("s.json");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_buffycoat"));
@@ -27,8 +26,13 @@ fn out_of_red_layer(scenario: &Path, set: &[&str]) -> serde_json::Value {
     }
     let o = cmd.output().unwrap();
     assert!(o.status.success(), "{o:?}");
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap()
+}
+
+/// The fraction of each species outside the red layer (plasma + buffy coat) after running
+/// `scenario` with `set` on 150 radial cells.
+fn out_of_red_layer(scenario: &Path, set: &[&str]) -> serde_json::Value {
+    let json = summary_on_150_cells(scenario, set);
     let mut out = serde_json::Map::new();
     for (name, s) in json["species"].as_object().unwrap() {
         let f = s["layer_fractions"].as_array().unwrap();
@@ -149,27 +153,18 @@ fn without_aggregation_the_pore_closure_frees_most_white_cells_on_a_fine_grid() 
 #[test]
 fn split_promotes_blocking_minor_classes_in_the_hard_spin_and_agrees_with_coupled() {
     let run = |minor: &str| -> serde_json::Value {
-        let dir = tempfile::tempdir().unwrap();
-        let summary = dir.path().join("s.json");
-        let o = Command::new(env!("CARGO_BIN_EXE_buffycoat"))
-            .arg("run")
-            .arg(preset())
-            .args(["--quiet", "--no-output", "--summary"])
-            .arg(&summary)
-            .args(["--set", "grid.radial_cells=150"])
-            .args([
-                "--set",
+        let minor = format!("grid.minor_classes={minor}");
+        summary_on_150_cells(
+            &preset(),
+            &[
                 "geometry.r_min_m=0.15",
-                "--set",
                 "geometry.r_max_m=0.25",
-            ])
-            .args(["--set", "rotor.rpm=3782.6", "--set", "run.duration_s=600"])
-            .args(["--set", "run.output_interval_s=150"])
-            .args(["--set", &format!("grid.minor_classes={minor}")])
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{o:?}");
-        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap()
+                "rotor.rpm=3782.6",
+                "run.duration_s=600",
+                "run.output_interval_s=150",
+                &minor,
+            ],
+        )
     };
     let split = run("split");
     let coupled = run("coupled");
