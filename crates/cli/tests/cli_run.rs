@@ -779,6 +779,55 @@ fn collect_hematocrit_setpoint_is_held() {
     assert!((product - 0.04).abs() < 0.002, "{product}");
 }
 
+/// `channel.tracer_substeps`: the Heun steps of the tracer cells per station interval reach
+/// the tracers (1 and 16 steps over 10 stations give different fates; the field, and so every
+/// port fraction, is the same); 0 and 65 are clear errors naming the key.
+#[test]
+fn tracer_substeps_key_sets_the_tracer_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = leukapheresis_preset();
+    let run = |substeps: i64| {
+        let summary = dir.path().join(format!("{substeps}.json"));
+        let o = bin()
+            .arg("run")
+            .arg(&scenario)
+            .args(["--quiet", "--no-output", "--summary"])
+            .arg(&summary)
+            .args([
+                "--set",
+                "grid.radial_cells=40",
+                "--set",
+                "grid.along_cells=10",
+            ])
+            .args(["--set", "blood.tracers_per_species=50"])
+            .args(["--set", "ports.plasma_ml_min=26.5"])
+            .args(["--set", &format!("channel.tracer_substeps={substeps}")])
+            .output()
+            .unwrap();
+        (o, summary)
+    };
+    let read = |path: &Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    };
+    let (o, one) = run(1);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (o, sixteen) = run(16);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (one, sixteen) = (read(&one), read(&sixteen));
+    assert_eq!(
+        one["collection_efficiency"],
+        sixteen["collection_efficiency"]
+    );
+    let fates = |s: &serde_json::Value| s["species"]["platelet"]["tracer_port_fractions"].clone();
+    assert_ne!(fates(&one), fates(&sixteen));
+    for bad in [0, 65] {
+        let (o, _) = run(bad);
+        assert!(!o.status.success());
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("channel.tracer_substeps"), "{err}");
+    }
+}
+
 /// `grid.settling_flux` (docs/physics.md §10.15): the MUSCL bed flux runs on the channel and
 /// moves its fixed-port product hematocrit; an unknown value and the key on a tube are clear
 /// errors naming the key.
