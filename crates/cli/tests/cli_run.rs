@@ -343,10 +343,11 @@ fn leukapheresis_channel_preset_reports_ports() {
             > 0.5
     );
     let r = buffycoat_h5::Reader::open(&out).unwrap();
+    // the preset's 100 stations (+ the inlet) × 100 radial cells
     let (_, shape) = r.read_f64("/fields/channel/volume_fraction").unwrap();
-    assert_eq!(&shape[..2], &[201, 100]);
+    assert_eq!(&shape[..2], &[101, 100]);
     let (h, hshape) = r.read_f64("/fields/channel/hematocrit").unwrap();
-    assert_eq!(hshape, vec![201, 100]);
+    assert_eq!(hshape, vec![101, 100]);
     assert!(h.iter().all(|v| (0.0..=0.95 + 1e-9).contains(v)));
     // The cell positions are those of the field's own grid (refined at the buffy coat by the
     // preset's grid.refine_interface; exit-station radii of the viscous flow), so the port cuts
@@ -365,7 +366,7 @@ fn leukapheresis_channel_preset_reports_ports() {
         narrow < 0.1 * wide,
         "ξ spacing {narrow} .. {wide}: not the refined grid"
     );
-    let exit = &h[200 * 100..];
+    let exit = &h[100 * 100..];
     let inside = radius.iter().rposition(|&x| x < cuts[0]).unwrap();
     let outside = radius.iter().position(|&x| x > cuts[1]).unwrap();
     assert!(
