@@ -2571,9 +2571,6 @@ mod tests {
         (red, dilute)
     }
 
-    /// Identical classes behave as one (MLB is additive over identical classes): the summed
-    /// profile of 17 classes (generic block kernels, N > 16) and of 4 classes (monomorphised
-    /// kernels) equal that of one class to 10⁻⁹ relative, and the volume is conserved.
     /// The column residual and the face fluxes at `x` (fresh scratch), for the
     /// finite-difference checks.
     fn residual_and_fluxes(
@@ -2703,6 +2700,9 @@ mod tests {
         assert!(top > 0.008, "{top}");
     }
 
+    /// Identical classes behave as one (MLB is additive over identical classes): the summed
+    /// profile of 17 classes (generic block kernels, N > 16) and of 4 classes (monomorphised
+    /// kernels) equal that of one class to 10⁻⁹ relative, and the volume is conserved.
     #[test]
     fn identical_classes_add_up_for_generic_and_fixed_kernels() {
         let one = split_step(1);
