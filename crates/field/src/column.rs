@@ -1131,14 +1131,12 @@ impl ColumnSolver {
                 rayon::join(|| pass(0, a), || pass(mid, b));
             }
         }
-        self.diag[..cells * bb].fill(0.0);
-        self.lower[..cells * bb].fill(0.0);
-        self.upper[..cells * bb].fill(0.0);
-        for j in 0..cells {
-            for a in 0..nm {
-                self.diag[j * bb + a * nm + a] = p.measure[j];
-            }
-        }
+        // the blocks start as D_j = m_j I, L_j = U_j = 0; each is set here just before the
+        // face loop first adds to it (D_0, L_0 and U_{cells−1}, which no face adds to, first),
+        // not by zeroing the three arrays in one pass: the same values, written while in cache
+        measure_identity(&mut self.diag[..bb], p.measure[0], nm);
+        self.lower[..bb].fill(0.0);
+        self.upper[(cells - 1) * bb..cells * bb].fill(0.0);
         let bed = if BED { Some(&self.bed_inc[..]) } else { None };
         for f in 1..cells {
             let (l, r) = (f - 1, f);
@@ -1154,6 +1152,9 @@ impl ColumnSolver {
             let (diag_l, diag_r) = self.diag[l * bb..(r + 1) * bb].split_at_mut(bb);
             let lower_r = &mut self.lower[r * bb..(r + 1) * bb];
             let upper_l = &mut self.upper[l * bb..(l + 1) * bb];
+            measure_identity(diag_r, p.measure[r], nm);
+            lower_r.fill(0.0);
+            upper_l.fill(0.0);
             for (a, &i) in self.major.iter().enumerate() {
                 // the face states (the cell values without reconstruction); the
                 // reconstruction's increments are frozen in the Jacobian
@@ -1744,6 +1745,16 @@ impl ColumnSolver {
                 cur[i] -= u * next[i];
             }
         }
+    }
+}
+
+/// `block` (nm × nm, row-major) := m I, the accumulation block's start: the cell's measure
+/// m on the diagonal, zero elsewhere.
+#[inline]
+fn measure_identity(block: &mut [f64], m: f64, nm: usize) {
+    block.fill(0.0);
+    for a in 0..nm {
+        block[a * nm + a] = m;
     }
 }
 
