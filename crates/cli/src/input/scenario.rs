@@ -1535,10 +1535,6 @@ impl ScenarioFile {
                     grid.is_some_and(|g| g.refine_interface.is_some()),
                     "grid.refine_interface",
                 ),
-                (
-                    grid.is_some_and(|g| g.settling_flux.is_some()),
-                    "grid.settling_flux",
-                ),
             ] {
                 if present {
                     return Err(key_err(
@@ -1955,6 +1951,7 @@ impl ScenarioFile {
                 ("grid.time_tolerance", g.time_tolerance.is_some()),
                 ("grid.max_dt_s", g.max_dt_s.is_some()),
                 ("grid.minor_classes", g.minor_classes.is_some()),
+                ("grid.settling_flux", g.settling_flux.is_some() && !channel),
             ] {
                 if present {
                     return Err(key_err(key, "applies only to grid.scheme = \"implicit\""));
@@ -1977,6 +1974,18 @@ impl ScenarioFile {
             minor_classes: match g.minor_classes {
                 Some(MinorClassesKind::Coupled) | None => buffycoat_field::MinorClasses::Coupled,
                 Some(MinorClassesKind::Split) => buffycoat_field::MinorClasses::Split,
+            },
+            // the tube/sector field's implicit scheme: MUSCL at every face (the channel's own
+            // setting, bed faces only, is in `ChannelSettings`)
+            settling_flux: match g.settling_flux {
+                _ if channel => None,
+                Some(SettlingFluxKind::Upwind) | None => None,
+                Some(SettlingFluxKind::MusclVanLeer) => {
+                    Some(buffycoat_field::column::Limiter::VanLeer)
+                }
+                Some(SettlingFluxKind::MusclMinmod) => {
+                    Some(buffycoat_field::column::Limiter::Minmod)
+                }
             },
             consolidation,
         })
