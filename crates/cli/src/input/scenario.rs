@@ -326,7 +326,8 @@ pub enum ProfileKind {
     Viscous,
 }
 
-/// Settling-flux discretisations of the channel's implicit steady march (`grid.settling_flux`).
+/// Settling-flux discretisations of the implicit schemes (`grid.settling_flux`): the channel's
+/// steady march and the tube/sector field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SettlingFluxKind {
@@ -561,8 +562,10 @@ pub struct GridSection {
     /// half-width of the radial refinement at the buffy coat, a fraction of the depth
     /// (channel, implicit steady march; 0 or absent: uniform)
     pub refine_interface: Option<f64>,
-    /// settling flux of the channel's implicit steady march: "upwind" (default),
-    /// "muscl_van_leer", "muscl_minmod" (docs/physics.md §10.15)
+    /// settling flux of the channel's implicit steady march (MUSCL in the bed) or of the
+    /// tube/sector field's implicit scheme (MUSCL at every face): "upwind" (default),
+    /// "muscl_van_leer", "muscl_minmod" (docs/physics.md §10.15, §9.2); an error with the
+    /// explicit scheme
     pub settling_flux: Option<SettlingFluxKind>,
     /// density/size classes per species
     pub classes_per_species: Option<i64>,
