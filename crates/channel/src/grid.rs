@@ -184,7 +184,8 @@ impl ChannelGrid {
             let b = ((outside as f64) * lo / rest).round() as usize;
             (b, outside - b.min(outside))
         } else {
-            (0, outside)
+            // the window covers the whole depth (half-width ½): every cell is inside it
+            (0, 0)
         };
         if rest > 0.0 {
             if lo > 0.0 && below == 0 {
@@ -432,6 +433,44 @@ mod tests {
             );
         }
         assert_eq!(depth_fraction(FlowProfile::Plug, 0.3), 0.3);
+    }
+
+    #[test]
+    /// Regression (`--set grid.refine_interface=0.5`, the largest allowed half-width, failed
+    /// with "radial faces must be finite and strictly increasing: face 25 = 0.102, face 26 =
+    /// 0.102"): a window as wide as the depth put half of the cells in an empty remainder.
+    /// Now every cell is inside the window and the grid is the uniform one.
+    #[test]
+    fn a_refinement_window_covering_the_depth_gives_the_uniform_faces() {
+        use crate::config::ChannelConfig;
+        let mut config = ChannelConfig::new(
+            crate::config::ChannelGeometry {
+                r_inner: 0.1,
+                r_outer: 0.102,
+                height: 0.08,
+                length: 0.6,
+            },
+            crate::config::ChannelFlows {
+                blood_inlet: 1e-6,
+                ac_ratio: 12.0,
+                plasma: 0.4e-6,
+                collect: 0.02e-6,
+            },
+            FlowProfile::Laminar,
+            2400.0,
+            buffycoat_physics::fluid::Fluid::plasma_37c(),
+            buffycoat_physics::hindrance::HindranceLaw::hawksley_vand(0.95).unwrap(),
+        );
+        config.radial_cells = 50;
+        let uniform = ChannelGrid::new(&config);
+        let depth = uniform.depth;
+        for centre in [0.0, 0.5 * depth, depth] {
+            let g = ChannelGrid::refined(&config, centre, 0.5 * depth);
+            assert_eq!(g.radial_cells(), 50);
+            for (a, b) in g.xi_faces.iter().zip(&uniform.xi_faces) {
+                assert!((a - b).abs() <= 1e-15 * depth, "{a} vs {b}");
+            }
+        }
     }
 
     #[test]

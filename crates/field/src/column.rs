@@ -1863,6 +1863,8 @@ fn solve_blocks_dyn(
     cells: usize,
 ) {
     let nn = n * n;
+    // the scratch is sized for every class of the solver; only the n coupled ones are used
+    let tmp = &mut tmp[..n];
     for j in 0..cells {
         let (prev, cur) = delta.split_at_mut(j * n);
         let b = &mut cur[..n];
@@ -2515,18 +2517,29 @@ mod tests {
     /// One backward-Euler step of `parts` identical classes (fractions summing to 0.4) on a
     /// 12-cell column; returns the summed profile.
     fn split_step(parts: usize) -> Vec<f64> {
+        split_step_with_minor(parts, false).0
+    }
+
+    /// [`split_step`], optionally with one more, dilute class (a lymphocyte-like cell at
+    /// 10⁻³) that Newton leaves decoupled (`major` false); returns the summed red-cell profile
+    /// and the dilute class's profile (empty without it).
+    fn split_step_with_minor(parts: usize, minor: bool) -> (Vec<f64>, Vec<f64>) {
         let cells = 12;
-        let classes: Vec<Class> = (0..parts)
+        let mut classes: Vec<Class> = (0..parts)
             .map(|_| Class::new("rbc", 5.5e-6, 1095.0, 1.09, 0.4 / parts as f64))
             .collect();
+        if minor {
+            classes.push(Class::new("lymphocyte", 7.0e-6, 1070.0, 1.0, 1e-3));
+        }
+        let n = classes.len();
         let law = HindranceLaw::hawksley_vand(0.95).unwrap();
         let kin = Kinetics::new(&classes, &Fluid::plasma_37c(), law, 0.01);
         let accel: Vec<f64> = (0..=cells)
             .map(|f| 6000.0 * (1.0 + 0.002 * f as f64))
             .collect();
         let measure = vec![1e-4; cells];
-        let inv_scale = vec![parts as f64 / 0.4; parts];
-        let major = vec![true; parts];
+        let inv_scale: Vec<f64> = classes.iter().map(|c| 1.0 / c.volume_fraction).collect();
+        let major: Vec<bool> = (0..n).map(|i| i < parts).collect();
         let step = ColumnStep {
             reconstruction: None,
             kin: &kin,
@@ -2540,16 +2553,24 @@ mod tests {
             compression: None,
             diffusion: None,
         };
-        let star = vec![0.4 / parts as f64; cells * parts];
+        let star: Vec<f64> = (0..cells * n)
+            .map(|k| classes[k % n].volume_fraction)
+            .collect();
         let mut phi = star.clone();
-        let mut solver = ColumnSolver::new(cells, parts);
+        let mut solver = ColumnSolver::new(cells, n);
         solver.step(&step, &star, &mut phi, 5.0).unwrap();
-        phi.chunks_exact(parts).map(|c| c.iter().sum()).collect()
+        let red = phi
+            .chunks_exact(n)
+            .map(|c| c[..parts].iter().sum())
+            .collect();
+        let dilute = if minor {
+            phi.chunks_exact(n).map(|c| c[parts]).collect()
+        } else {
+            Vec::new()
+        };
+        (red, dilute)
     }
 
-    /// Identical classes behave as one (MLB is additive over identical classes): the summed
-    /// profile of 17 classes (generic block kernels, N > 16) and of 4 classes (monomorphised
-    /// kernels) equal that of one class to 10⁻⁹ relative, and the volume is conserved.
     /// The column residual and the face fluxes at `x` (fresh scratch), for the
     /// finite-difference checks.
     fn residual_and_fluxes(
@@ -2679,6 +2700,9 @@ mod tests {
         assert!(top > 0.008, "{top}");
     }
 
+    /// Identical classes behave as one (MLB is additive over identical classes): the summed
+    /// profile of 17 classes (generic block kernels, N > 16) and of 4 classes (monomorphised
+    /// kernels) equal that of one class to 10⁻⁹ relative, and the volume is conserved.
     #[test]
     fn identical_classes_add_up_for_generic_and_fixed_kernels() {
         let one = split_step(1);
@@ -2695,6 +2719,27 @@ mod tests {
         }
         // the step did separate the column
         assert!(one[0] < 0.4 && one[11] > 0.4, "{one:?}");
+    }
+
+    /// Regression (`--set grid.classes_per_species=6` on the leukapheresis channel panicked
+    /// with "range end index 306 out of range for slice of length 289" in the generic block
+    /// solve): with more than 16 coupled classes *and* a decoupled one, the generic kernels
+    /// used the whole solver's scratch length (n) instead of the coupled count. 17 red-cell
+    /// parts plus a decoupled dilute class now give the summed red-cell profile and the dilute
+    /// profile of one part plus the same class (fixed-size kernels) to 10⁻⁹.
+    #[test]
+    fn generic_block_kernels_with_a_decoupled_class_do_not_overrun_the_scratch() {
+        let (one_red, one_dilute) = split_step_with_minor(1, true);
+        let (red, dilute) = split_step_with_minor(17, true);
+        for (a, b) in one_red.iter().zip(&red) {
+            assert!((a - b).abs() <= 1e-9 * a.abs().max(1e-3), "{a} vs {b}");
+        }
+        for (a, b) in one_dilute.iter().zip(&dilute) {
+            assert!((a - b).abs() <= 1e-9 * a.abs().max(1e-6), "{a} vs {b}");
+        }
+        // the dilute class moved: the check is not on an untouched profile
+        let spread = dilute.iter().fold(0.0f64, |m, &d| m.max((d - 1e-3).abs()));
+        assert!(spread > 1e-5, "{dilute:?}");
     }
 
     /// The block factorisation and solve (fixed-size kernels: N = 3 with explicit inverses,
