@@ -343,10 +343,11 @@ fn leukapheresis_channel_preset_reports_ports() {
             > 0.5
     );
     let r = buffycoat_h5::Reader::open(&out).unwrap();
+    // the preset's 100 stations (+ the inlet) × 100 radial cells
     let (_, shape) = r.read_f64("/fields/channel/volume_fraction").unwrap();
-    assert_eq!(&shape[..2], &[201, 100]);
+    assert_eq!(&shape[..2], &[101, 100]);
     let (h, hshape) = r.read_f64("/fields/channel/hematocrit").unwrap();
-    assert_eq!(hshape, vec![201, 100]);
+    assert_eq!(hshape, vec![101, 100]);
     assert!(h.iter().all(|v| (0.0..=0.95 + 1e-9).contains(v)));
     // The cell positions are those of the field's own grid (refined at the buffy coat by the
     // preset's grid.refine_interface; exit-station radii of the viscous flow), so the port cuts
@@ -365,7 +366,7 @@ fn leukapheresis_channel_preset_reports_ports() {
         narrow < 0.1 * wide,
         "ξ spacing {narrow} .. {wide}: not the refined grid"
     );
-    let exit = &h[200 * 100..];
+    let exit = &h[100 * 100..];
     let inside = radius.iter().rposition(|&x| x < cuts[0]).unwrap();
     let outside = radius.iter().position(|&x| x > cuts[1]).unwrap();
     assert!(
@@ -777,6 +778,55 @@ fn collect_hematocrit_setpoint_is_held() {
     );
     let product = p["procedure"]["product_hematocrit"].as_f64().unwrap();
     assert!((product - 0.04).abs() < 0.002, "{product}");
+}
+
+/// `channel.tracer_substeps`: the Heun steps of the tracer cells per station interval reach
+/// the tracers (1 and 16 steps over 10 stations give different fates; the field, and so every
+/// port fraction, is the same); 0 and 65 are clear errors naming the key.
+#[test]
+fn tracer_substeps_key_sets_the_tracer_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = leukapheresis_preset();
+    let run = |substeps: i64| {
+        let summary = dir.path().join(format!("{substeps}.json"));
+        let o = bin()
+            .arg("run")
+            .arg(&scenario)
+            .args(["--quiet", "--no-output", "--summary"])
+            .arg(&summary)
+            .args([
+                "--set",
+                "grid.radial_cells=40",
+                "--set",
+                "grid.along_cells=10",
+            ])
+            .args(["--set", "blood.tracers_per_species=50"])
+            .args(["--set", "ports.plasma_ml_min=26.5"])
+            .args(["--set", &format!("channel.tracer_substeps={substeps}")])
+            .output()
+            .unwrap();
+        (o, summary)
+    };
+    let read = |path: &Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    };
+    let (o, one) = run(1);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (o, sixteen) = run(16);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (one, sixteen) = (read(&one), read(&sixteen));
+    assert_eq!(
+        one["collection_efficiency"],
+        sixteen["collection_efficiency"]
+    );
+    let fates = |s: &serde_json::Value| s["species"]["platelet"]["tracer_port_fractions"].clone();
+    assert_ne!(fates(&one), fates(&sixteen));
+    for bad in [0, 65] {
+        let (o, _) = run(bad);
+        assert!(!o.status.success());
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("channel.tracer_substeps"), "{err}");
+    }
 }
 
 /// `grid.settling_flux` (docs/physics.md §10.15): the MUSCL bed flux runs on the channel and

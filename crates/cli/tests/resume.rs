@@ -347,12 +347,13 @@ fn a_transient_channel_run_killed_and_interrupted_resumes_to_the_identical_file(
         "c.toml",
         &[
             ("radial_cells = 100", "radial_cells = 40"),
-            ("along_cells = 200", "along_cells = 40"),
+            ("along_cells = 100", "along_cells = 40"),
             // a transient run has fixed pumps (the set-point is for the steady channel)
             ("collect_hematocrit = 0.04", "plasma_ml_min = 26.5"),
+            ("[channel]", "[channel]\nsolver = \"transient\""),
             (
                 "[run]",
-                "[channel]\nsolver = \"transient\"\n\n[run]\nduration_s = 560.0\noutput_interval_s = 8.0",
+                "[run]\nduration_s = 560.0\noutput_interval_s = 8.0",
             ),
         ],
     );

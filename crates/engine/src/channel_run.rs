@@ -148,7 +148,10 @@ pub(crate) fn run_channel(
                 .map_err(channel_setup)?;
             let report = sol.species_report(&sample.roles)?;
             let t = tracers(setup);
-            let fates = sol.track(&t, &TracerSettings::default(), &par)?;
+            let settings = TracerSettings {
+                substeps: ch.tracer_substeps,
+            };
+            let fates = sol.track(&t, &settings, &par)?;
             let g = grade_efficiency_per_species(&t, &fates, names.len(), ch.grade_bins)?;
             let stations = sol.grid().s_stations.clone();
             let cuts = sol.grid().cut_radii();

@@ -214,6 +214,9 @@ pub struct ChannelSettings {
     pub method: SteadyMethod,
     /// grade-efficiency bins
     pub grade_bins: usize,
+    /// Heun steps of the tracer cells per station interval
+    /// ([`buffycoat_channel::TracerSettings::substeps`])
+    pub tracer_substeps: usize,
     /// the interface controller's target (`None`: plasma flow fixed)
     pub interface: Option<InterfaceTarget>,
     /// the collect-hematocrit set-point (volume fraction in (0, 1)): the plasma flow is solved

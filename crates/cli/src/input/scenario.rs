@@ -375,6 +375,12 @@ pub struct FlowSection {
 /// measured 33 s of CPU against 0.5 s uniform (not yet investigated).
 pub const DEFAULT_REFINE_INTERFACE: Option<f64> = None;
 
+/// Heun steps of the tracer cells per station interval without `channel.tracer_substeps`
+/// (crates/channel/src/tracers.rs). The tracer fates converge with the step Δτ/substeps, not
+/// with the stations: a preset with fewer stations sets more substeps (the leukapheresis preset:
+/// 100 stations × 8, the tracer step of 200 × 4).
+pub const DEFAULT_TRACER_SUBSTEPS: usize = 4;
+
 /// The settling flux of a channel without `grid.settling_flux`.
 pub const DEFAULT_SETTLING_FLUX: SettlingFluxKind = SettlingFluxKind::Upwind;
 
@@ -429,6 +435,8 @@ pub struct ChannelSection {
     pub initial_fill: FillKind,
     /// diameter bins of the grade-efficiency curves
     pub grade_bins: Option<i64>,
+    /// Heun steps of the tracer cells per station interval (steady channel; default 4)
+    pub tracer_substeps: Option<i64>,
 }
 
 /// Checked settings of a channel run (SI).
@@ -452,6 +460,8 @@ pub struct ChannelSettings {
     pub initial_fill: FillKind,
     /// grade-efficiency diameter bins
     pub grade_bins: usize,
+    /// Heun steps of the tracer cells per station interval
+    pub tracer_substeps: usize,
     /// species whose collection the interface controller maximises (`None`: plasma flow fixed)
     pub interface_target: Option<Vec<String>>,
     /// collect-hematocrit set-point in (0, 1) (`None`: not controlled)
@@ -1693,6 +1703,16 @@ impl ScenarioFile {
                 ));
             }
         };
+        let tracer_substeps = match c.tracer_substeps {
+            None => DEFAULT_TRACER_SUBSTEPS,
+            Some(n) if (1..=64).contains(&n) => n as usize,
+            Some(n) => {
+                return Err(key_err(
+                    "channel.tracer_substeps",
+                    format!("{n} is out of range: allowed [1, 64]"),
+                ));
+            }
+        };
         let refine_interface = match grid.and_then(|g| g.refine_interface) {
             None => DEFAULT_REFINE_INTERFACE,
             Some(w) => {
@@ -1740,6 +1760,7 @@ impl ScenarioFile {
             method: c.method,
             initial_fill: c.initial_fill,
             grade_bins,
+            tracer_substeps,
             interface_target,
             collect_hematocrit,
         }))

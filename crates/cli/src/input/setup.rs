@@ -86,6 +86,7 @@ fn channel_settings(c: &ChannelSettings) -> buffycoat_engine::ChannelSettings {
             MarchMethod::Explicit => SteadyMethod::Explicit,
         },
         grade_bins: c.grade_bins,
+        tracer_substeps: c.tracer_substeps,
         interface: c.interface_target.as_ref().map(|t| {
             if t.is_empty() {
                 InterfaceTarget::WhiteCells
