@@ -435,7 +435,6 @@ mod tests {
         assert_eq!(depth_fraction(FlowProfile::Plug, 0.3), 0.3);
     }
 
-    #[test]
     /// Regression (`--set grid.refine_interface=0.5`, the largest allowed half-width, failed
     /// with "radial faces must be finite and strictly increasing: face 25 = 0.102, face 26 =
     /// 0.102"): a window as wide as the depth put half of the cells in an empty remainder.

@@ -830,8 +830,9 @@ fn tracer_substeps_key_sets_the_tracer_step() {
 }
 
 /// `grid.settling_flux` (docs/physics.md §10.15): the MUSCL bed flux runs on the channel and
-/// moves its fixed-port product hematocrit; an unknown value and the key on a tube are clear
-/// errors naming the key.
+/// moves its fixed-port product hematocrit; an unknown value and the key on a tube with the
+/// explicit scheme (which has its own MUSCL fluxes; the implicit tube takes the key since
+/// session 8, docs/physics.md §9.2) are clear errors naming the key.
 #[test]
 fn settling_flux_key_runs_and_rejects_bad_values() {
     let dir = tempfile::tempdir().unwrap();
@@ -872,15 +873,19 @@ fn settling_flux_key_runs_and_rejects_bad_values() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("settling_flux"), "{err}");
     let tube =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/scenarios/whole_blood_tube.toml");
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/scenarios/diluted_blood_tube.toml");
     let o = bin()
         .arg("run")
         .arg(&tube)
         .args(["--quiet", "--no-output"])
+        .args(["--set", "model.kind=hindered"])
         .args(["--set", "grid.settling_flux=upwind"])
         .output()
         .unwrap();
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("grid.settling_flux"), "{err}");
+    assert!(
+        err.contains("grid.settling_flux") && err.contains("implicit"),
+        "{err}"
+    );
 }

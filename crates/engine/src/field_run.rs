@@ -112,6 +112,7 @@ pub fn field_config(setup: &HinderedSetup) -> FieldConfig {
     config.numerics.implicit.time_tolerance = setup.field.time_tolerance;
     config.numerics.implicit.max_dt = setup.field.max_dt;
     config.numerics.implicit.minor_classes = setup.field.minor_classes;
+    config.numerics.implicit.reconstruction = setup.field.settling_flux;
     config.consolidation = setup.field.consolidation;
     config
 }

@@ -90,6 +90,10 @@ pub struct HinderedSettings {
     /// implicit scheme: the dilute classes in the coupled Newton solve or split off it
     /// (`buffycoat_field::MinorClasses`)
     pub minor_classes: buffycoat_field::MinorClasses,
+    /// implicit scheme (tube/sector): `Some(limiter)` the second-order MUSCL settling flux
+    /// (`grid.settling_flux`; `buffycoat_field::ImplicitNumerics::reconstruction`), `None` first
+    /// order (the channel takes its own from `ChannelSettings`)
+    pub settling_flux: Option<buffycoat_field::column::Limiter>,
     /// bed consolidation of the tube/sector field (`None`: off; requires the implicit scheme)
     pub consolidation: Option<buffycoat_physics::consolidation::Consolidation>,
 }

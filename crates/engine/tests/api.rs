@@ -165,6 +165,7 @@ fn hindered_field_runs_from_rust() {
             time_tolerance: 2e-3,
             max_dt: 10.0,
             minor_classes: buffycoat_field::MinorClasses::Coupled,
+            settling_flux: None,
             consolidation: None,
         },
         particle_every: 1,

@@ -164,6 +164,12 @@ pub struct ImplicitNumerics {
     /// the minor classes in the fully coupled solve or split off it (default
     /// [`MinorClasses::Coupled`])
     pub minor_classes: MinorClasses,
+    /// the settling flux of the Newton solve: `None` the first-order upwind flux of
+    /// [`crate::column`] (default; bitwise the scheme without the option), `Some(limiter)`
+    /// the lagged second-order MUSCL face states of [`crate::column::Reconstruction`] at
+    /// every face of the column (`grid.settling_flux`; docs/physics.md §9.2). The split
+    /// minor classes' sub-steps keep the first-order flux.
+    pub reconstruction: Option<crate::column::Limiter>,
 }
 
 impl Default for ImplicitNumerics {
@@ -177,6 +183,7 @@ impl Default for ImplicitNumerics {
             packing_ramp: 0.01,
             coupling_threshold: 0.02,
             minor_classes: MinorClasses::Coupled,
+            reconstruction: None,
         }
     }
 }

@@ -53,7 +53,9 @@
 use buffycoat_physics::rotor::RotorProfile;
 
 use crate::classes::Class;
-use crate::column::{ColumnSolver, ColumnStep, Compression, NewtonStats, split_cells};
+use crate::column::{
+    ColumnSolver, ColumnStep, Compression, NewtonStats, Reconstruction, split_cells,
+};
 use crate::config::{ErrorNorm, FieldConfig, MinorClasses, acceleration};
 use crate::kernel::Grid;
 use crate::kinetics::Kinetics;
@@ -123,6 +125,9 @@ pub(crate) struct Implicit {
     /// A_f a_f per face
     accel: Vec<f64>,
     measure: Vec<f64>,
+    /// cell widths Δr_j (m), the slopes' coordinate of the MUSCL settling flux
+    /// ([`ImplicitNumerics::reconstruction`](crate::config::ImplicitNumerics))
+    widths: Vec<f64>,
     conductance: Vec<f64>,
     inv_scale: Vec<f64>,
     err_scale: Vec<f64>,
@@ -217,6 +222,7 @@ impl Implicit {
             prev: vec![0.0; cells * n],
             accel: vec![0.0; cells + 1],
             measure: grid.volume.clone(),
+            widths: grid.faces.windows(2).map(|f| f[1] - f[0]).collect(),
             conductance,
             inv_scale: vec![1.0 / floor; n],
             err_scale: vec![1.0; n],
@@ -457,7 +463,14 @@ impl Implicit {
                 preconsolidation: Some((&self.history, c.unloading_stiffness)),
             });
             let step = ColumnStep {
-                reconstruction: None,
+                // the MUSCL face states at every face (min_total 0: the white-cell and
+                // platelet sheets on the bed and the suspension's top are where the
+                // first-order flux smears most; docs/physics.md §9.2)
+                reconstruction: im.reconstruction.map(|limiter| Reconstruction {
+                    width: &self.widths,
+                    limiter,
+                    min_total: 0.0,
+                }),
                 kin: &self.kin,
                 accel: &self.accel,
                 measure: &self.measure,

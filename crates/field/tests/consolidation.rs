@@ -5,6 +5,7 @@
 
 mod common;
 
+use buffycoat_field::column::Limiter;
 use buffycoat_field::{
     HinderedField, HindranceLaw, MinorClasses, Numerics, PACKING_TOLERANCE, Scheme, TracerCell,
     Tracers, anestis_schneider_case_with, consolidation_equilibrium_case, implicit_time_order,
@@ -99,6 +100,53 @@ fn without_consolidation_the_implicit_scheme_reproduces_kynch_and_anestis_schnei
     assert!((s.fraction / s.fraction_exact - 1.0).abs() < 1e-3, "{s:?}");
 }
 
+/// The opt-in MUSCL settling flux of the implicit scheme (`ImplicitNumerics::reconstruction`,
+/// `grid.settling_flux`; docs/physics.md §9.2) keeps the σ_e = 0 validation of the
+/// first-order flux — Kynch (φ₀ = 0.1, 0.3, 200 cells: clear interface within 3 cells,
+/// sediment within 4) and Anestis–Schneider (interface within 2 cells, suspension fraction
+/// to 10⁻³) — with either limiter, and brings the Kynch profile closer to the exact one (L¹).
+#[test]
+fn muscl_settling_flux_keeps_kynch_and_anestis_schneider() {
+    let par = Parallel::serial();
+    let upwind = Numerics {
+        scheme: Scheme::Implicit,
+        ..Numerics::default()
+    };
+    for limiter in [Limiter::VanLeer, Limiter::Minmod] {
+        let mut numerics = upwind;
+        numerics.implicit.reconstruction = Some(limiter);
+        for phi0 in [0.1, 0.3] {
+            let s = kynch_case_with(200, phi0, &[0.25], numerics, &par)
+                .unwrap()
+                .1[0];
+            let first = kynch_case_with(200, phi0, &[0.25], upwind, &par).unwrap().1[0];
+            assert!(
+                (s.clear - s.clear_exact).abs() < 3.0 * s.dz,
+                "{limiter:?} {phi0}: {s:?}"
+            );
+            assert!(
+                (s.sediment - s.sediment_exact).abs() < 4.0 * s.dz,
+                "{limiter:?} {phi0}: {s:?}"
+            );
+            assert!(
+                s.l1_relative < first.l1_relative,
+                "{limiter:?} {phi0}: L1 {} against first order {}",
+                s.l1_relative,
+                first.l1_relative
+            );
+        }
+        let s = anestis_schneider_case_with(400, numerics, &[30.0], &par).unwrap()[0];
+        assert!(
+            (s.interface - s.interface_exact).abs() < 2.0 * s.dr,
+            "{limiter:?}: {s:?}"
+        );
+        assert!(
+            (s.fraction / s.fraction_exact - 1.0).abs() < 1e-3,
+            "{limiter:?}: {s:?}"
+        );
+    }
+}
+
 /// The steady sediment under compression matches the independent ODE solution of
 /// dσ_e/dr = Δρ φ ω² r: bed surface within 1.5 cells, bottom fraction to 0.2 %.
 #[test]
@@ -165,6 +213,16 @@ fn consolidating_blood_conserves_stays_bounded_and_is_thread_invariant() {
 #[test]
 fn split_minor_classes_conserve_stay_bounded_and_are_thread_invariant() {
     conserves_stays_bounded_and_is_thread_invariant(MinorClasses::Split);
+}
+
+/// [`consolidating_blood_conserves_stays_bounded_and_is_thread_invariant`] with the MUSCL
+/// settling flux (`ImplicitNumerics::reconstruction`, van Leer), coupled and split: the same
+/// conservation, bounds, thread invariance and lymphocyte escape.
+#[test]
+fn muscl_settling_flux_conserves_stays_bounded_and_is_thread_invariant() {
+    for minor in [MinorClasses::Coupled, MinorClasses::Split] {
+        conserves_stays_bounded_and_is_thread_invariant_with(minor, Some(Limiter::VanLeer));
+    }
 }
 
 /// The split ([`MinorClasses::Split`]) and the coupled solve of the consolidating
@@ -261,10 +319,20 @@ fn split_promotion_is_saved_and_restored_with_the_checkpoint() {
 }
 
 fn conserves_stays_bounded_and_is_thread_invariant(minor: MinorClasses) {
+    conserves_stays_bounded_and_is_thread_invariant_with(minor, None);
+}
+
+fn conserves_stays_bounded_and_is_thread_invariant_with(
+    minor: MinorClasses,
+    reconstruction: Option<Limiter>,
+) {
     let mut reference: Option<(u64, u64)> = None;
     for threads in [1, 2, 3] {
         let par = Parallel::new(Some(threads), 64).unwrap();
-        let mut f = consolidating_blood_with(120, |c| c.numerics.implicit.minor_classes = minor);
+        let mut f = consolidating_blood_with(120, |c| {
+            c.numerics.implicit.minor_classes = minor;
+            c.numerics.implicit.reconstruction = reconstruction;
+        });
         f.advance(0.0, 5.0, &par).unwrap();
         f.advance(5.0, 600.0, &par).unwrap();
         assert!(f.max_volume_drift() < 1e-12, "{}", f.max_volume_drift());

@@ -78,11 +78,16 @@ fn advancing_the_field_after_warm_up_allocates_nothing() {
             let implicit = HinderedField::new(config.clone(), blood_classes(), tracers()).unwrap();
             // and with the dilute classes split off the Newton solve (sub-stepped)
             config.numerics.implicit.minor_classes = buffycoat_field::MinorClasses::Split;
-            let split = HinderedField::new(config, blood_classes(), tracers()).unwrap();
-            [blood_field(300, 3000.0, tracers()), implicit, split]
+            let split = HinderedField::new(config.clone(), blood_classes(), tracers()).unwrap();
+            // and coupled with the MUSCL settling flux
+            config.numerics.implicit.minor_classes = buffycoat_field::MinorClasses::Coupled;
+            config.numerics.implicit.reconstruction =
+                Some(buffycoat_field::column::Limiter::VanLeer);
+            let muscl = HinderedField::new(config, blood_classes(), tracers()).unwrap();
+            [blood_field(300, 3000.0, tracers()), implicit, split, muscl]
         })
         .collect();
-    let pools: Vec<&Parallel> = pools.iter().flat_map(|p| [p, p, p]).collect();
+    let pools: Vec<&Parallel> = pools.iter().flat_map(|p| [p, p, p, p]).collect();
     for (&par, field) in pools.iter().zip(&mut fields) {
         par.install(|| {
             let mut t = 0.0;
@@ -99,7 +104,7 @@ fn advancing_the_field_after_warm_up_allocates_nothing() {
             COUNTING.store(true, Ordering::SeqCst);
             // the split field runs on to 402 s (its sub-steps and an error-rejected step
             // included)
-            let interval = if k % 3 == 2 { 10.0 } else { 0.5 };
+            let interval = if k % 4 == 2 { 10.0 } else { 0.5 };
             let mut t = 2.0;
             for _ in 0..40 {
                 field.advance(t, t + interval, par).unwrap();
@@ -111,8 +116,9 @@ fn advancing_the_field_after_warm_up_allocates_nothing() {
         assert_eq!(
             allocations,
             0,
-            "{threads} threads, field {} (explicit, implicit, split): {allocations} allocations",
-            k % 3
+            "{threads} threads, field {} (explicit, implicit, split, MUSCL): {allocations} \
+             allocations",
+            k % 4
         );
     }
 }

@@ -326,7 +326,8 @@ pub enum ProfileKind {
     Viscous,
 }
 
-/// Settling-flux discretisations of the channel's implicit steady march (`grid.settling_flux`).
+/// Settling-flux discretisations of the implicit schemes (`grid.settling_flux`): the channel's
+/// steady march and the tube/sector field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SettlingFluxKind {
@@ -571,8 +572,10 @@ pub struct GridSection {
     /// half-width of the radial refinement at the buffy coat, a fraction of the depth
     /// (channel, implicit steady march; 0 or absent: uniform)
     pub refine_interface: Option<f64>,
-    /// settling flux of the channel's implicit steady march: "upwind" (default),
-    /// "muscl_van_leer", "muscl_minmod" (docs/physics.md §10.15)
+    /// settling flux of the channel's implicit steady march (MUSCL in the bed) or of the
+    /// tube/sector field's implicit scheme (MUSCL at every face): "upwind" (default),
+    /// "muscl_van_leer", "muscl_minmod" (docs/physics.md §10.15, §9.2); an error with the
+    /// explicit scheme
     pub settling_flux: Option<SettlingFluxKind>,
     /// density/size classes per species
     pub classes_per_species: Option<i64>,
@@ -1545,10 +1548,6 @@ impl ScenarioFile {
                     grid.is_some_and(|g| g.refine_interface.is_some()),
                     "grid.refine_interface",
                 ),
-                (
-                    grid.is_some_and(|g| g.settling_flux.is_some()),
-                    "grid.settling_flux",
-                ),
             ] {
                 if present {
                     return Err(key_err(
@@ -1976,6 +1975,7 @@ impl ScenarioFile {
                 ("grid.time_tolerance", g.time_tolerance.is_some()),
                 ("grid.max_dt_s", g.max_dt_s.is_some()),
                 ("grid.minor_classes", g.minor_classes.is_some()),
+                ("grid.settling_flux", g.settling_flux.is_some() && !channel),
             ] {
                 if present {
                     return Err(key_err(key, "applies only to grid.scheme = \"implicit\""));
@@ -1998,6 +1998,18 @@ impl ScenarioFile {
             minor_classes: match g.minor_classes {
                 Some(MinorClassesKind::Coupled) | None => buffycoat_field::MinorClasses::Coupled,
                 Some(MinorClassesKind::Split) => buffycoat_field::MinorClasses::Split,
+            },
+            // the tube/sector field's implicit scheme: MUSCL at every face (the channel's own
+            // setting, bed faces only, is in `ChannelSettings`)
+            settling_flux: match g.settling_flux {
+                _ if channel => None,
+                Some(SettlingFluxKind::Upwind) | None => None,
+                Some(SettlingFluxKind::MusclVanLeer) => {
+                    Some(buffycoat_field::column::Limiter::VanLeer)
+                }
+                Some(SettlingFluxKind::MusclMinmod) => {
+                    Some(buffycoat_field::column::Limiter::Minmod)
+                }
             },
             consolidation,
         })
