@@ -435,13 +435,8 @@ mod tests {
         assert_eq!(depth_fraction(FlowProfile::Plug, 0.3), 0.3);
     }
 
-    /// Regression (`--set grid.refine_interface=0.5`, the largest allowed half-width, failed
-    /// with "radial faces must be finite and strictly increasing: face 25 = 0.102, face 26 =
-    /// 0.102"): a window as wide as the depth put half of the cells in an empty remainder.
-    /// Now every cell is inside the window and the grid is the uniform one.
-    #[test]
-    fn a_refinement_window_covering_the_depth_gives_the_uniform_faces() {
-        use crate::config::ChannelConfig;
+    /// A 2 mm × 8 cm × 0.6 m laminar channel at 2400 rpm with `radial_cells` across the depth.
+    fn laminar_config(radial_cells: usize) -> ChannelConfig {
         let mut config = ChannelConfig::new(
             crate::config::ChannelGeometry {
                 r_inner: 0.1,
@@ -460,7 +455,17 @@ mod tests {
             buffycoat_physics::fluid::Fluid::plasma_37c(),
             buffycoat_physics::hindrance::HindranceLaw::hawksley_vand(0.95).unwrap(),
         );
-        config.radial_cells = 50;
+        config.radial_cells = radial_cells;
+        config
+    }
+
+    /// Regression (`--set grid.refine_interface=0.5`, the largest allowed half-width, failed
+    /// with "radial faces must be finite and strictly increasing: face 25 = 0.102, face 26 =
+    /// 0.102"): a window as wide as the depth put half of the cells in an empty remainder.
+    /// Now every cell is inside the window and the grid is the uniform one.
+    #[test]
+    fn a_refinement_window_covering_the_depth_gives_the_uniform_faces() {
+        let config = laminar_config(50);
         let uniform = ChannelGrid::new(&config);
         let depth = uniform.depth;
         for centre in [0.0, 0.5 * depth, depth] {
@@ -474,26 +479,7 @@ mod tests {
 
     #[test]
     fn refined_grid_is_consistent() {
-        use crate::config::ChannelConfig;
-        let mut config = ChannelConfig::new(
-            crate::config::ChannelGeometry {
-                r_inner: 0.1,
-                r_outer: 0.102,
-                height: 0.08,
-                length: 0.6,
-            },
-            crate::config::ChannelFlows {
-                blood_inlet: 1e-6,
-                ac_ratio: 12.0,
-                plasma: 0.4e-6,
-                collect: 0.02e-6,
-            },
-            FlowProfile::Laminar,
-            2400.0,
-            buffycoat_physics::fluid::Fluid::plasma_37c(),
-            buffycoat_physics::hindrance::HindranceLaw::hawksley_vand(0.95).unwrap(),
-        );
-        config.radial_cells = 40;
+        let config = laminar_config(40);
         let uniform = ChannelGrid::new(&config);
         assert!(uniform.is_uniform());
         let depth = uniform.depth;
