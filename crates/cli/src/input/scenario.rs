@@ -975,6 +975,24 @@ fn require(key: &str, value: Option<f64>) -> Result<f64, KeyError> {
     value.ok_or_else(|| key_err(key, "missing (required for this kind)"))
 }
 
+/// An integer key (a count) within [lo, hi]: `None` if absent, else the value, or an error
+/// naming the key and the allowed range.
+fn count_in_range(
+    key: &str,
+    value: Option<i64>,
+    lo: i64,
+    hi: i64,
+) -> Result<Option<usize>, KeyError> {
+    match value {
+        None => Ok(None),
+        Some(n) if (lo..=hi).contains(&n) => Ok(Some(n as usize)),
+        Some(n) => Err(key_err(
+            key,
+            format!("{n} is out of range: allowed [{lo}, {hi}]"),
+        )),
+    }
+}
+
 /// Checks that `value` is finite and within [lo, hi] (`open_lo`: strictly above lo).
 fn in_range(
     key: &str,
@@ -1683,36 +1701,17 @@ impl ScenarioFile {
                 "the steady channel needs a constant rpm (no profile, ramp_s or brake_s); use [channel] solver = \"transient\" for rpm changes",
             ));
         }
-        let along_cells = match grid.and_then(|g| g.along_cells) {
-            None => DEFAULT_ALONG_CELLS,
-            Some(n) if (2..=100_000).contains(&n) => n as usize,
-            Some(n) => {
-                return Err(key_err(
-                    "grid.along_cells",
-                    format!("{n} is out of range: allowed [2, 100000]"),
-                ));
-            }
-        };
-        let grade_bins = match c.grade_bins {
-            None => DEFAULT_GRADE_BINS,
-            Some(n) if (1..=1000).contains(&n) => n as usize,
-            Some(n) => {
-                return Err(key_err(
-                    "channel.grade_bins",
-                    format!("{n} is out of range: allowed [1, 1000]"),
-                ));
-            }
-        };
-        let tracer_substeps = match c.tracer_substeps {
-            None => DEFAULT_TRACER_SUBSTEPS,
-            Some(n) if (1..=64).contains(&n) => n as usize,
-            Some(n) => {
-                return Err(key_err(
-                    "channel.tracer_substeps",
-                    format!("{n} is out of range: allowed [1, 64]"),
-                ));
-            }
-        };
+        let along_cells = count_in_range(
+            "grid.along_cells",
+            grid.and_then(|g| g.along_cells),
+            2,
+            100_000,
+        )?
+        .unwrap_or(DEFAULT_ALONG_CELLS);
+        let grade_bins = count_in_range("channel.grade_bins", c.grade_bins, 1, 1000)?
+            .unwrap_or(DEFAULT_GRADE_BINS);
+        let tracer_substeps = count_in_range("channel.tracer_substeps", c.tracer_substeps, 1, 64)?
+            .unwrap_or(DEFAULT_TRACER_SUBSTEPS);
         let refine_interface = match grid.and_then(|g| g.refine_interface) {
             None => DEFAULT_REFINE_INTERFACE,
             Some(w) => {
@@ -1795,27 +1794,15 @@ impl ScenarioFile {
         }
         .map_err(|e| key_err("hindrance", e.to_string()))?;
         let g = self.grid.clone().unwrap_or_default();
-        let radial_cells = match g.radial_cells {
+        let radial_cells = match count_in_range("grid.radial_cells", g.radial_cells, 4, 1_000_000)?
+        {
+            Some(n) => n,
             None if self.geometry.kind == GeometryKind::Channel => DEFAULT_CHANNEL_RADIAL_CELLS,
             None => DEFAULT_RADIAL_CELLS,
-            Some(n) if (4..=1_000_000).contains(&n) => n as usize,
-            Some(n) => {
-                return Err(key_err(
-                    "grid.radial_cells",
-                    format!("{n} is out of range: allowed [4, 1000000]"),
-                ));
-            }
         };
-        let classes_per_species = match g.classes_per_species {
-            None => DEFAULT_CLASSES_PER_SPECIES,
-            Some(n) if (1..=16).contains(&n) => n as usize,
-            Some(n) => {
-                return Err(key_err(
-                    "grid.classes_per_species",
-                    format!("{n} is out of range: allowed [1, 16]"),
-                ));
-            }
-        };
+        let classes_per_species =
+            count_in_range("grid.classes_per_species", g.classes_per_species, 1, 16)?
+                .unwrap_or(DEFAULT_CLASSES_PER_SPECIES);
         let cfl = g
             .cfl
             .map(|v| in_range("grid.cfl", v, 0.0, 1.0, true, ""))
