@@ -58,7 +58,7 @@ use crate::column::{
 };
 use crate::config::{ErrorNorm, FieldConfig, MinorClasses, acceleration};
 use crate::kernel::Grid;
-use crate::kinetics::Kinetics;
+use crate::kinetics::{Kinetics, TestParticleCell};
 
 /// Smallest class scale of the Newton residual, relative to the total initial fraction (as
 /// the channel).
@@ -193,6 +193,46 @@ pub(crate) struct Implicit {
 
 /// What one accepted step did: (Δt, ω² at its start, ω² at its end).
 pub(crate) type Accepted = (f64, f64, f64);
+
+impl Implicit {
+    /// The tracers' view of the current state φⁿ in a consolidating bed
+    /// ([`crate::tracers::TracerClosure`]): per cell the [`TestParticleCell`] of the
+    /// kinetics (J) and per face the stress gradient (σ_e,R − σ_e,L)/Δr_f (J + 1, 0 at the
+    /// walls), σ_e with the bed history as the steps use it. Without consolidation the
+    /// gradients are 0 and the cells carry no compression coefficient.
+    pub fn tracer_closure(
+        &self,
+        config: &FieldConfig,
+        grid: &Grid,
+        cells: &mut [TestParticleCell],
+        gradient: &mut [f64],
+    ) {
+        let n = self.kin.n;
+        let critical = config.consolidation.map(|c| c.stress.critical);
+        for (cell, phi) in cells.iter_mut().zip(self.col.chunks_exact(n)) {
+            *cell = self.kin.test_particle_cell(phi, critical);
+        }
+        gradient.fill(0.0);
+        if let Some(c) = &config.consolidation {
+            let compression = Compression {
+                stress: c.stress,
+                conductance: &self.conductance,
+                preconsolidation: Some((&self.history, c.unloading_stiffness)),
+            };
+            let stress = |j: usize| {
+                let total: f64 = self.col[j * n..(j + 1) * n].iter().sum();
+                compression.cell_stress(j, total).0
+            };
+            let mut left = stress(0);
+            let interior = &mut gradient[1..cells.len()];
+            for (f, (g, centres)) in (1..).zip(interior.iter_mut().zip(grid.centres.windows(2))) {
+                let right = stress(f);
+                *g = (right - left) / (centres[1] - centres[0]);
+                left = right;
+            }
+        }
+    }
+}
 
 impl Implicit {
     pub fn new(config: &FieldConfig, classes: &[Class], grid: &Grid) -> Self {

@@ -589,6 +589,84 @@ impl Kinetics {
     }
 }
 
+/// One cell's mixture as a test particle (a tracer cell) feels it in the implicit scheme's
+/// closures: the velocity factor with the bed mobility and the packing ramp, the network
+/// closure and the consolidation coefficient, so that a particle with the constants of a class
+/// moves exactly as that class does (bitwise [`Kinetics::velocities_and_compression`]).
+/// Computed once per cell and state by [`Kinetics::test_particle_cell`]; evaluated per
+/// particle by [`TestParticleCell::velocity`] and [`TestParticleCell::compression`].
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct TestParticleCell {
+    /// c = V_ε/(18μ)
+    factor: f64,
+    /// e = ρ_s − ρ_f
+    excess: f64,
+    /// S = M − eK
+    mean: f64,
+    /// K = Σ k_j φ_j
+    mobility: f64,
+    /// c (1 − φ)/max(φ, φ_c) (0 without consolidation)
+    compression: f64,
+    /// the network closure where it acts
+    network: Option<Network>,
+}
+
+impl TestParticleCell {
+    /// Velocity per unit acceleration of a particle of mobility `k` = d²N^⅔/χ (m²), density
+    /// excess `excess` = ρ − ρ_f (kg/m³) and hydrodynamic diameter `d` = d N^⅓ (m):
+    /// v = c [k(Δρ − e) − S] − c b q(k, d), the arithmetic of
+    /// [`Kinetics::velocities_and_compression`] for one class.
+    #[inline]
+    pub fn velocity(&self, k: f64, excess: f64, d: f64) -> f64 {
+        let c = self.factor;
+        let mut v = c * (k * (excess - self.excess) - self.mean);
+        if let Some(net) = self.network {
+            let b = self.mean / self.mobility;
+            match net.ramp {
+                Some((theta, _)) => {
+                    let ctb = c * theta * b;
+                    v -= ctb * ((k - net.kappa).max(0.0) - net.held_sum);
+                }
+                None => v -= c * b * net.held(k, d),
+            }
+        }
+        v
+    }
+
+    /// The particle's consolidation coefficient h (velocity per unit stress gradient,
+    /// m/s per Pa/m) of [`Kinetics::compression_coefficients`]; 0 without consolidation.
+    #[inline]
+    pub fn compression(&self, k: f64, d: f64) -> f64 {
+        self.compression
+            * self.network.map_or(self.mobility - k + 0.0 * k, |n| {
+                n.bracket(self.mobility, k, d)
+            })
+    }
+}
+
+impl Kinetics {
+    /// The test-particle view of state `phi` (N values); `critical`: φ_c of the consolidation
+    /// (`None` without it: no compression coefficient).
+    #[inline]
+    pub fn test_particle_cell(&self, phi: &[f64], critical: Option<f64>) -> TestParticleCell {
+        let (tot, e, k, m) = self.sums(phi);
+        let (vf, _) = self.velocity_factor(tot);
+        let c = self.inv_18mu * vf;
+        let compression = critical.map_or(0.0, |critical| {
+            let floor = tot.max(critical);
+            c * ((1.0 - tot) / floor)
+        });
+        TestParticleCell {
+            factor: c,
+            excess: e,
+            mean: m - e * k,
+            mobility: k,
+            compression,
+            network: self.network(phi),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -743,6 +821,45 @@ mod tests {
                         assert_eq!(h[k].to_bits(), h2[k].to_bits(), "h {phi:?}");
                     }
                 }
+            }
+        }
+    }
+
+    /// A test particle with a class's constants moves bitwise as the class does (velocity
+    /// and consolidation coefficient), with every network closure, across the contact
+    /// fraction and on the packing ramp: the tracers of a consolidating field see the field's
+    /// own closures.
+    #[test]
+    fn a_test_particle_with_a_class_constants_is_bitwise_that_class() {
+        let fluid = Fluid::plasma_37c();
+        let law = HindranceLaw::richardson_zaki(4.65, 0.99).unwrap();
+        let c = classes();
+        for (network, width) in [
+            (NetworkClosure::ContactRamp, 0.05),
+            (NetworkClosure::PoreSize, 0.05),
+            (NetworkClosure::Off, 0.05),
+        ] {
+            let mut bed = Consolidation::red_cells();
+            bed.network = network;
+            bed.network_width = width;
+            let kin = Kinetics::new(&c, &fluid, law, 0.01).with_bed(&bed);
+            for phi in [
+                [0.3, 0.001, 1e-9],
+                [0.52, 0.004, 0.002],
+                [0.58, 0.01, 0.001],
+                [0.9, 0.005, 0.001],
+                [0.975, 0.004, 0.0],
+            ] {
+                let (mut v, mut h) = ([0.0; 3], [0.0; 3]);
+                kin.velocities_and_compression(&phi, 0.55, &mut v, &mut h);
+                let cell = kin.test_particle_cell(&phi, Some(0.55));
+                for i in 0..3 {
+                    let (k, dx, d) = (kin.mobility[i], kin.excess[i], kin.diameter[i]);
+                    assert_eq!(cell.velocity(k, dx, d).to_bits(), v[i].to_bits(), "{phi:?}");
+                    assert_eq!(cell.compression(k, d).to_bits(), h[i].to_bits(), "{phi:?}");
+                }
+                let plain = kin.test_particle_cell(&phi, None);
+                assert_eq!(plain.compression(kin.mobility[1], kin.diameter[1]), 0.0);
             }
         }
     }

@@ -13,7 +13,8 @@ use crate::config::{FieldConfig, Scheme, TimeIntegrator};
 use crate::error::FieldError;
 use crate::implicit::{Implicit, ImplicitStats};
 use crate::kernel::{Carry, Grid, Isa, Kernel, Layout, LimiterCounts, Scratch};
-use crate::tracers::{TracerEnv, Tracers, advance_tracers};
+use crate::kinetics::TestParticleCell;
+use crate::tracers::{TracerClosure, TracerEnv, Tracers, advance_tracers};
 
 /// Tolerance of the bound Σφ_i ≤ φ_max: the capacity cap keeps it exactly up to round-off of
 /// the class sum, well below this.
@@ -66,6 +67,12 @@ pub struct HinderedField {
     stats: FieldStats,
     /// the implicit scheme's state ([`Scheme::Implicit`])
     implicit: Option<Box<Implicit>>,
+    /// a consolidating implicit field with tracers: what the tracers feel at the start and
+    /// end of the step ([`TracerClosure`]; empty otherwise)
+    bed_cells_old: Vec<TestParticleCell>,
+    bed_cells_new: Vec<TestParticleCell>,
+    bed_gradient_old: Vec<f64>,
+    bed_gradient_new: Vec<f64>,
 }
 
 impl HinderedField {
@@ -156,6 +163,10 @@ impl HinderedField {
                 ..FieldStats::default()
             },
             implicit: None,
+            bed_cells_old: Vec::new(),
+            bed_cells_new: Vec::new(),
+            bed_gradient_old: Vec::new(),
+            bed_gradient_new: Vec::new(),
         };
         if field.config.numerics.scheme == Scheme::Implicit {
             field.implicit = Some(Box::new(Implicit::new(
@@ -163,6 +174,12 @@ impl HinderedField {
                 &field.classes,
                 &field.kernel.grid,
             )));
+            if field.config.consolidation.is_some() && !field.tracers.is_empty() {
+                field.bed_cells_old = vec![TestParticleCell::default(); cells];
+                field.bed_cells_new = vec![TestParticleCell::default(); cells];
+                field.bed_gradient_old = vec![0.0; cells + 1];
+                field.bed_gradient_new = vec![0.0; cells + 1];
+            }
         }
         field.initial_volumes = (0..field.classes.len())
             .map(|i| field.class_volume(i))
@@ -435,7 +452,7 @@ impl HinderedField {
                 mix_new,
                 ..
             } = self;
-            tracer_step(config, kernel, tracers, mix_old, mix_new, step);
+            tracer_step(config, kernel, tracers, mix_old, mix_new, step, None);
         }
         Ok(())
     }
@@ -455,8 +472,18 @@ impl HinderedField {
                 }
             }
         }
+        let bed = track_mix && !self.bed_cells_old.is_empty();
         if track_mix {
             self.initial_mixture();
+        }
+        if bed {
+            let imp = self.implicit.as_ref().expect("implicit state");
+            imp.tracer_closure(
+                &self.config,
+                &self.kernel.grid,
+                &mut self.bed_cells_old,
+                &mut self.bed_gradient_old,
+            );
         }
         while self.time < t1 {
             let t = self.time;
@@ -493,9 +520,36 @@ impl HinderedField {
                     tracers,
                     mix_old,
                     mix_new,
+                    implicit,
+                    bed_cells_old,
+                    bed_cells_new,
+                    bed_gradient_old,
+                    bed_gradient_new,
                     ..
                 } = self;
-                tracer_step(config, kernel, tracers, mix_old, mix_new, step);
+                if bed {
+                    let imp = implicit.as_ref().expect("implicit state");
+                    imp.tracer_closure(config, &kernel.grid, bed_cells_new, bed_gradient_new);
+                    let closure = TracerClosure {
+                        cells_old: bed_cells_old,
+                        cells_new: bed_cells_new,
+                        gradient_old: bed_gradient_old,
+                        gradient_new: bed_gradient_new,
+                    };
+                    tracer_step(
+                        config,
+                        kernel,
+                        tracers,
+                        mix_old,
+                        mix_new,
+                        step,
+                        Some(closure),
+                    );
+                    std::mem::swap(bed_cells_old, bed_cells_new);
+                    std::mem::swap(bed_gradient_old, bed_gradient_new);
+                } else {
+                    tracer_step(config, kernel, tracers, mix_old, mix_new, step, None);
+                }
             }
         }
         Ok(())
@@ -588,7 +642,7 @@ impl HinderedField {
         match pending {
             Some(step) => {
                 let (rate, ()) = rayon::join(fluxes, || {
-                    tracer_step(config, kernel, tracers, mix_old, mix_new, step);
+                    tracer_step(config, kernel, tracers, mix_old, mix_new, step, None);
                 });
                 rate
             }
@@ -730,6 +784,7 @@ fn tracer_step(
     mix_old: &mut Vec<f64>,
     mix_new: &mut Vec<f64>,
     (dt, w2_0, w2_1): (f64, f64, f64),
+    closure: Option<TracerClosure<'_>>,
 ) {
     let env = TracerEnv {
         geometry: config.geometry,
@@ -743,6 +798,7 @@ fn tracer_step(
         accel_radius: &kernel.grid.accel_radius,
         mix_old,
         mix_new,
+        closure,
     };
     advance_tracers(tracers, &env, dt, w2_0, w2_1, TRACER_CHUNK);
     std::mem::swap(mix_old, mix_new);

@@ -18,11 +18,19 @@
 //! bottom r_max stops there (pelleted, status [`PELLETED`]); one reaching the meniscus r_min is
 //! held there (it may move back if its velocity turns outward). A tracer in a packed cell
 //! (V = 0) does not move.
+//!
+//! **Consolidating bed** (implicit scheme with consolidation): the tracers instead feel the
+//! field's own closures — bed mobility, packing ramp, network closure and solid stress — as
+//! the face velocities of the field's flux ([`TracerClosure`], `TracerEnv::bed_face`), and are
+//! moved by exact cell-by-cell tracking through the linear velocity of each cell (Pollock,
+//! Ground Water 26:743, 1988; `TracerEnv::bed_advance`), which cannot overshoot the thin
+//! buffy coat whatever the field's (implicit, long) step. docs/physics.md §4.6.
 
 use rayon::prelude::*;
 
 use crate::config::{FieldGeometry, acceleration};
 use crate::error::{FieldError, invalid};
+use crate::kinetics::TestParticleCell;
 
 /// Status: moving.
 pub const FREE: u8 = 0;
@@ -72,6 +80,8 @@ pub struct Tracers {
     pub status: Vec<u8>,
     /// Stokes mobility d²/χ (m²)
     mobility: Vec<f64>,
+    /// hydrodynamic diameter d N^⅓ (m), the size the network closure's pores see
+    hydro_diameter: Vec<f64>,
 }
 
 impl Tracers {
@@ -97,6 +107,10 @@ impl Tracers {
                     c.diameter * c.diameter * c.aggregate_cells.max(1.0).powf(2.0 / 3.0)
                         / c.shape_factor
                 })
+                .collect(),
+            hydro_diameter: cells
+                .iter()
+                .map(|c| c.diameter * c.aggregate_cells.max(1.0).cbrt())
                 .collect(),
         }
     }
@@ -161,6 +175,21 @@ pub(crate) struct TracerEnv<'a> {
     /// mixture at the start and end of the step, [cell][3]
     pub mix_old: &'a [f64],
     pub mix_new: &'a [f64],
+    /// the implicit scheme's closures of a consolidating bed (replace the mixtures above)
+    pub closure: Option<TracerClosure<'a>>,
+}
+
+/// What a tracer feels in a consolidating bed ([`crate::Scheme::Implicit`] with
+/// consolidation), at the start and end of the step: per cell the test-particle view of the
+/// mixture ([`TestParticleCell`]: bed mobility, packing ramp, network closure, consolidation
+/// coefficient) and per face (J + 1, 0 at the walls) the stress gradient
+/// (σ_e,R − σ_e,L)/Δr_f (Pa/m).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TracerClosure<'a> {
+    pub cells_old: &'a [TestParticleCell],
+    pub cells_new: &'a [TestParticleCell],
+    pub gradient_old: &'a [f64],
+    pub gradient_new: &'a [f64],
 }
 
 impl TracerEnv<'_> {
@@ -190,6 +219,128 @@ impl TracerEnv<'_> {
         let acc = acceleration(self.geometry, self.gravity, radius, omega_squared);
         acc * factor * (mobility * (excess - exc) - mean)
     }
+
+    /// The velocity at face `f` of a particle (mobility `k`, density excess `excess`,
+    /// hydrodynamic diameter `d`) in a consolidating bed: the face velocity of the field's own
+    /// flux per unit volume fraction of the donor cell,
+    /// u_f = a_f [v_R⁺ + v_L⁻] + (h_R D_f)⁺ + (h_L D_f)⁻, 0 at the walls, with v and h the
+    /// particle's velocity per unit acceleration and consolidation coefficient in the cells
+    /// either side ([`TestParticleCell`]) and D_f the stress gradient — the upwinding of the
+    /// settling flux and of [`crate::column::Compression`].
+    #[inline]
+    fn bed_face(
+        &self,
+        cells: &[TestParticleCell],
+        gradient: &[f64],
+        f: usize,
+        omega_squared: f64,
+        (k, excess, d): (f64, f64, f64),
+    ) -> f64 {
+        if f == 0 || f == self.cells {
+            return 0.0;
+        }
+        let (left, right) = (&cells[f - 1], &cells[f]);
+        let a = acceleration(
+            self.geometry,
+            self.gravity,
+            self.accel_radius[f],
+            omega_squared,
+        );
+        let settling = right.velocity(k, excess, d).max(0.0) + left.velocity(k, excess, d).min(0.0);
+        let g = gradient[f];
+        let compression = if g == 0.0 {
+            0.0
+        } else {
+            (right.compression(k, d) * g).max(0.0) + (left.compression(k, d) * g).min(0.0)
+        };
+        a * settling + compression
+    }
+
+    /// Moves a particle from `r0` over `dt` through a consolidating bed by semi-analytical
+    /// cell-by-cell tracking (Pollock, Ground Water 26:743, 1988, the particle tracking of
+    /// MODFLOW's MODPATH): in each cell the velocity is linear between its two face
+    /// velocities u₀, u₁ (the time average of [`TracerEnv::bed_face`] at the step's two
+    /// states), so dr/dt = u₀ + A (r − r₀), A = (u₁ − u₀)/Δr, is integrated exactly,
+    /// r(t) = r + u (e^{At} − 1)/A, and the particle passes into the next cell at the exit
+    /// time ln(u₁/u)/A. Unlike an explicit step it can neither overshoot a cell the field's
+    /// flux converges on (the buffy coat's white cells, faces pointing inward) nor cross a
+    /// wall (u = 0 there): the tracer is carried exactly as the class's flux carries volume,
+    /// for any field step.
+    fn bed_advance(
+        &self,
+        closure: &TracerClosure<'_>,
+        r0: f64,
+        dt: f64,
+        (omega2_old, omega2_new): (f64, f64),
+        particle: (f64, f64, f64),
+    ) -> f64 {
+        let face = |f: usize| {
+            let old = self.bed_face(
+                closure.cells_old,
+                closure.gradient_old,
+                f,
+                omega2_old,
+                particle,
+            );
+            let new = self.bed_face(
+                closure.cells_new,
+                closure.gradient_new,
+                f,
+                omega2_new,
+                particle,
+            );
+            0.5 * (old + new)
+        };
+        let last = self.cells - 1;
+        let mut x = r0.clamp(self.r_min, self.r_max);
+        let mut j = (((x - self.r_min) / self.dr).floor().max(0.0) as usize).min(last);
+        let mut left = dt;
+        // each pass either ends the step or moves the particle into a neighbouring cell
+        // whose faces it has not both seen moving towards it, so the loop is bounded
+        for _ in 0..=2 * self.cells {
+            let x0 = self.r_min + j as f64 * self.dr;
+            let (u0, u1) = (face(j), face(j + 1));
+            let a = (u1 - u0) / self.dr;
+            let u = u0 + a * (x - x0);
+            // displacement after time t from x with velocity u (exact for the linear field)
+            let travel = |t: f64| {
+                let at = a * t;
+                if at == 0.0 {
+                    u * t
+                } else {
+                    u * at.exp_m1() / a
+                }
+            };
+            // the face ahead and its velocity; the particle leaves only if that velocity
+            // points the same way
+            let (exit, u_exit, next) = if u > 0.0 {
+                (x0 + self.dr, u1, (j < last).then_some(j + 1))
+            } else if u < 0.0 {
+                (x0, u0, j.checked_sub(1))
+            } else {
+                break;
+            };
+            let crosses = u_exit * u > 0.0;
+            let time_to_exit = if !crosses {
+                f64::INFINITY
+            } else if a == 0.0 {
+                (exit - x) / u
+            } else {
+                ((u_exit - u) / u).ln_1p() / a
+            };
+            if time_to_exit >= left {
+                x += travel(left);
+                break;
+            }
+            left -= time_to_exit;
+            x = exit;
+            match next {
+                Some(n) => j = n,
+                None => break,
+            }
+        }
+        x.clamp(self.r_min, self.r_max)
+    }
 }
 
 /// Advances every free tracer over one field step [t0, t0 + dt] with Heun's method;
@@ -207,6 +358,7 @@ pub(crate) fn advance_tracers(
         status,
         mobility,
         density,
+        hydro_diameter,
         ..
     } = tracers;
     radial
@@ -214,13 +366,21 @@ pub(crate) fn advance_tracers(
         .zip(status.par_chunks_mut(chunk))
         .zip(mobility.par_chunks(chunk))
         .zip(density.par_chunks(chunk))
-        .for_each(|(((r, st), mob), rho)| {
+        .zip(hydro_diameter.par_chunks(chunk))
+        .for_each(|((((r, st), mob), rho), dh)| {
             for k in 0..r.len() {
                 if st[k] == PELLETED {
                     continue;
                 }
                 let excess = rho[k] - env.fluid_density;
                 let r0 = r[k];
+                let particle = (mob[k], excess, dh[k]);
+                if let Some(closure) = &env.closure {
+                    // a consolidating bed: exact cell-by-cell tracking, no pelleting (the
+                    // field's walls carry no flux)
+                    r[k] = env.bed_advance(closure, r0, dt, (omega2_old, omega2_new), particle);
+                    continue;
+                }
                 let u1 = env.velocity(env.mix_old, r0, omega2_old, mob[k], excess);
                 let r_star = (r0 + dt * u1).clamp(env.r_min, env.r_max);
                 let u2 = env.velocity(env.mix_new, r_star, omega2_new, mob[k], excess);

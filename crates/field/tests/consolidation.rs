@@ -318,6 +318,78 @@ fn split_promotion_is_saved_and_restored_with_the_checkpoint() {
     assert_eq!(resumed.implicit_stats(), whole.implicit_stats());
 }
 
+/// Regression (session 9): in a consolidating bed the tracer cells moved with the plain MLB
+/// velocity of the hindrance law — without the bed mobility, the network closure and the
+/// solid stress — and with explicit Heun steps as long as the field's implicit ones, which
+/// threw them out of the thin buffy coat again: in `whole_blood_tube.toml` the field put
+/// 100 % of the lymphocytes and monocytes into the buffy coat and their tracers 100 % into the
+/// red layer. Tracers with a class's own constants now move with that class's flux
+/// (`TestParticleCell`, semi-analytical cell-by-cell tracking): each species' tracers end in
+/// the layer that holds most of its volume (consolidating tube, 120 cells, 5000 rpm, 10 min),
+/// and the same with a field step limit 20 times longer.
+#[test]
+fn tracers_in_a_consolidating_bed_end_where_their_class_collects() {
+    let par = Parallel::serial();
+    let classes = common::blood_classes();
+    let per_class = 40;
+    let tracers: Vec<TracerCell> = classes
+        .iter()
+        .enumerate()
+        .flat_map(|(i, c)| {
+            (0..per_class).map(move |k| TracerCell {
+                species: i as u16,
+                diameter: c.diameter,
+                density: c.density,
+                shape_factor: c.shape_factor,
+                aggregate_cells: 1.0,
+                radial: 0.1 + 0.06 * (f64::from(k) + 0.5) / f64::from(per_class),
+                y: 0.0,
+                z: 0.0,
+            })
+        })
+        .collect();
+    for max_dt in [None, Some(20.0)] {
+        let mut config = common::blood_tube(120, 5000.0);
+        config.gravity = Some(9.81);
+        config.numerics.scheme = Scheme::Implicit;
+        config.hindrance = HindranceLaw::richardson_zaki(4.65, 0.99).unwrap();
+        config.consolidation = Some(Consolidation::red_cells());
+        if let Some(m) = max_dt {
+            config.numerics.implicit.max_dt *= m;
+        }
+        let mut f =
+            HinderedField::new(config, classes.clone(), Tracers::from_cells(&tracers)).unwrap();
+        f.advance(0.0, 600.0, &par).unwrap();
+        let roles = buffycoat_field::LayerRoles::by_species(f.classes(), "rbc", "platelet");
+        let report = f.layers(&roles);
+        let layers = f.tracer_layers(&report);
+        for (i, fractions) in report.class_fractions.iter().enumerate() {
+            let mut tracer_fractions = [0.0; 3];
+            for (layer, &species) in layers.iter().zip(&f.tracers().species) {
+                if usize::from(species) == i {
+                    tracer_fractions[*layer as usize] += 1.0 / f64::from(per_class);
+                }
+            }
+            eprintln!(
+                "max_dt x{max_dt:?}: class {i} ({}): field {fractions:.3?}, tracers \
+                 {tracer_fractions:.3?}",
+                classes[i].species
+            );
+            let (major, &share) = fractions
+                .iter()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .unwrap();
+            if share > 0.9 {
+                assert!(
+                    tracer_fractions[major] >= 0.9,
+                    "class {i}: field {fractions:?}, tracers {tracer_fractions:?}"
+                );
+            }
+        }
+    }
+}
+
 fn conserves_stays_bounded_and_is_thread_invariant(minor: MinorClasses) {
     conserves_stays_bounded_and_is_thread_invariant_with(minor, None);
 }

@@ -64,7 +64,8 @@ fn fields_and_tracers_are_bitwise_identical_for_1_2_3_threads() {
 
 /// The implicit scheme with consolidation on a column long enough for the split per-cell
 /// passes of the column solver (residual and Jacobian assembly in two halves): 1, 2 and 3
-/// threads give bitwise identical fields, step counts and Newton statistics.
+/// threads give bitwise identical fields, tracers (5 000, tracked through the bed), step
+/// counts and Newton statistics.
 #[test]
 fn implicit_consolidating_field_is_bitwise_identical_for_1_2_3_threads() {
     implicit_consolidating_field_is_thread_invariant(buffycoat_field::MinorClasses::Coupled);
@@ -90,7 +91,7 @@ fn implicit_consolidating_field_is_thread_invariant(minor: buffycoat_field::Mino
         config.hindrance = HindranceLaw::richardson_zaki(4.65, 0.99).unwrap();
         config.consolidation = Some(Consolidation::red_cells());
         let mut field =
-            buffycoat_field::HinderedField::new(config, blood_classes(), Tracers::none()).unwrap();
+            buffycoat_field::HinderedField::new(config, blood_classes(), tracers()).unwrap();
         // split: long enough for the buffy coat to form (its sub-steps run throughout)
         let end = if minor == buffycoat_field::MinorClasses::Split {
             300.0
@@ -102,6 +103,8 @@ fn implicit_consolidating_field_is_thread_invariant(minor: buffycoat_field::Mino
         let bits: Vec<u64> = (0..field.radial_cells())
             .flat_map(|c| (0..nc).map(move |i| (c, i)))
             .map(|(c, i)| field.volume_fraction(i, c).to_bits())
+            // the tracers, tracked through the consolidating bed cell by cell
+            .chain(field.tracers().radial.iter().map(|r| r.to_bits()))
             .collect();
         let stats = field.implicit_stats().expect("implicit");
         assert!(stats.accepted > 5 && field.max_volume_drift() < 1e-12);
