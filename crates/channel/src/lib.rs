@@ -68,7 +68,7 @@
 //!   radial flux per column, columns in parallel in fixed chunks; its fixed point is exactly
 //!   the implicit steady solution.
 //! - Tracers ([`ChannelSolution::track`]): test-particle MLB velocity in the stored steady
-//!   field, Heun's method; [`grade_efficiency`] bins their fates by diameter and density.
+//!   field, tracked exactly cell by cell; [`grade_efficiency`] bins their fates by diameter and density.
 //!
 //! **Performance** (release, one core, 100 × 200 cells, whole blood in 8 classes): one
 //! implicit steady solve ≈ 23 ms (median of 21; 19 ms with 7 classes), measured by the

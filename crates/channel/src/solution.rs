@@ -503,18 +503,6 @@ impl ChannelSolution {
         )
     }
 
-    /// The ξ-profile of the mixture quantities at every station for the tracers:
-    /// [(K + 1) × J × 3] = (c = V/(18μ), e = ρ_s − ρ_f, S).
-    pub(crate) fn mixture_field(&self) -> Vec<f64> {
-        let n = self.classes.len();
-        let mut out = Vec::with_capacity(self.field.len() / n * 3);
-        for cell in self.field.chunks_exact(n) {
-            let m = self.kin.mixture(cell);
-            out.extend_from_slice(&[m.factor, m.excess, m.mean]);
-        }
-        out
-    }
-
     /// The range [H_min, H_max] of collect-port hematocrits that some plasma flow in
     /// [0, Q − Q_c] achieves with the collect flow `collect` Q_c (m³/s), for the red-cell
     /// species of `roles` (see [`collect_hematocrit_plasma_flow`](Self::collect_hematocrit_plasma_flow)).

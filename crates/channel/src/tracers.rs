@@ -1,22 +1,35 @@
 //! Tracer cells in the steady field: per-cell fates and grade-efficiency curves.
 //!
 //! **Model.** A tracer (diameter d, density ρ, shape factor χ) enters at τ = 0 at
-//! ξ₀ = entry·δ and moves across the channel with the MLB velocity of a *test particle* in the
-//! local steady mixture, dξ/dτ = u(τ, ξ) = ω² r(ξ) c [d²(ρ − ρ_s)/χ − S]
-//! ([`buffycoat_physics::hindrance::mlb_test_particle_velocity`]; c = V/(18μ), ρ_s and S of the
-//! mixture, see [`buffycoat_field::kinetics`]). In the stream-function coordinate the along-channel
-//! motion is τ itself (dτ = ds/w̄ for every streamline), so this single equation is exact for
-//! a one-way-coupled cell: the tracer does not feed back on the field.
+//! ξ₀ = entry·δ and moves across the channel as a *test particle* in the local steady mixture:
+//! in the stream-function coordinate the along-channel motion is τ itself (dτ = ds/w̄ for
+//! every streamline), and across it the tracer is carried by the field's own settling flux,
+//! so it is one-way coupled (it does not feed back on the field) and goes where a class with
+//! its constants goes.
 //!
-//! **Interpolation.** c, ρ_s − ρ_f and S are computed per ξ-cell and station from the stored
-//! steady field and interpolated bilinearly: linear in τ between stations, linear in ξ between
-//! cell centres (constant beyond the first and last centre). r(ξ) is the exact map.
+//! **Face velocities.** At station k every ξ-face f gets the face velocity of the field's
+//! upwind settling flux per unit volume fraction of the donor cell,
+//! u_f = ω² r_f [v_R⁺ + v_L⁻] (dξ/dτ, m/s), with v the particle's velocity per unit
+//! acceleration in the cells L and R either side (MLB test-particle velocity with the
+//! implicit scheme's packing ramp and, with consolidation, its bed mobility and network
+//! closure: [`buffycoat_field::kinetics::TestParticleCell`], bitwise a class's own velocity
+//! for its constants) and r_f the station's face radius (the viscous flow's map). At the
+//! inner wall the one-sided term u₀ = ω² r₀ v₀⁺ (a tracer leaves the wall, or approaches it
+//! without reaching it), at the outer wall u_J = ω² r_J v_{J−1} (absorbing: a tracer reaching
+//! ξ = δ has sedimented onto the high-g wall and leaves with the red cells, as in sigma
+//! theory). The solid stress and the
+//! shear-induced diffusion of the field are not felt.
 //!
-//! **Integration.** Heun's method (second order) with `substeps` equal steps per station
-//! interval Δτ. A tracer reaching the outer wall ξ = δ stops there (it has sedimented onto the
-//! high-g wall and leaves with the red cells); one reaching the inner wall is held at ξ = 0
-//! (it may move back). At τ = T its ξ decides the port: ξ < ξ_p plasma, ξ_p ≤ ξ < ξ_c
-//! collect, ξ ≥ ξ_c red cells.
+//! **Integration.** Each station interval Δτ is cut into `substeps` sub-intervals; in each the
+//! face velocities are those of its mid-time, linear in τ between the two stations (midpoint
+//! rule, second order in τ), and within a ξ-cell linear between its two faces. The tracer is
+//! then moved exactly through that piecewise-linear field, cell by cell (Pollock, Ground Water
+//! 26:743, 1988 — the particle tracking of MODFLOW's MODPATH): dξ/dτ = u₀ + A(ξ − ξ_f),
+//! A = (u₁ − u₀)/Δξ, ξ(τ) = ξ + u (e^{Aτ} − 1)/A, leaving the cell at ln(u₁/u)/A. A tracer can
+//! therefore not overshoot a thin sheet the flux converges on (the white cells on the bed's
+//! top, the packed platelet sheet) whatever the step: its fate converges with the grid like the
+//! field's port fractions (docs/physics.md §6.7). At τ = T its ξ decides the port:
+//! ξ < ξ_p plasma, ξ_p ≤ ξ < ξ_c collect, ξ ≥ ξ_c red cells.
 //!
 //! **Entry positions.** Uniform feed means uniform in ξ (each ξ-interval carries the same
 //! volume flux). [`ChannelTracer::uniform_entries`] places tracer n at the Weyl (golden-ratio)
@@ -30,6 +43,7 @@ use buffycoat_stepper::Parallel;
 use crate::error::{ChannelError, invalid};
 use crate::grid::Port;
 use crate::solution::ChannelSolution;
+use buffycoat_field::kinetics::TestParticleCell;
 
 /// Tracers per parallel chunk (fixed: results do not depend on the thread count).
 const TRACER_CHUNK: usize = 256;
@@ -73,13 +87,15 @@ impl ChannelTracer {
 /// Settings of the tracer integration.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TracerSettings {
-    /// Heun steps per station interval Δτ (≥ 1; default 4)
+    /// sub-intervals per station interval Δτ, each with the face velocities of its mid-time
+    /// (≥ 1; default 1: the tracking within a cell is exact, so the fates depend on them only
+    /// through the time interpolation of the field between stations)
     pub substeps: usize,
 }
 
 impl Default for TracerSettings {
     fn default() -> Self {
-        Self { substeps: 4 }
+        Self { substeps: 1 }
     }
 }
 
@@ -152,21 +168,23 @@ impl ChannelSolution {
             }
         }
         let grid = self.grid();
-        let r_centres: Vec<f64> = grid.xi_centres.iter().map(|&xi| grid.radius(xi)).collect();
-        // rows of (c, e, S, r) per ξ-cell and station: one bounds check per interpolation row
-        let mix = self.mixture_field();
-        let mut rows = Vec::with_capacity(mix.len() / 3 * 4);
-        for (m, &r) in mix
-            .chunks_exact(3)
-            .zip(r_centres.iter().cycle().take(mix.len() / 3))
-        {
-            rows.extend_from_slice(&[m[0], m[1], m[2], r]);
-        }
+        let (j_cells, k_cells) = (grid.radial_cells(), grid.along_cells());
+        let n = self.classes().len();
+        // per station and ξ-cell the test-particle view of the steady mixture, per station
+        // and ξ-face the acceleration ω² r_f (the station's map for viscous flow)
+        let cells: Vec<TestParticleCell> = self
+            .field()
+            .chunks_exact(n)
+            .map(|phi| self.kin.test_particle_cell(phi, None))
+            .collect();
+        let w2 = self.omega() * self.omega();
+        let accel: Vec<f64> = (0..=k_cells)
+            .flat_map(|k| self.station_faces(k).iter().map(move |&r| w2 * r))
+            .collect();
         let env = Env {
-            rows: &rows,
-            grid: self.grid(),
-            uniform: self.grid().is_uniform(),
-            w2: self.omega() * self.omega(),
+            cells: &cells,
+            accel: &accel,
+            grid,
             fluid_density: self.fluid_density,
         };
         let mut fates = vec![
@@ -177,18 +195,14 @@ impl ChannelSolution {
             };
             tracers.len()
         ];
+        debug_assert_eq!(cells.len(), (k_cells + 1) * j_cells);
         let substeps = settings.substeps;
         par.install(|| {
             fates
                 .par_chunks_mut(TRACER_CHUNK)
                 .zip(tracers.par_chunks(TRACER_CHUNK))
                 .for_each(|(out, input)| {
-                    let mut outs = out.chunks_exact_mut(LANES);
-                    let mut ins = input.chunks_exact(LANES);
-                    for (o, t) in (&mut outs).zip(&mut ins) {
-                        o.copy_from_slice(&env.integrate_lanes(t, substeps));
-                    }
-                    for (fate, t) in outs.into_remainder().iter_mut().zip(ins.remainder()) {
+                    for (fate, t) in out.iter_mut().zip(input) {
                         *fate = env.integrate(t, substeps);
                     }
                 });
@@ -197,126 +211,37 @@ impl ChannelSolution {
     }
 }
 
-/// Tracers integrated side by side by [`Env::integrate_lanes`].
-const LANES: usize = 4;
-
 /// What the tracer integration needs.
 struct Env<'a> {
-    /// [(K + 1) × J × 4] mixture (c, e, S) and r(ξ) at the ξ-cell centres (the same at every
-    /// station), interpolated with the mixture (r(ξ) is smooth, so the linear interpolation
-    /// error O(Δξ²) is far below the mixture's)
-    rows: &'a [f64],
+    /// [(K + 1) × J] the test-particle view of every station's cells
+    cells: &'a [TestParticleCell],
+    /// [(K + 1) × (J + 1)] ω² r_f at every station's ξ-faces (m/s²)
+    accel: &'a [f64],
     grid: &'a crate::grid::ChannelGrid,
-    /// the grid is uniform ([`crate::ChannelGrid::is_uniform`], O(J): computed once)
-    uniform: bool,
-    w2: f64,
     fluid_density: f64,
 }
 
 impl Env<'_> {
-    /// u (m/s) at (station position x = τ/Δτ, ξ) for mobility `k` and density excess `dx`;
-    /// x ∈ [`base`, `base` + 2).
-    /// `hint`: the bracket of the previous call ([`crate::ChannelGrid::centre_interpolation_near`]).
-    /// Inlined into [`Env::integrate`]'s two calls (the tracers' hot loop).
-    #[inline(always)]
-    fn velocity(&self, x: f64, base: usize, xi: f64, k: f64, dx: f64, hint: &mut usize) -> f64 {
-        let g = self.grid;
-        let j_cells = g.radial_cells();
-        let k_cells = g.along_cells();
-        let (k0, wt) = if x <= 0.0 {
-            (0, 0.0)
+    /// The face velocity u_f (dξ/dτ, m/s) at station `k` of a particle (mobility `mob`,
+    /// density excess `dx`, diameter `d`): the upwind settling flux's velocity, the inner wall
+    /// one-sided, the outer wall absorbing (module documentation).
+    #[inline]
+    fn face_velocity(&self, k: usize, f: usize, (mob, dx, d): (f64, f64, f64)) -> f64 {
+        let j_cells = self.grid.radial_cells();
+        let row = &self.cells[k * j_cells..(k + 1) * j_cells];
+        let a = self.accel[k * (j_cells + 1) + f];
+        let v = |j: usize| row[j].velocity(mob, dx, d);
+        // at the walls the one-sided upwind terms: the inner wall lets a tracer leave it
+        // (v₀⁺) but not enter it; the outer wall absorbs (the donor cell's velocity, either
+        // sign)
+        let upwind = if f == 0 {
+            v(0).max(0.0)
+        } else if f == j_cells {
+            v(j_cells - 1)
         } else {
-            // floor(x) for x ∈ [base, base + 2) (the callers' range), without a libm call
-            let k0 = if x >= (base + 1) as f64 {
-                base + 1
-            } else {
-                base
-            };
-            if k0 >= k_cells {
-                (k_cells - 1, 1.0)
-            } else {
-                (k0, x - k0 as f64)
-            }
+            v(f).max(0.0) + v(f - 1).min(0.0)
         };
-        let (j0, wx) = g.centre_interpolation_near(xi, self.uniform, hint);
-        // the (c, e, S, r) rows of the centres j0, j0 + 1 at the stations k0 and k0 + 1 (one
-        // bounds check per row; the arithmetic is the bilinear interpolation, in this order)
-        let lo = &self.rows[(k0 * j_cells + j0) * 4..][..8];
-        let hi = &self.rows[((k0 + 1) * j_cells + j0) * 4..][..8];
-        let interp = |q: usize| {
-            let a = lo[q] + wx * (lo[4 + q] - lo[q]);
-            let b = hi[q] + wx * (hi[4 + q] - hi[q]);
-            a + wt * (b - a)
-        };
-        let (c, e, s) = (interp(0), interp(1), interp(2));
-        let r = if j_cells == 1 {
-            lo[3]
-        } else {
-            lo[3] + wx * (lo[7] - lo[3])
-        };
-        self.w2 * r * c * (k * (dx - e) - s)
-    }
-
-    /// [`Env::integrate`] of `LANES` tracers side by side, bitwise the same fates.
-    ///
-    /// Why: one tracer's Heun steps are a chain of dependent operations (each velocity needs
-    /// the position the previous one produced, with a division in the interpolation weight),
-    /// so a single tracer runs at the latency of that chain. Interleaving the same steps of
-    /// independent tracers, phase by phase, gives the processor independent work to overlap
-    /// (the tracers were ≈ 26 % of a refined channel solve's time). Per tracer the operations
-    /// and their order are exactly those of [`Env::integrate`]; a tracer at the wall takes no
-    /// further steps, as there.
-    fn integrate_lanes(&self, ts: &[ChannelTracer], substeps: usize) -> [TracerFate; LANES] {
-        let g = self.grid;
-        let delta = g.depth;
-        let h = g.dtau / substeps as f64;
-        let dx_station = 1.0 / substeps as f64;
-        let k: [f64; LANES] =
-            std::array::from_fn(|l| ts[l].diameter * ts[l].diameter / ts[l].shape_factor);
-        let dx: [f64; LANES] = std::array::from_fn(|l| ts[l].density - self.fluid_density);
-        let mut xi: [f64; LANES] = std::array::from_fn(|l| ts[l].entry * delta);
-        let mut at_wall: [bool; LANES] = std::array::from_fn(|l| xi[l] >= delta);
-        let mut hint = [0usize; LANES];
-        let mut u1 = [0.0; LANES];
-        let mut u2 = [0.0; LANES];
-        'outer: for station in 0..g.along_cells() {
-            for sub in 0..substeps {
-                if at_wall.iter().all(|&w| w) {
-                    break 'outer;
-                }
-                let x0 = station as f64 + sub as f64 * dx_station;
-                for l in 0..LANES {
-                    if !at_wall[l] {
-                        u1[l] = self.velocity(x0, station, xi[l], k[l], dx[l], &mut hint[l]);
-                    }
-                }
-                for l in 0..LANES {
-                    if !at_wall[l] {
-                        let xi_star = (xi[l] + h * u1[l]).clamp(0.0, delta);
-                        u2[l] = self.velocity(
-                            x0 + dx_station,
-                            station,
-                            xi_star,
-                            k[l],
-                            dx[l],
-                            &mut hint[l],
-                        );
-                    }
-                }
-                for l in 0..LANES {
-                    if !at_wall[l] {
-                        let next = xi[l] + 0.5 * h * (u1[l] + u2[l]);
-                        if next >= delta {
-                            xi[l] = delta;
-                            at_wall[l] = true;
-                        } else {
-                            xi[l] = next.max(0.0);
-                        }
-                    }
-                }
-            }
-        }
-        std::array::from_fn(|l| self.fate(xi[l], at_wall[l]))
+        a * upwind
     }
 
     /// The port of a tracer that ends at `xi` (at the outer wall if `at_wall`).
@@ -336,35 +261,86 @@ impl Env<'_> {
         }
     }
 
+    /// One tracer through every station interval (module documentation: midpoint face
+    /// velocities per sub-interval, exact cell-by-cell tracking within it).
     fn integrate(&self, t: &ChannelTracer, substeps: usize) -> TracerFate {
         let g = self.grid;
-        let k = t.diameter * t.diameter / t.shape_factor;
-        let dx = t.density - self.fluid_density;
+        let particle = (
+            t.diameter * t.diameter / t.shape_factor,
+            t.density - self.fluid_density,
+            t.diameter,
+        );
+        let j_cells = g.radial_cells();
+        let last = j_cells - 1;
         let delta = g.depth;
-        let mut xi = t.entry * delta;
+        let mut xi = (t.entry * delta).min(delta);
         let mut at_wall = xi >= delta;
         let h = g.dtau / substeps as f64;
-        let mut hint = 0;
-        let dx_station = 1.0 / substeps as f64;
-        'outer: for station in 0..g.along_cells() {
+        // the cell holding ξ (the last one at the outer wall)
+        let mut j = g.xi_faces[1..j_cells].partition_point(|&f| f <= xi);
+        for station in 0..g.along_cells() {
             for sub in 0..substeps {
                 if at_wall {
-                    break 'outer;
+                    return self.fate(delta, true);
                 }
-                let x0 = station as f64 + sub as f64 * dx_station;
-                let u1 = self.velocity(x0, station, xi, k, dx, &mut hint);
-                let xi_star = (xi + h * u1).clamp(0.0, delta);
-                let u2 = self.velocity(x0 + dx_station, station, xi_star, k, dx, &mut hint);
-                let next = xi + 0.5 * h * (u1 + u2);
-                if next >= delta {
-                    xi = delta;
-                    at_wall = true;
-                } else {
-                    xi = next.max(0.0);
+                // the sub-interval's mid-time between stations `station` and `station + 1`
+                let w = (sub as f64 + 0.5) / substeps as f64;
+                let face = |f: usize| {
+                    let u0 = self.face_velocity(station, f, particle);
+                    let u1 = self.face_velocity(station + 1, f, particle);
+                    u0 + w * (u1 - u0)
+                };
+                let mut left = h;
+                // each pass ends the sub-interval or moves the tracer into a neighbouring
+                // cell (it never re-enters a cell whose face it left against the flow), so the
+                // loop is bounded
+                for _ in 0..=2 * j_cells {
+                    let (x0, x1) = (g.xi_faces[j], g.xi_faces[j + 1]);
+                    let (u0, u1) = (face(j), face(j + 1));
+                    let a = (u1 - u0) / (x1 - x0);
+                    let u = u0 + a * (xi - x0);
+                    let (exit, u_exit) = if u > 0.0 {
+                        (x1, u1)
+                    } else if u < 0.0 {
+                        (x0, u0)
+                    } else {
+                        break;
+                    };
+                    let time_to_exit = if u_exit * u <= 0.0 {
+                        f64::INFINITY
+                    } else if a == 0.0 {
+                        (exit - xi) / u
+                    } else {
+                        ((u_exit - u) / u).ln_1p() / a
+                    };
+                    if time_to_exit >= left {
+                        let at = a * left;
+                        xi += if at == 0.0 {
+                            u * left
+                        } else {
+                            u * at.exp_m1() / a
+                        };
+                        xi = xi.clamp(x0, x1);
+                        break;
+                    }
+                    left -= time_to_exit;
+                    xi = exit;
+                    if u > 0.0 {
+                        if j == last {
+                            at_wall = true;
+                            break;
+                        }
+                        j += 1;
+                    } else if j == 0 {
+                        // held at the inner wall for the rest of the sub-interval
+                        break;
+                    } else {
+                        j -= 1;
+                    }
                 }
             }
         }
-        self.fate(xi, at_wall)
+        self.fate(if at_wall { delta } else { xi }, at_wall)
     }
 }
 

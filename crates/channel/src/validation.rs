@@ -367,8 +367,8 @@ pub fn validation_checks(par: &Parallel) -> Result<Vec<Check>, ChannelError> {
             ml(q_full_tracer),
             1e-3,
             "exact Q_full = h d L s w^2/ln(r2/r1) (Ambler's v_g Sigma); the tracer entering at the \
-             inner wall, red-cell flow 0, integrated with Heun's method in the dilute field \
-             (error ~1e-5); tolerance 0.1 %",
+             inner wall, red-cell flow 0, tracked exactly cell by cell through the dilute field \
+             (face velocities linear in r as the exact s w^2 r); tolerance 0.1 %",
         ),
         Check::new(
             name,

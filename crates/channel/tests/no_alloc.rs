@@ -1,7 +1,7 @@
 //! No allocation per step: a counting global allocator shows that the number of allocations
 //! of a steady solve does not depend on the number of along-channel steps, nor that of a
 //! transient on the number of time steps (at fixed outputs), nor that of the tracers on the
-//! number of Heun steps. (Set-up allocations — the stored field, workspaces, results — are
+//! number of tracer sub-intervals. (Set-up allocations — the stored field, workspaces, results — are
 //! the same in each pair.) Each count is the fewest over three runs (see [`fewest`]).
 #![allow(unsafe_code)] // a GlobalAlloc implementation is unsafe by definition
 
@@ -95,7 +95,7 @@ fn allocations_do_not_grow_with_the_number_of_steps() {
         assert_eq!(counts[0], counts[1]);
     }
 
-    // tracers: 2 vs 8 Heun steps per station
+    // tracers: 2 vs 8 sub-intervals per station
     let par = Parallel::serial();
     let ch = channel(small_blood_config(FlowProfile::Laminar), whole_blood(2));
     let sol = ch.solve_implicit().unwrap();

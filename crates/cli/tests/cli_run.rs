@@ -780,9 +780,10 @@ fn collect_hematocrit_setpoint_is_held() {
     assert!((product - 0.04).abs() < 0.002, "{product}");
 }
 
-/// `channel.tracer_substeps`: the Heun steps of the tracer cells per station interval reach
-/// the tracers (1 and 16 steps over 10 stations give different fates; the field, and so every
-/// port fraction, is the same); 0 and 65 are clear errors naming the key.
+/// `channel.tracer_substeps`: the sub-intervals of the tracer cells per station interval (the
+/// time interpolation of the face velocities, docs/physics.md §6.7) reach the tracers (1 and 16
+/// over 10 stations give different exit radii; the field, and so every port fraction, is the
+/// same); 0 and 65 are clear errors naming the key.
 #[test]
 fn tracer_substeps_key_sets_the_tracer_step() {
     let dir = tempfile::tempdir().unwrap();
@@ -819,8 +820,8 @@ fn tracer_substeps_key_sets_the_tracer_step() {
         one["collection_efficiency"],
         sixteen["collection_efficiency"]
     );
-    let fates = |s: &serde_json::Value| s["species"]["platelet"]["tracer_port_fractions"].clone();
-    assert_ne!(fates(&one), fates(&sixteen));
+    let exits = |s: &serde_json::Value| s["species"]["platelet"]["mean_radius_m"].clone();
+    assert_ne!(exits(&one), exits(&sixteen));
     for bad in [0, 65] {
         let (o, _) = run(bad);
         assert!(!o.status.success());

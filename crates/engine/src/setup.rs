@@ -214,7 +214,7 @@ pub struct ChannelSettings {
     pub method: SteadyMethod,
     /// grade-efficiency bins
     pub grade_bins: usize,
-    /// Heun steps of the tracer cells per station interval
+    /// sub-intervals of the tracer cells per station interval (docs/physics.md §6.7)
     /// ([`buffycoat_channel::TracerSettings::substeps`])
     pub tracer_substeps: usize,
     /// the interface controller's target (`None`: plasma flow fixed)

@@ -223,7 +223,8 @@ impl TracerEnv<'_> {
     /// The velocity at face `f` of a particle (mobility `k`, density excess `excess`,
     /// hydrodynamic diameter `d`) in a consolidating bed: the face velocity of the field's own
     /// flux per unit volume fraction of the donor cell,
-    /// u_f = a_f [v_R⁺ + v_L⁻] + (h_R D_f)⁺ + (h_L D_f)⁻, 0 at the walls, with v and h the
+    /// u_f = a_f [v_R⁺ + v_L⁻] + (h_R D_f)⁺ + (h_L D_f)⁻ (at the walls the one-sided term of the
+    /// cell inside: a tracer leaves a wall but never reaches it), with v and h the
     /// particle's velocity per unit acceleration and consolidation coefficient in the cells
     /// either side ([`TestParticleCell`]) and D_f the stress gradient — the upwinding of the
     /// settling flux and of [`crate::column::Compression`].
@@ -236,16 +237,21 @@ impl TracerEnv<'_> {
         omega_squared: f64,
         (k, excess, d): (f64, f64, f64),
     ) -> f64 {
-        if f == 0 || f == self.cells {
-            return 0.0;
-        }
-        let (left, right) = (&cells[f - 1], &cells[f]);
         let a = acceleration(
             self.geometry,
             self.gravity,
             self.accel_radius[f],
             omega_squared,
         );
+        // the walls carry only the one-sided term of the cell inside: a tracer may leave the
+        // meniscus or the bottom but not enter them (the field's walls carry no flux)
+        if f == 0 {
+            return a * cells[0].velocity(k, excess, d).max(0.0);
+        }
+        if f == self.cells {
+            return a * cells[f - 1].velocity(k, excess, d).min(0.0);
+        }
+        let (left, right) = (&cells[f - 1], &cells[f]);
         let settling = right.velocity(k, excess, d).max(0.0) + left.velocity(k, excess, d).min(0.0);
         let g = gradient[f];
         let compression = if g == 0.0 {
@@ -263,8 +269,8 @@ impl TracerEnv<'_> {
     /// states), so dr/dt = u₀ + A (r − r₀), A = (u₁ − u₀)/Δr, is integrated exactly,
     /// r(t) = r + u (e^{At} − 1)/A, and the particle passes into the next cell at the exit
     /// time ln(u₁/u)/A. Unlike an explicit step it can neither overshoot a cell the field's
-    /// flux converges on (the buffy coat's white cells, faces pointing inward) nor cross a
-    /// wall (u = 0 there): the tracer is carried exactly as the class's flux carries volume,
+    /// flux converges on (the buffy coat's white cells, faces pointing inward) nor reach a
+    /// wall (its velocity towards a wall vanishes there): the tracer is carried exactly as the class's flux carries volume,
     /// for any field step.
     fn bed_advance(
         &self,

@@ -375,11 +375,12 @@ pub struct FlowSection {
 /// measured 33 s of CPU against 0.5 s uniform (not yet investigated).
 pub const DEFAULT_REFINE_INTERFACE: Option<f64> = None;
 
-/// Heun steps of the tracer cells per station interval without `channel.tracer_substeps`
-/// (crates/channel/src/tracers.rs). The tracer fates converge with the step Δτ/substeps, not
-/// with the stations: a preset with fewer stations sets more substeps (the leukapheresis preset:
-/// 100 stations × 8, the tracer step of 200 × 4).
-pub const DEFAULT_TRACER_SUBSTEPS: usize = 4;
+/// Sub-intervals of the tracer cells per station interval without `channel.tracer_substeps`
+/// (crates/channel/src/tracers.rs). Since session 9 the tracers are tracked exactly through the
+/// piecewise-linear face velocities of each cell, so their fates converge with the grid like
+/// the field's and hardly depend on the sub-intervals (the leukapheresis preset: identical for
+/// 1–16; until then Heun steps, default 4, whose fates converged with Δτ/substeps).
+pub const DEFAULT_TRACER_SUBSTEPS: usize = 1;
 
 /// The settling flux of a channel without `grid.settling_flux`.
 pub const DEFAULT_SETTLING_FLUX: SettlingFluxKind = SettlingFluxKind::Upwind;
@@ -435,7 +436,7 @@ pub struct ChannelSection {
     pub initial_fill: FillKind,
     /// diameter bins of the grade-efficiency curves
     pub grade_bins: Option<i64>,
-    /// Heun steps of the tracer cells per station interval (steady channel; default 4)
+    /// sub-intervals of the tracer cells per station interval (steady channel; default 1)
     pub tracer_substeps: Option<i64>,
 }
 
@@ -460,7 +461,7 @@ pub struct ChannelSettings {
     pub initial_fill: FillKind,
     /// grade-efficiency diameter bins
     pub grade_bins: usize,
-    /// Heun steps of the tracer cells per station interval
+    /// sub-intervals of the tracer cells per station interval
     pub tracer_substeps: usize,
     /// species whose collection the interface controller maximises (`None`: plasma flow fixed)
     pub interface_target: Option<Vec<String>>,
