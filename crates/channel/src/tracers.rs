@@ -44,6 +44,7 @@ use crate::error::{ChannelError, invalid};
 use crate::grid::Port;
 use crate::solution::ChannelSolution;
 use buffycoat_field::kinetics::TestParticleCell;
+use buffycoat_field::{CellPassage, pass_through_cell};
 
 /// Tracers per parallel chunk (fixed: results do not depend on the thread count).
 const TRACER_CHUNK: usize = 256;
@@ -296,46 +297,29 @@ impl Env<'_> {
                 // loop is bounded
                 for _ in 0..=2 * j_cells {
                     let (x0, x1) = (g.xi_faces[j], g.xi_faces[j + 1]);
-                    let (u0, u1) = (face(j), face(j + 1));
-                    let a = (u1 - u0) / (x1 - x0);
-                    let u = u0 + a * (xi - x0);
-                    let (exit, u_exit) = if u > 0.0 {
-                        (x1, u1)
-                    } else if u < 0.0 {
-                        (x0, u0)
-                    } else {
-                        break;
-                    };
-                    let time_to_exit = if u_exit * u <= 0.0 {
-                        f64::INFINITY
-                    } else if a == 0.0 {
-                        (exit - xi) / u
-                    } else {
-                        ((u_exit - u) / u).ln_1p() / a
-                    };
-                    if time_to_exit >= left {
-                        let at = a * left;
-                        xi += if at == 0.0 {
-                            u * left
-                        } else {
-                            u * at.exp_m1() / a
-                        };
-                        xi = xi.clamp(x0, x1);
-                        break;
-                    }
-                    left -= time_to_exit;
-                    xi = exit;
-                    if u > 0.0 {
-                        if j == last {
-                            at_wall = true;
+                    match pass_through_cell(xi, (x0, x1), (face(j), face(j + 1)), left) {
+                        CellPassage::Stays(end) => {
+                            xi = end;
                             break;
                         }
-                        j += 1;
-                    } else if j == 0 {
-                        // held at the inner wall for the rest of the sub-interval
-                        break;
-                    } else {
-                        j -= 1;
+                        CellPassage::Leaves { outward, after } => {
+                            left -= after;
+                            if outward {
+                                xi = x1;
+                                if j == last {
+                                    at_wall = true;
+                                    break;
+                                }
+                                j += 1;
+                            } else {
+                                xi = x0;
+                                if j == 0 {
+                                    // at the inner wall for the rest of the sub-interval
+                                    break;
+                                }
+                                j -= 1;
+                            }
+                        }
                     }
                 }
             }

@@ -784,7 +784,9 @@ mod tests {
     /// and of the consolidation coefficients match central differences, also on the ramp.
     /// The fused pass of the residual is bitwise the separate velocity and compression
     /// calls, with and without the network closure, below, across and above the contact
-    /// fraction and at the packing ramp.
+    /// fraction and at the packing ramp — and so is a test particle (a tracer cell,
+    /// [`TestParticleCell`]) with a class's constants: the tracers of a consolidating field
+    /// see the field's own closures.
     #[test]
     fn fused_velocities_and_compression_are_bitwise_the_separate_calls() {
         let fluid = Fluid::plasma_37c();
@@ -816,50 +818,18 @@ mod tests {
                     kin.velocities(&phi, &mut v, None);
                     kin.compression_coefficients(&phi, 0.55, &mut h, None);
                     kin.velocities_and_compression(&phi, 0.55, &mut v2, &mut h2);
+                    // a test particle (tracer) with a class's constants: that class
+                    let cell = kin.test_particle_cell(&phi, Some(0.55));
                     for k in 0..3 {
                         assert_eq!(v[k].to_bits(), v2[k].to_bits(), "v {phi:?}");
                         assert_eq!(h[k].to_bits(), h2[k].to_bits(), "h {phi:?}");
+                        let (mob, dx, d) = (kin.mobility[k], kin.excess[k], kin.diameter[k]);
+                        assert_eq!(cell.velocity(mob, dx, d).to_bits(), v[k].to_bits());
+                        assert_eq!(cell.compression(mob, d).to_bits(), h[k].to_bits());
                     }
+                    let plain = kin.test_particle_cell(&phi, None);
+                    assert_eq!(plain.compression(kin.mobility[1], kin.diameter[1]), 0.0);
                 }
-            }
-        }
-    }
-
-    /// A test particle with a class's constants moves bitwise as the class does (velocity
-    /// and consolidation coefficient), with every network closure, across the contact
-    /// fraction and on the packing ramp: the tracers of a consolidating field see the field's
-    /// own closures.
-    #[test]
-    fn a_test_particle_with_a_class_constants_is_bitwise_that_class() {
-        let fluid = Fluid::plasma_37c();
-        let law = HindranceLaw::richardson_zaki(4.65, 0.99).unwrap();
-        let c = classes();
-        for (network, width) in [
-            (NetworkClosure::ContactRamp, 0.05),
-            (NetworkClosure::PoreSize, 0.05),
-            (NetworkClosure::Off, 0.05),
-        ] {
-            let mut bed = Consolidation::red_cells();
-            bed.network = network;
-            bed.network_width = width;
-            let kin = Kinetics::new(&c, &fluid, law, 0.01).with_bed(&bed);
-            for phi in [
-                [0.3, 0.001, 1e-9],
-                [0.52, 0.004, 0.002],
-                [0.58, 0.01, 0.001],
-                [0.9, 0.005, 0.001],
-                [0.975, 0.004, 0.0],
-            ] {
-                let (mut v, mut h) = ([0.0; 3], [0.0; 3]);
-                kin.velocities_and_compression(&phi, 0.55, &mut v, &mut h);
-                let cell = kin.test_particle_cell(&phi, Some(0.55));
-                for i in 0..3 {
-                    let (k, dx, d) = (kin.mobility[i], kin.excess[i], kin.diameter[i]);
-                    assert_eq!(cell.velocity(k, dx, d).to_bits(), v[i].to_bits(), "{phi:?}");
-                    assert_eq!(cell.compression(k, d).to_bits(), h[i].to_bits(), "{phi:?}");
-                }
-                let plain = kin.test_particle_cell(&phi, None);
-                assert_eq!(plain.compression(kin.mobility[1], kin.diameter[1]), 0.0);
             }
         }
     }

@@ -121,7 +121,7 @@ pub use suspension::{
     classes_from_suspension, classes_where, mean_volume_fraction, red_cell_aggregate_from_esr,
     species_plasma_per_ul,
 };
-pub use tracers::{FREE, PELLETED, TracerCell, Tracers};
+pub use tracers::{CellPassage, FREE, PELLETED, TracerCell, Tracers, pass_through_cell};
 pub use validation::{
     EquilibriumSample, anestis_schneider_case, anestis_schneider_case_with, clear_interface_depth,
     consolidation_equilibrium_case, implicit_time_order, kynch_case, kynch_case_with,

@@ -305,47 +305,90 @@ impl TracerEnv<'_> {
         // whose faces it has not both seen moving towards it, so the loop is bounded
         for _ in 0..=2 * self.cells {
             let x0 = self.r_min + j as f64 * self.dr;
-            let (u0, u1) = (face(j), face(j + 1));
-            let a = (u1 - u0) / self.dr;
-            let u = u0 + a * (x - x0);
-            // displacement after time t from x with velocity u (exact for the linear field)
-            let travel = |t: f64| {
-                let at = a * t;
-                if at == 0.0 {
-                    u * t
-                } else {
-                    u * at.exp_m1() / a
+            match pass_through_cell(x, (x0, x0 + self.dr), (face(j), face(j + 1)), left) {
+                CellPassage::Stays(end) => {
+                    x = end;
+                    break;
                 }
-            };
-            // the face ahead and its velocity; the particle leaves only if that velocity
-            // points the same way
-            let (exit, u_exit, next) = if u > 0.0 {
-                (x0 + self.dr, u1, (j < last).then_some(j + 1))
-            } else if u < 0.0 {
-                (x0, u0, j.checked_sub(1))
-            } else {
-                break;
-            };
-            let crosses = u_exit * u > 0.0;
-            let time_to_exit = if !crosses {
-                f64::INFINITY
-            } else if a == 0.0 {
-                (exit - x) / u
-            } else {
-                ((u_exit - u) / u).ln_1p() / a
-            };
-            if time_to_exit >= left {
-                x += travel(left);
-                break;
-            }
-            left -= time_to_exit;
-            x = exit;
-            match next {
-                Some(n) => j = n,
-                None => break,
+                CellPassage::Leaves { outward, after } => {
+                    left -= after;
+                    let next = if outward {
+                        x = x0 + self.dr;
+                        (j < last).then_some(j + 1)
+                    } else {
+                        x = x0;
+                        j.checked_sub(1)
+                    };
+                    match next {
+                        Some(n) => j = n,
+                        None => break,
+                    }
+                }
             }
         }
         x.clamp(self.r_min, self.r_max)
+    }
+}
+
+/// Where a particle goes in one cell [x₀, x₁] whose velocity is linear between its face
+/// velocities u₀ (at x₀) and u₁ (at x₁), starting at `x` for at most `time`
+/// ([`pass_through_cell`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum CellPassage {
+    /// still in the cell when the time is up (or at rest): its position
+    Stays(f64),
+    /// leaves through the outer (x₁, `outward`) or inner (x₀) face after `after` (s)
+    Leaves {
+        /// through x₁ (else x₀)
+        outward: bool,
+        /// the time to the face
+        after: f64,
+    },
+}
+
+/// Exact passage of a particle through one cell of a piecewise-linear velocity field
+/// (semi-analytical particle tracking: Pollock, Ground Water 26:743, 1988, the method of
+/// MODFLOW's MODPATH): with A = (u₁ − u₀)/(x₁ − x₀) and u = u₀ + A(x − x₀) the particle moves
+/// as x(t) = x + u (e^{At} − 1)/A and reaches the face ahead (the one its velocity points
+/// to) at t = ln(u_face/u)/A, only if the face velocity points the same way. It never
+/// overshoots a point the flow converges on, whatever `time`. Shared by the tube's tracers in
+/// a consolidating bed and the channel's tracers (docs/physics.md §4.6, §6.7).
+#[inline]
+pub fn pass_through_cell(
+    x: f64,
+    (x0, x1): (f64, f64),
+    (u0, u1): (f64, f64),
+    time: f64,
+) -> CellPassage {
+    let a = (u1 - u0) / (x1 - x0);
+    let u = u0 + a * (x - x0);
+    let (outward, exit, u_exit) = if u > 0.0 {
+        (true, x1, u1)
+    } else if u < 0.0 {
+        (false, x0, u0)
+    } else {
+        return CellPassage::Stays(x);
+    };
+    let time_to_exit = if u_exit * u <= 0.0 {
+        f64::INFINITY
+    } else if a == 0.0 {
+        (exit - x) / u
+    } else {
+        ((u_exit - u) / u).ln_1p() / a
+    };
+    if time_to_exit >= time {
+        let at = a * time;
+        let travel = if at == 0.0 {
+            u * time
+        } else {
+            u * at.exp_m1() / a
+        };
+        CellPassage::Stays((x + travel).clamp(x0, x1))
+    } else {
+        CellPassage::Leaves {
+            outward,
+            after: time_to_exit,
+        }
     }
 }
 
@@ -399,4 +442,64 @@ pub(crate) fn advance_tracers(
                 }
             }
         });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// [`pass_through_cell`] against the exact solutions: uniform velocity (x + ut, exit
+    /// at (x₁ − x)/u), a velocity linear in x through the origin (x e^{At}, exit at
+    /// ln(x₁/x)/A, both directions), a cell the flow converges on (no exit for any time, the
+    /// stagnation point approached from either side) and a particle at rest.
+    #[test]
+    fn pass_through_cell_is_exact_for_a_linear_velocity() {
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-14 * b.abs().max(1.0);
+        // uniform
+        assert_eq!(
+            pass_through_cell(0.2, (0.0, 1.0), (2.0, 2.0), 0.1),
+            CellPassage::Stays(0.2 + 2.0 * 0.1)
+        );
+        match pass_through_cell(0.2, (0.0, 1.0), (2.0, 2.0), 1.0) {
+            CellPassage::Leaves { outward, after } => assert!(outward && close(after, 0.4)),
+            other => panic!("{other:?}"),
+        }
+        // u = A x on [0.5, 2]
+        let a = 0.3;
+        let (cell, faces) = ((0.5, 2.0), (0.5 * a, 2.0 * a));
+        for t in [0.01, 0.5, 2.0] {
+            match pass_through_cell(1.0, cell, faces, t) {
+                CellPassage::Stays(x) => assert!(close(x, (a * t).exp()), "{t}: {x}"),
+                other => panic!("{other:?}"),
+            }
+        }
+        match pass_through_cell(1.0, cell, faces, 10.0) {
+            CellPassage::Leaves { outward, after } => {
+                assert!(outward && close(after, 2f64.ln() / a), "{after}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // the same flow reversed leaves through the inner face
+        match pass_through_cell(1.0, cell, (-faces.0, -faces.1), 10.0) {
+            CellPassage::Leaves { outward, after } => {
+                assert!(!outward && close(after, 2f64.ln() / a), "{after}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // converging: stagnation point at 0.5, approached but never crossed
+        for x in [0.1, 0.9] {
+            for t in [1.0, 1e3, 1e12] {
+                match pass_through_cell(x, (0.0, 1.0), (1.0, -1.0), t) {
+                    CellPassage::Stays(end) => {
+                        assert!((end - 0.5).abs() <= (x - 0.5f64).abs(), "{x} {t}: {end}");
+                    }
+                    other => panic!("{other:?}"),
+                }
+            }
+        }
+        assert_eq!(
+            pass_through_cell(0.5, (0.0, 1.0), (1.0, -1.0), 1.0),
+            CellPassage::Stays(0.5)
+        );
+    }
 }
