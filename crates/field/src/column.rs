@@ -57,7 +57,7 @@
 //! - *Fallbacks*: a step that fails is retried with the exact Jacobian, then subdivided into
 //!   halves (counted in [`NewtonStats`]; none occur in the tests' steady solves).
 
-use crate::kinetics::Kinetics;
+use crate::kinetics::{JacobianColumns, Kinetics};
 use buffycoat_physics::consolidation::SolidStress;
 
 /// A modified-Newton iteration whose residual shrinks by less than this factor refreshes the
@@ -432,7 +432,9 @@ pub struct ColumnSolver {
     resid_trial: Vec<f64>,
     trial: Vec<f64>,
     delta: Vec<f64>,
-    // the state, velocities and velocity Jacobians at which the Jacobian was built
+    // the state, velocities and velocity Jacobians at which the Jacobian was built; `dv`
+    // per cell (stride N²): ∂v/∂φ of the coupled rows over the coupled columns (nm × nm),
+    // then the decoupled classes' own derivatives (nq), only what the assembly reads
     phi_jac: Vec<f64>,
     v_jac: Vec<f64>,
     dv: Vec<f64>,
@@ -468,6 +470,9 @@ pub struct ColumnSolver {
     couple_prev: Vec<f64>,
     dv_minor: Vec<f64>,
     coupling: Vec<f64>,
+    /// the coupled classes' constants for the Jacobian's columns (set by every assembly, not
+    /// part of the saved state)
+    jacobian_columns: JacobianColumns,
     // consolidation coupling of the minor rows to the coupled update (per face and minor
     // class, Δt folded in): coefficients of the total coupled update t and of
     // u = Σ_m ∂h_i/∂φ_m δφ_m in the left and right cell; the ∂h rows over the coupled classes
@@ -719,6 +724,7 @@ impl ColumnSolver {
             couple_prev: z(cells * n),
             dv_minor: z(cells * n * n),
             coupling: z(cells * n),
+            jacobian_columns: JacobianColumns::with_capacity(n),
             cmp_tl: z((cells + 1) * n),
             cmp_tr: z((cells + 1) * n),
             cmp_ul: z((cells + 1) * n),
@@ -1080,15 +1086,23 @@ impl ColumnSolver {
         let nm = self.major.len();
         let bb = nm * nm;
         self.phi_jac.copy_from_slice(phi);
-        // per cell: velocities and ∂v/∂φ, with consolidation σ_e, σ_e′, h and ∂h/∂φ (in two
-        // halves on long columns, see [`SPLIT_CELLS`])
+        let nq = self.minor.len();
+        // per cell: velocities and the entries of ∂v/∂φ read below, with consolidation σ_e,
+        // σ_e′, h and ∂h/∂φ (in two halves on long columns, see [`SPLIT_CELLS`]). Per cell,
+        // `dv` holds the coupled rows over the coupled columns (nm × nm) and then the
+        // decoupled classes' own derivatives (nq); `dv_minor` their rows over the coupled
+        // columns (nq × nm)
         {
             let kin = p.kin;
             let cp = p.compression.as_ref();
+            self.jacobian_columns.set(kin, &self.major);
+            let (major, minor, columns) =
+                (&self.major[..], &self.minor[..], &self.jacobian_columns);
             let pass = |first: usize, out: CellJacobians<'_>| {
                 let CellJacobians {
                     v,
                     dv,
+                    dv_minor,
                     sig,
                     dsig,
                     h,
@@ -1097,10 +1111,14 @@ impl ColumnSolver {
                 for k in 0..v.len() / n {
                     let j = first + k;
                     let cell = &phi[j * n..(j + 1) * n];
-                    kin.velocities(
-                        cell,
-                        &mut v[k * n..(k + 1) * n],
-                        Some(&mut dv[k * nn..(k + 1) * nn]),
+                    let jacobian = kin.velocities_and_jacobian(cell, &mut v[k * n..(k + 1) * n]);
+                    let (coupled, own) = dv[k * nn..k * nn + bb + nq].split_at_mut(bb);
+                    jacobian.block(major, columns, coupled);
+                    jacobian.block_and_diagonal(
+                        minor,
+                        columns,
+                        &mut dv_minor[k * nq * nm..(k + 1) * nq * nm],
+                        own,
                     );
                     if let Some(cp) = cp {
                         let (sg, dsg) = cp.cell_stress(j, cell.iter().sum());
@@ -1118,6 +1136,7 @@ impl ColumnSolver {
             let all = CellJacobians {
                 v: &mut self.v_jac[..cells * n],
                 dv: &mut self.dv[..cells * nn],
+                dv_minor: &mut self.dv_minor[..cells * nq * nm],
                 sig: &mut self.sig[..cells],
                 dsig: &mut self.dsig[..cells],
                 h: &mut self.h[..cells * n],
@@ -1127,7 +1146,7 @@ impl ColumnSolver {
                 pass(0, all);
             } else {
                 let mid = cells / 2;
-                let (a, b) = all.split(mid, n);
+                let (a, b) = all.split(mid, n, nq * nm);
                 rayon::join(|| pass(0, a), || pass(mid, b));
             }
         }
@@ -1146,8 +1165,8 @@ impl ColumnSolver {
                 &self.v_jac[r * n..(r + 1) * n],
             );
             let (phi_l, phi_r) = (&phi[l * n..(l + 1) * n], &phi[r * n..(r + 1) * n]);
-            let dv_l = &self.dv[l * nn..(l + 1) * nn];
-            let dv_r = &self.dv[r * nn..(r + 1) * nn];
+            let dv_l = &self.dv[l * nn..l * nn + bb];
+            let dv_r = &self.dv[r * nn..r * nn + bb];
             // the blocks of this face as slices (no bounds checks in the loops below)
             let (diag_l, diag_r) = self.diag[l * bb..(r + 1) * bb].split_at_mut(bb);
             let lower_r = &mut self.lower[r * bb..(r + 1) * bb];
@@ -1178,22 +1197,20 @@ impl ColumnSolver {
                 diag_ra[a] -= c * back;
                 if vl < 0.0 {
                     let w = c * pr * rvl;
-                    let dv_row = &dv_l[i * n..(i + 1) * n];
-                    for ((dl, lr), &m) in
-                        diag_la.iter_mut().zip(lower_ra.iter_mut()).zip(&self.major)
+                    let dv_row = &dv_l[a * nm..(a + 1) * nm];
+                    for ((dl, lr), &dvm) in diag_la.iter_mut().zip(lower_ra.iter_mut()).zip(dv_row)
                     {
-                        let d = w * dv_row[m];
+                        let d = w * dvm;
                         *dl += d;
                         *lr -= d;
                     }
                 }
                 if vr > 0.0 {
                     let w = c * pl * rvr;
-                    let dv_row = &dv_r[i * n..(i + 1) * n];
-                    for ((ul, dr), &m) in
-                        upper_la.iter_mut().zip(diag_ra.iter_mut()).zip(&self.major)
+                    let dv_row = &dv_r[a * nm..(a + 1) * nm];
+                    for ((ul, dr), &dvm) in upper_la.iter_mut().zip(diag_ra.iter_mut()).zip(dv_row)
                     {
-                        let d = w * dv_row[m];
+                        let d = w * dvm;
                         *ul += d;
                         *dr -= d;
                     }
@@ -1213,7 +1230,6 @@ impl ColumnSolver {
         }
         // Decoupled classes: tridiagonal l_j δ_{j−1} + d_j δ_j + u_j δ_{j+1}, factored by the
         // Thomas algorithm (an M-matrix with column sums m_j: stable without pivoting).
-        let nq = self.minor.len();
         let bed = if BED { Some(&self.bed_inc[..]) } else { None };
         for (q, &i) in self.minor.iter().enumerate() {
             let mut prev_upper = 0.0;
@@ -1236,7 +1252,7 @@ impl ColumnSolver {
                     0.0
                 };
                 // own-fraction derivatives (self-crowding) kept: ∂v_i/∂φ_i at each cell
-                let self_own = self.dv[j * nn + i * n + i];
+                let self_own = self.dv[j * nn + bb + q];
                 let phi_own = phi[j * n + i];
                 let phi_next = if j + 1 < cells {
                     phi[(j + 1) * n + i]
@@ -1331,13 +1347,13 @@ impl ColumnSolver {
                         d += a_plus * pr_p * rvl_p * self_own;
                     }
                     if vr_p > 0.0 {
-                        up += a_plus * pl_p * rvr_p * self.dv[(j + 1) * nn + i * n + i];
+                        up += a_plus * pl_p * rvr_p * self.dv[(j + 1) * nn + bb + q];
                     }
                 }
                 if j > 0 {
                     // face j−½: L = j − 1, R = j
                     if vl_m < 0.0 {
-                        lo -= a_minus * pr_m * rvl_m * self.dv[(j - 1) * nn + i * n + i];
+                        lo -= a_minus * pr_m * rvl_m * self.dv[(j - 1) * nn + bb + q];
                     }
                     if vr_m > 0.0 {
                         d -= a_minus * pl_m * rvr_m * self_own;
@@ -1373,11 +1389,6 @@ impl ColumnSolver {
                 self.couple_own[slot] = e0;
                 self.couple_next[slot] = ep;
                 self.couple_prev[slot] = em;
-                let row = &self.dv[j * nn + i * n..j * nn + (i + 1) * n];
-                let dst = &mut self.dv_minor[slot * nm..(slot + 1) * nm];
-                for (d, &m) in dst.iter_mut().zip(&self.major) {
-                    *d = row[m];
-                }
             }
         }
     }
@@ -2366,6 +2377,7 @@ fn residual(
 struct CellJacobians<'a> {
     v: &'a mut [f64],
     dv: &'a mut [f64],
+    dv_minor: &'a mut [f64],
     sig: &'a mut [f64],
     dsig: &'a mut [f64],
     h: &'a mut [f64],
@@ -2373,11 +2385,12 @@ struct CellJacobians<'a> {
 }
 
 impl<'a> CellJacobians<'a> {
-    /// The first `mid` cells and the rest.
-    fn split(self, mid: usize, n: usize) -> (Self, Self) {
+    /// The first `mid` cells and the rest (`minor_len` values of `dv_minor` per cell).
+    fn split(self, mid: usize, n: usize, minor_len: usize) -> (Self, Self) {
         let nn = n * n;
         let (v0, v1) = self.v.split_at_mut(mid * n);
         let (dv0, dv1) = self.dv.split_at_mut(mid * nn);
+        let (dm0, dm1) = self.dv_minor.split_at_mut(mid * minor_len);
         let (s0, s1) = self.sig.split_at_mut(mid);
         let (d0, d1) = self.dsig.split_at_mut(mid);
         let (h0, h1) = self.h.split_at_mut(mid * n);
@@ -2386,6 +2399,7 @@ impl<'a> CellJacobians<'a> {
             Self {
                 v: v0,
                 dv: dv0,
+                dv_minor: dm0,
                 sig: s0,
                 dsig: d0,
                 h: h0,
@@ -2394,6 +2408,7 @@ impl<'a> CellJacobians<'a> {
             Self {
                 v: v1,
                 dv: dv1,
+                dv_minor: dm1,
                 sig: s1,
                 dsig: d1,
                 h: h1,
