@@ -497,6 +497,9 @@ pub struct ColumnSolver {
     // assembly, not part of the saved state)
     diff_total: Vec<f64>,
     diff_pack: Vec<f64>,
+    // the decoupled classes' updates gathered per cell ([j][q]) for their Thomas sweeps
+    // (scratch of `solve_factored`, not part of the saved state)
+    delta_minor: Vec<f64>,
     // the face-state increments of [`Reconstruction`] ((J + 1) × 4 × N), set at the start of
     // every solve (not part of the saved state)
     bed_inc: Vec<f64>,
@@ -741,6 +744,7 @@ impl ColumnSolver {
             h_trial: z(cells * n),
             diff_total: z(cells),
             diff_pack: z(cells),
+            delta_minor: z(cells * n),
             bed_inc: z((cells + 1) * 4 * n),
             bed_faces: Vec::with_capacity(cells + 1),
             start: z(cells * n),
@@ -1705,22 +1709,40 @@ impl ColumnSolver {
             }
         }
         // Thomas forward and back sweeps, all decoupled classes together (independent
-        // recursions interleaved).
+        // recursions interleaved), on their right-hand sides gathered per cell (contiguous
+        // slices instead of N-strided indexing; the same arithmetic)
+        let compressed = self.compressed;
+        let dq = &mut self.delta_minor[..cells * nq];
+        for (x, d) in dq.chunks_exact_mut(nq).zip(self.delta.chunks_exact(n)) {
+            for (x, &i) in x.iter_mut().zip(&self.minor) {
+                *x = d[i];
+            }
+        }
         for j in 0..cells {
             let cell = j * nq..(j + 1) * nq;
             let (own, coupling) = (&self.couple_own[cell.clone()], &self.coupling[cell.clone()]);
-            let (lower, inv_diag) = (&self.tri_lower[cell.clone()], &self.tri_inv_diag[cell]);
-            for (q, (((&i, (&own, &s)), &lower), &inv_diag)) in self
-                .minor
-                .iter()
-                .zip(own.iter().zip(coupling))
-                .zip(lower)
-                .zip(inv_diag)
-                .enumerate()
-            {
+            let (lower, inv_diag) = (
+                &self.tri_lower[cell.clone()],
+                &self.tri_inv_diag[cell.clone()],
+            );
+            let (couple_next, couple_prev) = (
+                &self.couple_next[cell.clone()],
+                &self.couple_prev[cell.clone()],
+            );
+            // the coupled updates of the neighbours (none beyond the walls)
+            let coupling_next = (j + 1 < cells).then(|| &self.coupling[cell.end..cell.end + nq]);
+            let (done, rest) = dq.split_at_mut(cell.start);
+            let cur = &mut rest[..nq];
+            let below = (j > 0).then(|| {
+                (
+                    &self.coupling[cell.start - nq..cell.start],
+                    &done[cell.start - nq..],
+                )
+            });
+            for q in 0..nq {
                 let slot = j * nq + q;
-                let mut extra = own * s;
-                if self.compressed {
+                let mut extra = own[q] * coupling[q];
+                if compressed {
                     // face j+½ (this cell left) minus face j−½ (this cell right)
                     let k = (j + 1) * nq + q;
                     extra += self.cmp_tl[k] * self.cmp_t[j] + self.cmp_ul[k] * self.cmp_u[slot];
@@ -1736,24 +1758,29 @@ impl ColumnSolver {
                             + self.cmp_ur[k] * self.cmp_u[slot];
                     }
                 }
-                if j + 1 < cells {
-                    extra += self.couple_next[slot] * self.coupling[slot + nq];
+                if let Some(next) = coupling_next {
+                    extra += couple_next[q] * next[q];
                 }
-                let prev = if j > 0 {
-                    extra += self.couple_prev[slot] * self.coupling[slot - nq];
-                    self.delta[(j - 1) * n + i]
+                let prev = if let Some((coupling_prev, delta_prev)) = below {
+                    extra += couple_prev[q] * coupling_prev[q];
+                    delta_prev[q]
                 } else {
                     0.0
                 };
-                let rhs = self.delta[j * n + i] - extra;
-                self.delta[j * n + i] = (rhs - lower * prev) * inv_diag;
+                let rhs = cur[q] - extra;
+                cur[q] = (rhs - lower[q] * prev) * inv_diag[q];
             }
         }
         for j in (0..cells - 1).rev() {
-            let (cur, next) = self.delta[j * n..(j + 2) * n].split_at_mut(n);
+            let (cur, next) = dq[j * nq..(j + 2) * nq].split_at_mut(nq);
             let upper = &self.tri_upper_factor[j * nq..(j + 1) * nq];
-            for (&i, &u) in self.minor.iter().zip(upper) {
-                cur[i] -= u * next[i];
+            for ((x, &u), &y) in cur.iter_mut().zip(upper).zip(&*next) {
+                *x -= u * y;
+            }
+        }
+        for (x, d) in dq.chunks_exact(nq).zip(self.delta.chunks_exact_mut(n)) {
+            for (&x, &i) in x.iter().zip(&self.minor) {
+                d[i] = x;
             }
         }
     }
