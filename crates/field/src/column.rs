@@ -1235,35 +1235,24 @@ impl ColumnSolver {
         // Decoupled classes: tridiagonal l_j δ_{j−1} + d_j δ_j + u_j δ_{j+1}, factored by the
         // Thomas algorithm (an M-matrix with column sums m_j: stable without pivoting).
         let bed = if BED { Some(&self.bed_inc[..]) } else { None };
+        let (v_jac, dv) = (&self.v_jac[..cells * n], &self.dv[..cells * nn]);
         for (q, &i) in self.minor.iter().enumerate() {
             let mut prev_upper = 0.0;
+            // per cell the class's velocity, fraction and own-fraction derivative
+            // (self-crowding, kept: ∂v_i/∂φ_i), rolled along the column: cell j − 1, j, j + 1
+            // (0 beyond the walls)
+            let cell = |j: usize| (v_jac[j * n + i], phi[j * n + i], dv[j * nn + bb + q]);
+            let (mut prev, mut own) = ((0.0, 0.0, 0.0), cell(0));
+            let mut a_minus = 0.0;
             for j in 0..cells {
-                let a_plus = if j + 1 < cells {
-                    dt * p.accel[j + 1]
+                let (next, a_plus) = if j + 1 < cells {
+                    (cell(j + 1), dt * p.accel[j + 1])
                 } else {
-                    0.0
+                    ((0.0, 0.0, 0.0), 0.0)
                 };
-                let a_minus = if j > 0 { dt * p.accel[j] } else { 0.0 };
-                let v_own = self.v_jac[j * n + i];
-                let v_next = if j + 1 < cells {
-                    self.v_jac[(j + 1) * n + i]
-                } else {
-                    0.0
-                };
-                let v_prev = if j > 0 {
-                    self.v_jac[(j - 1) * n + i]
-                } else {
-                    0.0
-                };
-                // own-fraction derivatives (self-crowding) kept: ∂v_i/∂φ_i at each cell
-                let self_own = self.dv[j * nn + bb + q];
-                let phi_own = phi[j * n + i];
-                let phi_next = if j + 1 < cells {
-                    phi[(j + 1) * n + i]
-                } else {
-                    0.0
-                };
-                let phi_prev = if j > 0 { phi[(j - 1) * n + i] } else { 0.0 };
+                let ((v_prev, phi_prev, dv_prev), (v_own, phi_own, self_own)) = (prev, own);
+                let (v_next, phi_next, dv_next) = next;
+                (prev, own) = (own, next);
                 // face states at face j+½ (L = j, R = j + 1, suffix p) and j−½ (L = j − 1,
                 // R = j, suffix m): the cell values without reconstruction
                 // (ratios ρ of [`Reconstruction`]: 1 without it, or at a wall)
@@ -1351,13 +1340,13 @@ impl ColumnSolver {
                         d += a_plus * pr_p * rvl_p * self_own;
                     }
                     if vr_p > 0.0 {
-                        up += a_plus * pl_p * rvr_p * self.dv[(j + 1) * nn + bb + q];
+                        up += a_plus * pl_p * rvr_p * dv_next;
                     }
                 }
                 if j > 0 {
                     // face j−½: L = j − 1, R = j
                     if vl_m < 0.0 {
-                        lo -= a_minus * pr_m * rvl_m * self.dv[(j - 1) * nn + bb + q];
+                        lo -= a_minus * pr_m * rvl_m * dv_prev;
                     }
                     if vr_m > 0.0 {
                         d -= a_minus * pl_m * rvr_m * self_own;
@@ -1393,6 +1382,7 @@ impl ColumnSolver {
                 self.couple_own[slot] = e0;
                 self.couple_next[slot] = ep;
                 self.couple_prev[slot] = em;
+                a_minus = a_plus;
             }
         }
     }

@@ -320,7 +320,7 @@ impl Kinetics {
     /// columns and the decoupled classes' own derivatives) computes only those
     /// ([`VelocityJacobian::block`], [`VelocityJacobian::diagonal`]), each bitwise the full
     /// matrix's entry.
-    #[inline]
+    #[inline(always)]
     pub fn velocities_and_jacobian(&self, phi: &[f64], v: &mut [f64]) -> VelocityJacobian<'_> {
         let mix = self.mixture(phi);
         let n = self.n;
