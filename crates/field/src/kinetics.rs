@@ -635,12 +635,10 @@ impl Kinetics {
     ) {
         let row_entries =
             |r: R, out: &mut [f64], (mobility, excess, diameter): (&[f64], &[f64], &[f64])| {
-                // one length for all four slices: an indexed loop without bounds checks (a zip of
-                // four slices costs ≈ 7 instructions per entry more)
-                let w = out.len();
-                let (mobility, excess, diameter) = (&mobility[..w], &excess[..w], &diameter[..w]);
-                for c in 0..w {
-                    out[c] = entry(r, mobility[c], excess[c], diameter[c]);
+                for (((slot, &km), &dm), &sm) in
+                    out.iter_mut().zip(mobility).zip(excess).zip(diameter)
+                {
+                    *slot = entry(r, km, dm, sm);
                 }
             };
         match which {
