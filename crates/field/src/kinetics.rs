@@ -318,8 +318,8 @@ impl Kinetics {
     /// [`Kinetics::velocities`] of state `phi` into `v`, and what its Jacobian's entries
     /// need: a caller that reads only some of them ([`crate::column`]: the coupled classes'
     /// columns and the decoupled classes' own derivatives) computes only those
-    /// ([`VelocityJacobian::block`], [`VelocityJacobian::block_and_diagonal`]), each bitwise the full
-    /// matrix's entry.
+    /// ([`VelocityJacobian::block`], [`VelocityJacobian::block_and_diagonal`]), each bitwise
+    /// the full matrix's entry.
     #[inline(always)]
     pub fn velocities_and_jacobian(&self, phi: &[f64], v: &mut [f64]) -> VelocityJacobian<'_> {
         let mix = self.mixture(phi);
