@@ -57,7 +57,7 @@
 //! - *Fallbacks*: a step that fails is retried with the exact Jacobian, then subdivided into
 //!   halves (counted in [`NewtonStats`]; none occur in the tests' steady solves).
 
-use crate::kinetics::Kinetics;
+use crate::kinetics::{JacobianColumns, Kinetics};
 use buffycoat_physics::consolidation::SolidStress;
 
 /// A modified-Newton iteration whose residual shrinks by less than this factor refreshes the
@@ -432,7 +432,9 @@ pub struct ColumnSolver {
     resid_trial: Vec<f64>,
     trial: Vec<f64>,
     delta: Vec<f64>,
-    // the state, velocities and velocity Jacobians at which the Jacobian was built
+    // the state, velocities and velocity Jacobians at which the Jacobian was built; `dv`
+    // per cell (stride N²): ∂v/∂φ of the coupled rows over the coupled columns (nm × nm),
+    // then the decoupled classes' own derivatives (nq), only what the assembly reads
     phi_jac: Vec<f64>,
     v_jac: Vec<f64>,
     dv: Vec<f64>,
@@ -468,6 +470,9 @@ pub struct ColumnSolver {
     couple_prev: Vec<f64>,
     dv_minor: Vec<f64>,
     coupling: Vec<f64>,
+    /// the coupled classes' constants for the Jacobian's columns (set by every assembly, not
+    /// part of the saved state)
+    jacobian_columns: JacobianColumns,
     // consolidation coupling of the minor rows to the coupled update (per face and minor
     // class, Δt folded in): coefficients of the total coupled update t and of
     // u = Σ_m ∂h_i/∂φ_m δφ_m in the left and right cell; the ∂h rows over the coupled classes
@@ -492,6 +497,9 @@ pub struct ColumnSolver {
     // assembly, not part of the saved state)
     diff_total: Vec<f64>,
     diff_pack: Vec<f64>,
+    // the decoupled classes' updates gathered per cell ([j][q]) for their Thomas sweeps
+    // (scratch of `solve_factored`, not part of the saved state)
+    delta_minor: Vec<f64>,
     // the face-state increments of [`Reconstruction`] ((J + 1) × 4 × N), set at the start of
     // every solve (not part of the saved state)
     bed_inc: Vec<f64>,
@@ -719,6 +727,7 @@ impl ColumnSolver {
             couple_prev: z(cells * n),
             dv_minor: z(cells * n * n),
             coupling: z(cells * n),
+            jacobian_columns: JacobianColumns::with_capacity(n),
             cmp_tl: z((cells + 1) * n),
             cmp_tr: z((cells + 1) * n),
             cmp_ul: z((cells + 1) * n),
@@ -735,6 +744,7 @@ impl ColumnSolver {
             h_trial: z(cells * n),
             diff_total: z(cells),
             diff_pack: z(cells),
+            delta_minor: z(cells * n),
             bed_inc: z((cells + 1) * 4 * n),
             bed_faces: Vec::with_capacity(cells + 1),
             start: z(cells * n),
@@ -1080,15 +1090,23 @@ impl ColumnSolver {
         let nm = self.major.len();
         let bb = nm * nm;
         self.phi_jac.copy_from_slice(phi);
-        // per cell: velocities and ∂v/∂φ, with consolidation σ_e, σ_e′, h and ∂h/∂φ (in two
-        // halves on long columns, see [`SPLIT_CELLS`])
+        let nq = self.minor.len();
+        // per cell: velocities and the entries of ∂v/∂φ read below, with consolidation σ_e,
+        // σ_e′, h and ∂h/∂φ (in two halves on long columns, see [`SPLIT_CELLS`]). Per cell,
+        // `dv` holds the coupled rows over the coupled columns (nm × nm) and then the
+        // decoupled classes' own derivatives (nq); `dv_minor` their rows over the coupled
+        // columns (nq × nm)
         {
             let kin = p.kin;
             let cp = p.compression.as_ref();
+            self.jacobian_columns.set(kin, &self.major);
+            let (major, minor, columns) =
+                (&self.major[..], &self.minor[..], &self.jacobian_columns);
             let pass = |first: usize, out: CellJacobians<'_>| {
                 let CellJacobians {
                     v,
                     dv,
+                    dv_minor,
                     sig,
                     dsig,
                     h,
@@ -1097,10 +1115,14 @@ impl ColumnSolver {
                 for k in 0..v.len() / n {
                     let j = first + k;
                     let cell = &phi[j * n..(j + 1) * n];
-                    kin.velocities(
-                        cell,
-                        &mut v[k * n..(k + 1) * n],
-                        Some(&mut dv[k * nn..(k + 1) * nn]),
+                    let jacobian = kin.velocities_and_jacobian(cell, &mut v[k * n..(k + 1) * n]);
+                    let (coupled, own) = dv[k * nn..k * nn + bb + nq].split_at_mut(bb);
+                    jacobian.block(major, columns, coupled);
+                    jacobian.block_and_diagonal(
+                        minor,
+                        columns,
+                        &mut dv_minor[k * nq * nm..(k + 1) * nq * nm],
+                        own,
                     );
                     if let Some(cp) = cp {
                         let (sg, dsg) = cp.cell_stress(j, cell.iter().sum());
@@ -1118,6 +1140,7 @@ impl ColumnSolver {
             let all = CellJacobians {
                 v: &mut self.v_jac[..cells * n],
                 dv: &mut self.dv[..cells * nn],
+                dv_minor: &mut self.dv_minor[..cells * nq * nm],
                 sig: &mut self.sig[..cells],
                 dsig: &mut self.dsig[..cells],
                 h: &mut self.h[..cells * n],
@@ -1127,7 +1150,7 @@ impl ColumnSolver {
                 pass(0, all);
             } else {
                 let mid = cells / 2;
-                let (a, b) = all.split(mid, n);
+                let (a, b) = all.split(mid, n, nq * nm);
                 rayon::join(|| pass(0, a), || pass(mid, b));
             }
         }
@@ -1146,8 +1169,8 @@ impl ColumnSolver {
                 &self.v_jac[r * n..(r + 1) * n],
             );
             let (phi_l, phi_r) = (&phi[l * n..(l + 1) * n], &phi[r * n..(r + 1) * n]);
-            let dv_l = &self.dv[l * nn..(l + 1) * nn];
-            let dv_r = &self.dv[r * nn..(r + 1) * nn];
+            let dv_l = &self.dv[l * nn..l * nn + bb];
+            let dv_r = &self.dv[r * nn..r * nn + bb];
             // the blocks of this face as slices (no bounds checks in the loops below)
             let (diag_l, diag_r) = self.diag[l * bb..(r + 1) * bb].split_at_mut(bb);
             let lower_r = &mut self.lower[r * bb..(r + 1) * bb];
@@ -1178,22 +1201,20 @@ impl ColumnSolver {
                 diag_ra[a] -= c * back;
                 if vl < 0.0 {
                     let w = c * pr * rvl;
-                    let dv_row = &dv_l[i * n..(i + 1) * n];
-                    for ((dl, lr), &m) in
-                        diag_la.iter_mut().zip(lower_ra.iter_mut()).zip(&self.major)
+                    let dv_row = &dv_l[a * nm..(a + 1) * nm];
+                    for ((dl, lr), &dvm) in diag_la.iter_mut().zip(lower_ra.iter_mut()).zip(dv_row)
                     {
-                        let d = w * dv_row[m];
+                        let d = w * dvm;
                         *dl += d;
                         *lr -= d;
                     }
                 }
                 if vr > 0.0 {
                     let w = c * pl * rvr;
-                    let dv_row = &dv_r[i * n..(i + 1) * n];
-                    for ((ul, dr), &m) in
-                        upper_la.iter_mut().zip(diag_ra.iter_mut()).zip(&self.major)
+                    let dv_row = &dv_r[a * nm..(a + 1) * nm];
+                    for ((ul, dr), &dvm) in upper_la.iter_mut().zip(diag_ra.iter_mut()).zip(dv_row)
                     {
-                        let d = w * dv_row[m];
+                        let d = w * dvm;
                         *ul += d;
                         *dr -= d;
                     }
@@ -1213,37 +1234,25 @@ impl ColumnSolver {
         }
         // Decoupled classes: tridiagonal l_j δ_{j−1} + d_j δ_j + u_j δ_{j+1}, factored by the
         // Thomas algorithm (an M-matrix with column sums m_j: stable without pivoting).
-        let nq = self.minor.len();
         let bed = if BED { Some(&self.bed_inc[..]) } else { None };
+        let (v_jac, dv) = (&self.v_jac[..cells * n], &self.dv[..cells * nn]);
         for (q, &i) in self.minor.iter().enumerate() {
             let mut prev_upper = 0.0;
+            // per cell the class's velocity, fraction and own-fraction derivative
+            // (self-crowding, kept: ∂v_i/∂φ_i), rolled along the column: cell j − 1, j, j + 1
+            // (0 beyond the walls)
+            let cell = |j: usize| (v_jac[j * n + i], phi[j * n + i], dv[j * nn + bb + q]);
+            let (mut prev, mut own) = ((0.0, 0.0, 0.0), cell(0));
+            let mut a_minus = 0.0;
             for j in 0..cells {
-                let a_plus = if j + 1 < cells {
-                    dt * p.accel[j + 1]
+                let (next, a_plus) = if j + 1 < cells {
+                    (cell(j + 1), dt * p.accel[j + 1])
                 } else {
-                    0.0
+                    ((0.0, 0.0, 0.0), 0.0)
                 };
-                let a_minus = if j > 0 { dt * p.accel[j] } else { 0.0 };
-                let v_own = self.v_jac[j * n + i];
-                let v_next = if j + 1 < cells {
-                    self.v_jac[(j + 1) * n + i]
-                } else {
-                    0.0
-                };
-                let v_prev = if j > 0 {
-                    self.v_jac[(j - 1) * n + i]
-                } else {
-                    0.0
-                };
-                // own-fraction derivatives (self-crowding) kept: ∂v_i/∂φ_i at each cell
-                let self_own = self.dv[j * nn + i * n + i];
-                let phi_own = phi[j * n + i];
-                let phi_next = if j + 1 < cells {
-                    phi[(j + 1) * n + i]
-                } else {
-                    0.0
-                };
-                let phi_prev = if j > 0 { phi[(j - 1) * n + i] } else { 0.0 };
+                let ((v_prev, phi_prev, dv_prev), (v_own, phi_own, self_own)) = (prev, own);
+                let (v_next, phi_next, dv_next) = next;
+                (prev, own) = (own, next);
                 // face states at face j+½ (L = j, R = j + 1, suffix p) and j−½ (L = j − 1,
                 // R = j, suffix m): the cell values without reconstruction
                 // (ratios ρ of [`Reconstruction`]: 1 without it, or at a wall)
@@ -1331,13 +1340,13 @@ impl ColumnSolver {
                         d += a_plus * pr_p * rvl_p * self_own;
                     }
                     if vr_p > 0.0 {
-                        up += a_plus * pl_p * rvr_p * self.dv[(j + 1) * nn + i * n + i];
+                        up += a_plus * pl_p * rvr_p * dv_next;
                     }
                 }
                 if j > 0 {
                     // face j−½: L = j − 1, R = j
                     if vl_m < 0.0 {
-                        lo -= a_minus * pr_m * rvl_m * self.dv[(j - 1) * nn + i * n + i];
+                        lo -= a_minus * pr_m * rvl_m * dv_prev;
                     }
                     if vr_m > 0.0 {
                         d -= a_minus * pl_m * rvr_m * self_own;
@@ -1373,11 +1382,7 @@ impl ColumnSolver {
                 self.couple_own[slot] = e0;
                 self.couple_next[slot] = ep;
                 self.couple_prev[slot] = em;
-                let row = &self.dv[j * nn + i * n..j * nn + (i + 1) * n];
-                let dst = &mut self.dv_minor[slot * nm..(slot + 1) * nm];
-                for (d, &m) in dst.iter_mut().zip(&self.major) {
-                    *d = row[m];
-                }
+                a_minus = a_plus;
             }
         }
     }
@@ -1694,22 +1699,40 @@ impl ColumnSolver {
             }
         }
         // Thomas forward and back sweeps, all decoupled classes together (independent
-        // recursions interleaved).
+        // recursions interleaved), on their right-hand sides gathered per cell (contiguous
+        // slices instead of N-strided indexing; the same arithmetic)
+        let compressed = self.compressed;
+        let dq = &mut self.delta_minor[..cells * nq];
+        for (x, d) in dq.chunks_exact_mut(nq).zip(self.delta.chunks_exact(n)) {
+            for (x, &i) in x.iter_mut().zip(&self.minor) {
+                *x = d[i];
+            }
+        }
         for j in 0..cells {
             let cell = j * nq..(j + 1) * nq;
             let (own, coupling) = (&self.couple_own[cell.clone()], &self.coupling[cell.clone()]);
-            let (lower, inv_diag) = (&self.tri_lower[cell.clone()], &self.tri_inv_diag[cell]);
-            for (q, (((&i, (&own, &s)), &lower), &inv_diag)) in self
-                .minor
-                .iter()
-                .zip(own.iter().zip(coupling))
-                .zip(lower)
-                .zip(inv_diag)
-                .enumerate()
-            {
+            let (lower, inv_diag) = (
+                &self.tri_lower[cell.clone()],
+                &self.tri_inv_diag[cell.clone()],
+            );
+            let (couple_next, couple_prev) = (
+                &self.couple_next[cell.clone()],
+                &self.couple_prev[cell.clone()],
+            );
+            // the coupled updates of the neighbours (none beyond the walls)
+            let coupling_next = (j + 1 < cells).then(|| &self.coupling[cell.end..cell.end + nq]);
+            let (done, rest) = dq.split_at_mut(cell.start);
+            let cur = &mut rest[..nq];
+            let below = (j > 0).then(|| {
+                (
+                    &self.coupling[cell.start - nq..cell.start],
+                    &done[cell.start - nq..],
+                )
+            });
+            for q in 0..nq {
                 let slot = j * nq + q;
-                let mut extra = own * s;
-                if self.compressed {
+                let mut extra = own[q] * coupling[q];
+                if compressed {
                     // face j+½ (this cell left) minus face j−½ (this cell right)
                     let k = (j + 1) * nq + q;
                     extra += self.cmp_tl[k] * self.cmp_t[j] + self.cmp_ul[k] * self.cmp_u[slot];
@@ -1725,24 +1748,29 @@ impl ColumnSolver {
                             + self.cmp_ur[k] * self.cmp_u[slot];
                     }
                 }
-                if j + 1 < cells {
-                    extra += self.couple_next[slot] * self.coupling[slot + nq];
+                if let Some(next) = coupling_next {
+                    extra += couple_next[q] * next[q];
                 }
-                let prev = if j > 0 {
-                    extra += self.couple_prev[slot] * self.coupling[slot - nq];
-                    self.delta[(j - 1) * n + i]
+                let prev = if let Some((coupling_prev, delta_prev)) = below {
+                    extra += couple_prev[q] * coupling_prev[q];
+                    delta_prev[q]
                 } else {
                     0.0
                 };
-                let rhs = self.delta[j * n + i] - extra;
-                self.delta[j * n + i] = (rhs - lower * prev) * inv_diag;
+                let rhs = cur[q] - extra;
+                cur[q] = (rhs - lower[q] * prev) * inv_diag[q];
             }
         }
         for j in (0..cells - 1).rev() {
-            let (cur, next) = self.delta[j * n..(j + 2) * n].split_at_mut(n);
+            let (cur, next) = dq[j * nq..(j + 2) * nq].split_at_mut(nq);
             let upper = &self.tri_upper_factor[j * nq..(j + 1) * nq];
-            for (&i, &u) in self.minor.iter().zip(upper) {
-                cur[i] -= u * next[i];
+            for ((x, &u), &y) in cur.iter_mut().zip(upper).zip(&*next) {
+                *x -= u * y;
+            }
+        }
+        for (x, d) in dq.chunks_exact(nq).zip(self.delta.chunks_exact_mut(n)) {
+            for (&x, &i) in x.iter().zip(&self.minor) {
+                d[i] = x;
             }
         }
     }
@@ -2366,6 +2394,7 @@ fn residual(
 struct CellJacobians<'a> {
     v: &'a mut [f64],
     dv: &'a mut [f64],
+    dv_minor: &'a mut [f64],
     sig: &'a mut [f64],
     dsig: &'a mut [f64],
     h: &'a mut [f64],
@@ -2373,11 +2402,12 @@ struct CellJacobians<'a> {
 }
 
 impl<'a> CellJacobians<'a> {
-    /// The first `mid` cells and the rest.
-    fn split(self, mid: usize, n: usize) -> (Self, Self) {
+    /// The first `mid` cells and the rest (`minor_len` values of `dv_minor` per cell).
+    fn split(self, mid: usize, n: usize, minor_len: usize) -> (Self, Self) {
         let nn = n * n;
         let (v0, v1) = self.v.split_at_mut(mid * n);
         let (dv0, dv1) = self.dv.split_at_mut(mid * nn);
+        let (dm0, dm1) = self.dv_minor.split_at_mut(mid * minor_len);
         let (s0, s1) = self.sig.split_at_mut(mid);
         let (d0, d1) = self.dsig.split_at_mut(mid);
         let (h0, h1) = self.h.split_at_mut(mid * n);
@@ -2386,6 +2416,7 @@ impl<'a> CellJacobians<'a> {
             Self {
                 v: v0,
                 dv: dv0,
+                dv_minor: dm0,
                 sig: s0,
                 dsig: d0,
                 h: h0,
@@ -2394,6 +2425,7 @@ impl<'a> CellJacobians<'a> {
             Self {
                 v: v1,
                 dv: dv1,
+                dv_minor: dm1,
                 sig: s1,
                 dsig: d1,
                 h: h1,

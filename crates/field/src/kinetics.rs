@@ -309,6 +309,19 @@ impl Kinetics {
     /// Jacobian ∂v_i/∂φ_m into `dv` (row-major N × N) when given.
     #[inline]
     pub fn velocities(&self, phi: &[f64], v: &mut [f64], dv: Option<&mut [f64]>) {
+        let jacobian = self.velocities_and_jacobian(phi, v);
+        if let Some(dv) = dv {
+            jacobian.fill(dv, Entries::All);
+        }
+    }
+
+    /// [`Kinetics::velocities`] of state `phi` into `v`, and what its Jacobian's entries
+    /// need: a caller that reads only some of them ([`crate::column`]: the coupled classes'
+    /// columns and the decoupled classes' own derivatives) computes only those
+    /// ([`VelocityJacobian::block`], [`VelocityJacobian::block_and_diagonal`]), each bitwise
+    /// the full matrix's entry.
+    #[inline(always)]
+    pub fn velocities_and_jacobian(&self, phi: &[f64], v: &mut [f64]) -> VelocityJacobian<'_> {
         let mix = self.mixture(phi);
         let n = self.n;
         for ((vi, &k), &dx) in v.iter_mut().zip(&self.mobility).zip(&self.excess).take(n) {
@@ -320,78 +333,13 @@ impl Kinetics {
         if let Some(net) = net {
             net.correct_velocities(mix.factor, b, &self.mobility, &self.diameter, v);
         }
-        if let Some(dv) = dv {
-            for i in 0..n {
-                let ki = self.mobility[i];
-                let w = ki * (self.excess[i] - mix.excess) - mix.mean;
-                let base = mix.factor_derivative * w;
-                let kdiff = mix.mobility - ki;
-                let row = &mut dv[i * n..(i + 1) * n];
-                for (m, slot) in row.iter_mut().enumerate() {
-                    let km = self.mobility[m];
-                    let dw = self.excess[m] * (kdiff - km) + mix.excess * km;
-                    *slot = base + mix.factor * dw;
-                }
-            }
-            match net {
-                None => {}
-                Some(
-                    net @ Network {
-                        ramp: Some((theta, theta_derivative)),
-                        ..
-                    },
-                ) => {
-                    // the contact ramp, q_i = θ (p_i − P):
-                    // ∂Δv_i/∂φ_m = −[(c′θ + cθ′) b (p_i − P) + cθ (∂b/∂φ_m)(p_i − P)
-                    //               + cθ b ∂(p_i − P)/∂φ_m],
-                    // ∂b/∂φ_m = k_m (Δρ_m − Δρ̂)/K − Δρ_m, Δρ̂ = M/K = b + e,
-                    // ∂(p_i − P)/∂φ_m = ([k_i > κ] − Φ₊)(κ − k_m)/φ − p_m.
-                    let (c, ct) = (mix.factor, mix.factor * theta);
-                    let dct = mix.factor_derivative * theta + c * theta_derivative;
-                    let hat = b + mix.excess;
-                    for i in 0..n {
-                        let ki = self.mobility[i];
-                        let large = if ki > net.kappa { 1.0 } else { 0.0 };
-                        let q = (ki - net.kappa).max(0.0) - net.held_sum;
-                        let row = &mut dv[i * n..(i + 1) * n];
-                        for ((slot, &km), &dm) in
-                            row.iter_mut().zip(&self.mobility).zip(&self.excess)
-                        {
-                            let db = km * (dm - hat) / mix.mobility - dm;
-                            let dq = (large - net.large_fraction) * (net.kappa - km) / net.total
-                                - (km - net.kappa).max(0.0);
-                            *slot -= dct * b * q + ct * db * q + ct * b * dq;
-                        }
-                    }
-                }
-                Some(net) => {
-                    // the pore closure, Δv_i = −c b q_i:
-                    // ∂Δv_i/∂φ_m = −[c′ b q_i + c (∂b/∂φ_m) q_i + c b ∂q_i/∂φ_m],
-                    // ∂b/∂φ_m = k_m (Δρ_m − Δρ̂)/K − Δρ_m, Δρ̂ = M/K = b + e,
-                    // ∂q_i/∂φ_m: see `Network::held_row`.
-                    let (c, dc) = (mix.factor, mix.factor_derivative);
-                    let hat = b + mix.excess;
-                    for i in 0..n {
-                        let (ki, di) = (self.mobility[i], self.diameter[i]);
-                        let q = net.held(ki, di);
-                        let held = net.held_row(ki, di);
-                        let row = &mut dv[i * n..(i + 1) * n];
-                        for (((slot, &km), &dm), &sm) in row
-                            .iter_mut()
-                            .zip(&self.mobility)
-                            .zip(&self.excess)
-                            .zip(&self.diameter)
-                        {
-                            let db = km * (dm - hat) / mix.mobility - dm;
-                            let dq = net.held_derivative(held, km, sm);
-                            *slot -= dc * b * q + c * db * q + c * b * dq;
-                        }
-                    }
-                }
-            }
+        VelocityJacobian {
+            kin: self,
+            mix,
+            net,
+            b,
         }
     }
-
     /// [`Kinetics::velocities`] (without the Jacobian) and
     /// [`Kinetics::compression_coefficients`] (without ∂h/∂φ) of one state in one pass: the
     /// mixture sums, the velocity factor and the network closure are computed once. Bitwise
@@ -493,6 +441,241 @@ impl Kinetics {
         net.slope_sum = slope_sum;
         net.large_fraction = large_fraction;
         Some(net)
+    }
+}
+
+/// The Jacobian ∂v_i/∂φ_m of the velocities of one state ([`Kinetics::velocities_and_jacobian`]):
+/// the mixture and network quantities it needs, its entries on demand.
+#[derive(Debug, Clone, Copy)]
+pub struct VelocityJacobian<'k> {
+    kin: &'k Kinetics,
+    mix: Mixture,
+    net: Option<Network>,
+    /// b = M/K − e of the network closure (0 without it)
+    b: f64,
+}
+
+/// The class constants of a list of Jacobian columns m, gathered once so that the entries
+/// of a row are a pass over contiguous arrays ([`VelocityJacobian::block`]).
+#[derive(Debug, Clone, Default)]
+pub struct JacobianColumns {
+    mobility: Vec<f64>,
+    excess: Vec<f64>,
+    diameter: Vec<f64>,
+}
+
+impl JacobianColumns {
+    /// Room for `n` columns (so that [`JacobianColumns::set`] does not allocate).
+    pub fn with_capacity(n: usize) -> Self {
+        Self {
+            mobility: Vec::with_capacity(n),
+            excess: Vec::with_capacity(n),
+            diameter: Vec::with_capacity(n),
+        }
+    }
+
+    /// The columns `columns` of `kin`'s classes (allocates nothing within the capacity).
+    pub fn set(&mut self, kin: &Kinetics, columns: &[usize]) {
+        self.mobility.clear();
+        self.excess.clear();
+        self.diameter.clear();
+        for &m in columns {
+            self.mobility.push(kin.mobility[m]);
+            self.excess.push(kin.excess[m]);
+            self.diameter.push(kin.diameter[m]);
+        }
+    }
+
+    /// The number of columns.
+    pub fn len(&self) -> usize {
+        self.mobility.len()
+    }
+
+    /// No columns.
+    pub fn is_empty(&self) -> bool {
+        self.mobility.is_empty()
+    }
+}
+
+/// Which entries of ∂v/∂φ [`VelocityJacobian::fill`] writes, and where.
+#[derive(Debug)]
+enum Entries<'a> {
+    /// the whole N × N matrix into `out`, row-major
+    All,
+    /// `out[r · C + c]` = ∂v_i/∂φ_m for i = `rows[r]` and the C columns m of `columns`, and
+    /// `own[r]` = ∂v_i/∂φ_i when given
+    Block {
+        rows: &'a [usize],
+        columns: &'a JacobianColumns,
+        own: Option<&'a mut [f64]>,
+    },
+}
+
+impl VelocityJacobian<'_> {
+    /// The entries ∂v_i/∂φ_m for i in `rows` and the columns m of `columns` into `out`
+    /// (row-major `rows.len()` × `columns.len()`), each bitwise the entry of the full matrix
+    /// of [`Kinetics::velocities`].
+    #[inline]
+    pub fn block(&self, rows: &[usize], columns: &JacobianColumns, out: &mut [f64]) {
+        self.fill(
+            out,
+            Entries::Block {
+                rows,
+                columns,
+                own: None,
+            },
+        );
+    }
+
+    /// [`VelocityJacobian::block`], and the own derivatives ∂v_i/∂φ_i of the rows into `own`
+    /// (`rows.len()`; bitwise the full matrix's diagonal).
+    #[inline]
+    pub fn block_and_diagonal(
+        &self,
+        rows: &[usize],
+        columns: &JacobianColumns,
+        out: &mut [f64],
+        own: &mut [f64],
+    ) {
+        self.fill(
+            out,
+            Entries::Block {
+                rows,
+                columns,
+                own: Some(own),
+            },
+        );
+    }
+
+    /// The entries `which` into `out`: per row its constants once, then each entry from the
+    /// column's mobility, density excess and diameter (the same expressions for every kind
+    /// of entries).
+    #[inline]
+    fn fill(&self, out: &mut [f64], which: Entries<'_>) {
+        let kin = self.kin;
+        let (mix, b) = (&self.mix, self.b);
+        // the MLB part ∂v_i/∂φ_m = c′ w_i + c ∂w_i/∂φ_m, ∂w_i/∂φ_m = Δρ_m(K − k_i − k_m) + e k_m;
+        // row constants (c′ w_i, K − k_i)
+        let mlb_row = |i: usize| {
+            let ki = kin.mobility[i];
+            let w = ki * (kin.excess[i] - mix.excess) - mix.mean;
+            (mix.factor_derivative * w, mix.mobility - ki)
+        };
+        let mlb = |(base, kdiff): (f64, f64), km: f64, dm: f64| {
+            let dw = dm * (kdiff - km) + mix.excess * km;
+            base + mix.factor * dw
+        };
+        match self.net {
+            None => kin.fill_entries(out, which, mlb_row, |row, km, dm, _| mlb(row, km, dm)),
+            Some(
+                net @ Network {
+                    ramp: Some((theta, theta_derivative)),
+                    ..
+                },
+            ) => {
+                // the contact ramp, q_i = θ (p_i − P):
+                // ∂Δv_i/∂φ_m = −[(c′θ + cθ′) b (p_i − P) + cθ (∂b/∂φ_m)(p_i − P)
+                //               + cθ b ∂(p_i − P)/∂φ_m],
+                // ∂b/∂φ_m = k_m (Δρ_m − Δρ̂)/K − Δρ_m, Δρ̂ = M/K = b + e,
+                // ∂(p_i − P)/∂φ_m = ([k_i > κ] − Φ₊)(κ − k_m)/φ − p_m.
+                let (c, ct) = (mix.factor, mix.factor * theta);
+                let dct = mix.factor_derivative * theta + c * theta_derivative;
+                let hat = b + mix.excess;
+                kin.fill_entries(
+                    out,
+                    which,
+                    |i| {
+                        let ki = kin.mobility[i];
+                        let large = if ki > net.kappa { 1.0 } else { 0.0 };
+                        let q = (ki - net.kappa).max(0.0) - net.held_sum;
+                        (mlb_row(i), large, q)
+                    },
+                    |(row, large, q), km, dm, _| {
+                        let db = km * (dm - hat) / mix.mobility - dm;
+                        let dq = (large - net.large_fraction) * (net.kappa - km) / net.total
+                            - (km - net.kappa).max(0.0);
+                        mlb(row, km, dm) - (dct * b * q + ct * db * q + ct * b * dq)
+                    },
+                );
+            }
+            Some(net) => {
+                // the pore closure, Δv_i = −c b q_i:
+                // ∂Δv_i/∂φ_m = −[c′ b q_i + c (∂b/∂φ_m) q_i + c b ∂q_i/∂φ_m],
+                // ∂b/∂φ_m = k_m (Δρ_m − Δρ̂)/K − Δρ_m, Δρ̂ = M/K = b + e,
+                // ∂q_i/∂φ_m: see `Network::held_row`.
+                let (c, dc) = (mix.factor, mix.factor_derivative);
+                let hat = b + mix.excess;
+                kin.fill_entries(
+                    out,
+                    which,
+                    |i| {
+                        let (ki, di) = (kin.mobility[i], kin.diameter[i]);
+                        (mlb_row(i), net.held(ki, di), net.held_row(ki, di))
+                    },
+                    |(row, q, held), km, dm, sm| {
+                        let db = km * (dm - hat) / mix.mobility - dm;
+                        let dq = net.held_derivative(held, km, sm);
+                        mlb(row, km, dm) - (dc * b * q + c * db * q + c * b * dq)
+                    },
+                );
+            }
+        }
+    }
+}
+
+impl Kinetics {
+    /// Writes `entry(row(i), k_m, Δρ_m, d_m)` for the entries `which` into `out`.
+    #[inline(always)]
+    fn fill_entries<R: Copy>(
+        &self,
+        out: &mut [f64],
+        which: Entries<'_>,
+        row: impl Fn(usize) -> R,
+        entry: impl Fn(R, f64, f64, f64) -> f64,
+    ) {
+        let row_entries =
+            |r: R, out: &mut [f64], (mobility, excess, diameter): (&[f64], &[f64], &[f64])| {
+                for (((slot, &km), &dm), &sm) in
+                    out.iter_mut().zip(mobility).zip(excess).zip(diameter)
+                {
+                    *slot = entry(r, km, dm, sm);
+                }
+            };
+        match which {
+            Entries::All => {
+                let n = self.n;
+                let all = (&self.mobility[..n], &self.excess[..n], &self.diameter[..n]);
+                for (i, out) in out[..n * n].chunks_exact_mut(n).enumerate() {
+                    row_entries(row(i), out, all);
+                }
+            }
+            Entries::Block { rows, columns, own } => {
+                let cols = (
+                    &columns.mobility[..],
+                    &columns.excess[..],
+                    &columns.diameter[..],
+                );
+                let width = columns.len();
+                match own {
+                    None => {
+                        if width == 0 {
+                            return;
+                        }
+                        for (&i, out) in rows.iter().zip(out.chunks_exact_mut(width)) {
+                            row_entries(row(i), out, cols);
+                        }
+                    }
+                    Some(own) => {
+                        for (r, (&i, slot)) in rows.iter().zip(own.iter_mut()).enumerate() {
+                            let consts = row(i);
+                            row_entries(consts, &mut out[r * width..(r + 1) * width], cols);
+                            *slot =
+                                entry(consts, self.mobility[i], self.excess[i], self.diameter[i]);
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -829,6 +1012,66 @@ mod tests {
                     }
                     let plain = kin.test_particle_cell(&phi, None);
                     assert_eq!(plain.compression(kin.mobility[1], kin.diameter[1]), 0.0);
+                }
+            }
+        }
+    }
+
+    /// The entries of a partitioned Jacobian (coupled rows and columns, the decoupled rows
+    /// over the coupled columns, their own derivatives) are bitwise the full matrix's, with
+    /// and without the network closure, for several partitions and states (the full matrix
+    /// is the one the difference tests above check).
+    #[test]
+    fn jacobian_blocks_are_bitwise_the_full_matrix() {
+        let fluid = Fluid::plasma_37c();
+        let law = HindranceLaw::richardson_zaki(4.65, 0.99).unwrap();
+        let mut c = classes();
+        c.push(Class::new("monocyte", 9.0e-6, 1065.0, 1.0, 0.0004));
+        c.push(Class::new("rbc light", 5.4e-6, 1090.0, 1.09, 0.05));
+        let n = c.len();
+        for network in [
+            NetworkClosure::Off,
+            NetworkClosure::ContactRamp,
+            NetworkClosure::PoreSize,
+        ] {
+            let bed = Consolidation {
+                network,
+                network_width: 0.05,
+                ..Consolidation::red_cells()
+            };
+            let kin = Kinetics::new(&c, &fluid, law, 0.01).with_bed(&bed);
+            let mut columns = JacobianColumns::with_capacity(n);
+            for phi in [
+                [0.3, 0.001, 0.002, 1e-4, 0.05],
+                [0.52, 0.004, 0.002, 1e-3, 0.02],
+                [0.8, 0.05, 0.01, 1e-3, 0.05],
+                [0.9, 0.005, 0.001, 0.0, 0.04],
+            ] {
+                let (mut v, mut full) = ([0.0; 5], [0.0; 25]);
+                kin.velocities(&phi, &mut v, Some(&mut full));
+                for major in [&[0, 4][..], &[0, 2, 4], &[1, 3], &[0, 1, 2, 3, 4], &[]] {
+                    let minor: Vec<usize> = (0..n).filter(|i| !major.contains(i)).collect();
+                    columns.set(&kin, major);
+                    let mut w = [0.0; 5];
+                    let jacobian = kin.velocities_and_jacobian(&phi, &mut w);
+                    assert_eq!(v.map(f64::to_bits), w.map(f64::to_bits));
+                    let (nm, nq) = (major.len(), minor.len());
+                    let mut coupled = vec![f64::NAN; nm * nm];
+                    let mut rows = vec![f64::NAN; nq * nm];
+                    let mut own = vec![f64::NAN; nq];
+                    jacobian.block(major, &columns, &mut coupled);
+                    jacobian.block_and_diagonal(&minor, &columns, &mut rows, &mut own);
+                    for (a, &i) in major.iter().enumerate() {
+                        for (b, &m) in major.iter().enumerate() {
+                            assert_eq!(coupled[a * nm + b].to_bits(), full[i * n + m].to_bits());
+                        }
+                    }
+                    for (q, &i) in minor.iter().enumerate() {
+                        for (b, &m) in major.iter().enumerate() {
+                            assert_eq!(rows[q * nm + b].to_bits(), full[i * n + m].to_bits());
+                        }
+                        assert_eq!(own[q].to_bits(), full[i * n + i].to_bits());
+                    }
                 }
             }
         }
