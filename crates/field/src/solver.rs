@@ -473,7 +473,8 @@ impl HinderedField {
             }
         }
         let bed = track_mix && !self.bed_cells_old.is_empty();
-        if track_mix {
+        // in a consolidating bed the tracers use the closures below, not the plain mixtures
+        if track_mix && !bed {
             self.initial_mixture();
         }
         if bed {
@@ -513,7 +514,9 @@ impl HinderedField {
             self.stats.last_dt = dt;
             self.time = if last { t_end } else { t + dt };
             if track_mix {
-                self.mixture_into_new();
+                if !bed {
+                    self.mixture_into_new();
+                }
                 let Self {
                     config,
                     kernel,
