@@ -478,6 +478,19 @@ const COARSE_FIXED_PUMPS: [&str; 8] = [
     "ports.plasma_ml_min=26.5",
 ];
 
+/// Runs the leukapheresis preset quietly, without output, with the `--set` arguments `sets`
+/// (given as `["--set", "KEY=VALUE", …]`), writing the JSON summary to `summary`.
+fn run_preset_summary(summary: &Path, sets: &[&str]) -> std::process::Output {
+    bin()
+        .arg("run")
+        .arg(leukapheresis_preset())
+        .args(["--quiet", "--no-output", "--summary"])
+        .arg(summary)
+        .args(sets)
+        .output()
+        .unwrap()
+}
+
 /// The channel's transient mode approaches the steady state (collect fractions within 2 % after
 /// five residence times from a cell-free prime); coarse grid to stay fast.
 #[test]
@@ -787,26 +800,22 @@ fn collect_hematocrit_setpoint_is_held() {
 #[test]
 fn tracer_substeps_key_sets_the_tracer_step() {
     let dir = tempfile::tempdir().unwrap();
-    let scenario = leukapheresis_preset();
     let run = |substeps: i64| {
         let summary = dir.path().join(format!("{substeps}.json"));
-        let o = bin()
-            .arg("run")
-            .arg(&scenario)
-            .args(["--quiet", "--no-output", "--summary"])
-            .arg(&summary)
-            .args([
-                "--set",
-                "grid.radial_cells=40",
-                "--set",
-                "grid.along_cells=10",
-            ])
-            .args(["--set", "blood.tracers_per_species=50"])
-            .args(["--set", "ports.plasma_ml_min=26.5"])
-            .args(["--set", &format!("channel.tracer_substeps={substeps}")])
-            .output()
-            .unwrap();
-        (o, summary)
+        let key = format!("channel.tracer_substeps={substeps}");
+        let sets = [
+            "--set",
+            "grid.radial_cells=40",
+            "--set",
+            "grid.along_cells=10",
+            "--set",
+            "blood.tracers_per_species=50",
+            "--set",
+            "ports.plasma_ml_min=26.5",
+            "--set",
+            &key,
+        ];
+        (run_preset_summary(&summary, &sets), summary)
     };
     let read = |path: &Path| -> serde_json::Value {
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
@@ -837,22 +846,13 @@ fn tracer_substeps_key_sets_the_tracer_step() {
 #[test]
 fn settling_flux_key_runs_and_rejects_bad_values() {
     let dir = tempfile::tempdir().unwrap();
-    let scenario = leukapheresis_preset();
     // fixed pumps: with the preset's collect-hematocrit control the product hematocrit is
     // the set-point whatever the flux
-    let coarse = COARSE_FIXED_PUMPS;
     let run = |flux: &str| {
         let summary = dir.path().join(format!("{flux}.json"));
-        let o = bin()
-            .arg("run")
-            .arg(&scenario)
-            .args(["--quiet", "--no-output", "--summary"])
-            .arg(&summary)
-            .args(coarse)
-            .args(["--set", &format!("grid.settling_flux={flux}")])
-            .output()
-            .unwrap();
-        (o, summary)
+        let key = format!("grid.settling_flux={flux}");
+        let sets = [COARSE_FIXED_PUMPS.as_slice(), &["--set", &key]].concat();
+        (run_preset_summary(&summary, &sets), summary)
     };
     let hct = |path: &Path| -> f64 {
         let s: serde_json::Value =
