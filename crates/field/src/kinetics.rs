@@ -142,20 +142,27 @@ impl Network {
         diameter: &[f64],
         v: &mut [f64],
     ) {
-        match self.ramp {
-            Some((theta, _)) => {
-                let ctb = c * theta * b;
-                for (vi, &k) in v.iter_mut().zip(mobility) {
-                    *vi -= ctb * ((k - self.kappa).max(0.0) - self.held_sum);
-                }
-            }
-            None => {
-                let cb = c * b;
-                for ((vi, &k), &d) in v.iter_mut().zip(mobility).zip(diameter) {
-                    *vi -= cb * self.held(k, d);
-                }
-            }
+        for ((vi, &k), &d) in v.iter_mut().zip(mobility).zip(diameter) {
+            *vi -= self.velocity_correction(c, b, k, d);
         }
+    }
+
+    /// c b q of one particle (mobility `k`, diameter `d`), the amount
+    /// [`Network::correct_velocities`] takes off its velocity; the contact ramp as
+    /// (c θ b)(p − P).
+    #[inline(always)]
+    fn velocity_correction(&self, c: f64, b: f64, k: f64, d: f64) -> f64 {
+        match self.ramp {
+            Some((theta, _)) => c * theta * b * ((k - self.kappa).max(0.0) - self.held_sum),
+            None => c * b * self.held(k, d),
+        }
+    }
+
+    /// K − k_i (without the network closure) or [`Network::bracket`], the bracket of the
+    /// consolidation coefficient h_i of a class (mobility `ki`, diameter `di`) with K = `k`.
+    #[inline(always)]
+    fn bracket_of(net: Option<Self>, k: f64, ki: f64, di: f64) -> f64 {
+        net.map_or(k - ki + 0.0 * ki, |n| n.bracket(k, ki, di))
     }
 
     /// K − k_i + q_i, the bracket of the consolidation coefficient h_i (see
@@ -367,7 +374,7 @@ impl Kinetics {
         let g = (1.0 - tot) / floor;
         let cg = c * g;
         for ((hi, &ki), &d) in h.iter_mut().zip(&self.mobility).zip(&self.diameter) {
-            *hi = cg * net.map_or(k - ki + 0.0 * ki, |n| n.bracket(k, ki, d));
+            *hi = cg * Network::bracket_of(net, k, ki, d);
         }
     }
 
@@ -719,7 +726,7 @@ impl Kinetics {
         // the network closure adds q_i to the bracket K − k_i (see `velocities`: the stress
         // enters b as −σ_r (1 − φ)/(a φ))
         for ((hi, &ki), &d) in h.iter_mut().zip(&self.mobility).zip(&self.diameter) {
-            *hi = cg * net.map_or(k - ki + 0.0 * ki, |n| n.bracket(k, ki, d));
+            *hi = cg * Network::bracket_of(net, k, ki, d);
         }
         if let Some(dh) = dh {
             let n = self.n;
@@ -802,28 +809,18 @@ impl TestParticleCell {
     #[inline]
     pub fn velocity(&self, k: f64, excess: f64, d: f64) -> f64 {
         let c = self.factor;
-        let mut v = c * (k * (excess - self.excess) - self.mean);
-        if let Some(net) = self.network {
-            let b = self.mean / self.mobility;
-            match net.ramp {
-                Some((theta, _)) => {
-                    let ctb = c * theta * b;
-                    v -= ctb * ((k - net.kappa).max(0.0) - net.held_sum);
-                }
-                None => v -= c * b * net.held(k, d),
-            }
+        let v = c * (k * (excess - self.excess) - self.mean);
+        match self.network {
+            Some(net) => v - net.velocity_correction(c, self.mean / self.mobility, k, d),
+            None => v,
         }
-        v
     }
 
     /// The particle's consolidation coefficient h (velocity per unit stress gradient,
     /// m/s per Pa/m) of [`Kinetics::compression_coefficients`]; 0 without consolidation.
     #[inline]
     pub fn compression(&self, k: f64, d: f64) -> f64 {
-        self.compression
-            * self.network.map_or(self.mobility - k + 0.0 * k, |n| {
-                n.bracket(self.mobility, k, d)
-            })
+        self.compression * Network::bracket_of(self.network, self.mobility, k, d)
     }
 }
 
