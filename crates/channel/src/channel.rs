@@ -393,6 +393,7 @@ impl Channel {
                 stress: c.stress,
                 conductance: flow.conductance(),
                 preconsolidation: None,
+                held_branch: None,
             });
             if let SettlingFlux::Muscl { limiter, min_total } = self.config.settling_flux {
                 step.reconstruction = Some(Reconstruction {

@@ -402,6 +402,7 @@ impl TransientRun<'_> {
                     stress: c.stress,
                     conductance: &self.conductance,
                     preconsolidation: None,
+                    held_branch: None,
                 }),
                 ..channel.column_step(&self.measure)
             };

@@ -58,11 +58,15 @@
 //!   halves (counted in [`NewtonStats`]; none occur in the tests' steady solves).
 
 use crate::kinetics::{JacobianColumns, Kinetics};
-use buffycoat_physics::consolidation::SolidStress;
+use buffycoat_physics::consolidation::{SolidStress, StressBranch};
 
 /// A modified-Newton iteration whose residual shrinks by less than this factor refreshes the
 /// Jacobian (0.1: measured fastest for whole blood, 100 × 200 cells, 8 classes).
 const REFRESH_RATIO: f64 = 0.1;
+
+/// Rounds of branch switching in one solve with irreversible consolidation before the solve
+/// continues with the kinked law itself ([`ColumnSolver::solve`]).
+const MAX_BRANCH_ROUNDS: usize = 4;
 
 /// Parameters of one column step.
 #[derive(Debug, Clone, Copy)]
@@ -289,17 +293,26 @@ pub struct Compression<'a> {
     /// the unloading stiffness ratio R
     /// ([`SolidStress::unloading_stress_and_derivative`]); `None`: reversible σ_e(φ)
     pub preconsolidation: Option<(&'a [f64], f64)>,
+    /// with `preconsolidation`: per cell the branch of the irreversible law a Newton solve
+    /// holds, continued smoothly beyond where it holds
+    /// ([`SolidStress::branch_stress_and_derivative`]). `None`: the law itself, with its kinks
+    /// at φ_p and at the unloading line's zero. Callers pass `None`; [`ColumnSolver`] sets it
+    /// inside a solve (see `ColumnSolver::solve`).
+    pub held_branch: Option<&'a [StressBranch]>,
 }
 
 impl Compression<'_> {
     /// σ_e and σ_e′ of cell `j` at total fraction `phi`.
     #[inline]
     pub fn cell_stress(&self, j: usize, phi: f64) -> (f64, f64) {
-        match self.preconsolidation {
-            Some((reached, ratio)) => self
+        match (self.preconsolidation, self.held_branch) {
+            (Some((reached, ratio)), Some(branch)) => self
+                .stress
+                .branch_stress_and_derivative(branch[j], phi, reached[j], ratio),
+            (Some((reached, ratio)), None) => self
                 .stress
                 .unloading_stress_and_derivative(phi, reached[j], ratio),
-            None => self.stress.stress_and_derivative(phi),
+            (None, _) => self.stress.stress_and_derivative(phi),
         }
     }
 }
@@ -386,6 +399,11 @@ pub struct NewtonStats {
     pub exact_retries: u64,
     /// line-search backtracks
     pub backtracks: u64,
+    /// cells whose held stress branch was switched after a solve converged on the other one
+    /// (irreversible consolidation, [`ColumnSolver::solve`])
+    pub branch_switches: u64,
+    /// solves whose held branches failed and that were solved again on the law itself
+    pub branch_fallbacks: u64,
     /// volume removed by clipping round-off negatives after the conservative update, summed
     /// over classes, relative to the class scale (a diagnostic; expected ≲ 10⁻¹⁵)
     pub clipped: f64,
@@ -404,6 +422,8 @@ impl NewtonStats {
             subdivided: self.subdivided + o.subdivided,
             exact_retries: self.exact_retries + o.exact_retries,
             backtracks: self.backtracks + o.backtracks,
+            branch_switches: self.branch_switches + o.branch_switches,
+            branch_fallbacks: self.branch_fallbacks + o.branch_fallbacks,
             clipped: self.clipped + o.clipped,
             max_residual: self.max_residual.max(o.max_residual),
         }
@@ -516,6 +536,12 @@ pub struct ColumnSolver {
     /// ([`ColumnSolver::set_nonmonotone_line_search`]); a setting of the caller, not part of
     /// the saved state
     nonmonotone: bool,
+    /// per cell the held stress branch of the current solve, and the solve's initial guess
+    /// (scratch of [`ColumnSolver::solve`], not part of the saved state)
+    branch: Vec<StressBranch>,
+    guess: Vec<f64>,
+    /// [`MAX_BRANCH_ROUNDS`] (0 in a test: the kinked law from the first iteration)
+    max_branch_rounds: usize,
     /// statistics of every solve so far
     pub stats: NewtonStats,
 }
@@ -543,6 +569,8 @@ impl ColumnSolver {
             s.subdivided,
             s.exact_retries,
             s.backtracks,
+            s.branch_switches,
+            s.branch_fallbacks,
         ] {
             w.u64(x);
         }
@@ -578,6 +606,8 @@ impl ColumnSolver {
             &mut s.subdivided,
             &mut s.exact_retries,
             &mut s.backtracks,
+            &mut s.branch_switches,
+            &mut s.branch_fallbacks,
         ] {
             *x = r.u64()?;
         }
@@ -751,6 +781,9 @@ impl ColumnSolver {
             factor_dt: f64::NAN,
             freeze_minor: false,
             nonmonotone: false,
+            branch: Vec::with_capacity(cells),
+            guess: z(cells * n),
+            max_branch_rounds: MAX_BRANCH_ROUNDS,
             stats: NewtonStats::default(),
         }
     }
@@ -917,6 +950,20 @@ impl ColumnSolver {
     /// refreshed at the current iterate when it is missing, was built for another Δt, or the
     /// residual contracts by less than [`REFRESH_RATIO`] per iteration; a line search on the
     /// scaled max-norm safeguards every update.
+    ///
+    /// **Irreversible consolidation** ([`Compression::preconsolidation`]): the stress law has a
+    /// kink at each cell's preconsolidation fraction φ_p (slopes σ_e′ and R σ_e′, R = 100), and
+    /// every cell of a compacting bed sits on it (φ_p is the fraction it had at the start of
+    /// the step). Newton's iterates crossing it see a Jacobian that is wrong by a factor R on
+    /// one side: in the whole-blood tube the solves needed ≈ 8 iterations and failed 55 times
+    /// per run. The solve therefore holds one smooth branch per cell
+    /// ([`Compression::held_branch`]: the unloading line where the initial guess lies below
+    /// φ_p, the virgin curve elsewhere, each continued across φ_p), converges on that smooth
+    /// system, and then evaluates the law itself at the result: accepted if it meets the
+    /// tolerance (or no cell ended on the other side of its φ_p, where both agree);
+    /// otherwise the cells that did switch branch and Newton continues from there (at most
+    /// [`MAX_BRANCH_ROUNDS`] times, then with the law itself). The accepted state and its
+    /// fluxes are always those of the law itself.
     fn solve(
         &mut self,
         p: &ColumnStep<'_>,
@@ -942,6 +989,102 @@ impl ColumnSolver {
                 n,
             );
         }
+        let held = p
+            .compression
+            .and_then(|c| c.preconsolidation.map(|(reached, _)| (c.stress, reached)));
+        let mut iterations = 0;
+        let Some((stress, reached)) = held else {
+            let norm = self.newton(p, star, phi, dt, &mut iterations)?;
+            self.finish(p, star, phi, dt, norm);
+            return Ok(());
+        };
+        // the branches live outside `self` during the solve (the step borrows them)
+        let mut branch = std::mem::take(&mut self.branch);
+        let law_branches = |branch: &mut Vec<StressBranch>, phi: &[f64]| {
+            let mut switched = 0usize;
+            for ((b, cell), &r) in branch.iter_mut().zip(phi.chunks_exact(n)).zip(reached) {
+                let law = stress.branch_at(cell.iter().sum(), r);
+                if *b != law {
+                    *b = law;
+                    switched += 1;
+                }
+            }
+            switched
+        };
+        branch.clear();
+        branch.resize(self.cells, StressBranch::Virgin);
+        law_branches(&mut branch, phi);
+        self.guess.copy_from_slice(phi);
+        let mut rounds = 0;
+        let result = loop {
+            let held = rounds < self.max_branch_rounds;
+            let step = ColumnStep {
+                compression: p.compression.map(|c| Compression {
+                    held_branch: held.then_some(&branch[..]),
+                    ..c
+                }),
+                ..*p
+            };
+            let norm = match self.newton(&step, star, phi, dt, &mut iterations) {
+                Ok(norm) => norm,
+                Err(_) if held => {
+                    // the held system failed: Newton on the law itself, from the guess
+                    rounds = self.max_branch_rounds;
+                    phi.copy_from_slice(&self.guess);
+                    self.factor_dt = f64::NAN;
+                    self.stats.branch_fallbacks += 1;
+                    continue;
+                }
+                Err(failure) => break Err(failure),
+            };
+            if !held {
+                break Ok(norm);
+            }
+            // the law itself at the converged state (its fluxes are the ones the update uses)
+            let law = residual(
+                p,
+                star,
+                phi,
+                dt,
+                &mut self.v,
+                &mut self.flux,
+                &mut self.resid,
+                (&mut self.sig_trial, &mut self.h_trial),
+                p.reconstruction
+                    .map(|_| (&self.bed_inc[..], &self.bed_faces[..])),
+            );
+            if law.max <= p.tolerance.max(norm.max) {
+                break Ok(law);
+            }
+            let switched = law_branches(&mut branch, phi);
+            if switched == 0 {
+                // every cell on the branch that holds there: the held system is the law
+                break Ok(law);
+            }
+            self.stats.branch_switches += switched as u64;
+            rounds += 1;
+            // the factorisation was built on the other branches
+            self.factor_dt = f64::NAN;
+        };
+        self.branch = branch;
+        let norm = result?;
+        self.finish(p, star, phi, dt, norm);
+        Ok(())
+    }
+
+    /// The modified-Newton iteration of [`ColumnSolver::solve`] from `phi` (projected), until
+    /// the scaled residual meets the tolerance; `iterations` counts across calls (one budget
+    /// per solve). On success the residual, velocities and fluxes of `phi` are in `self`.
+    fn newton(
+        &mut self,
+        p: &ColumnStep<'_>,
+        star: &[f64],
+        phi: &mut [f64],
+        dt: f64,
+        iterations: &mut usize,
+    ) -> Result<Norms, StepFailure> {
+        let n = self.n;
+        let frozen = self.freeze_minor.then_some(p.major);
         let mut norm = residual(
             p,
             star,
@@ -954,18 +1097,17 @@ impl ColumnSolver {
             p.reconstruction
                 .map(|_| (&self.bed_inc[..], &self.bed_faces[..])),
         );
-        let mut iterations = 0;
         // the previous accepted iterate's merit (nonmonotone line search; 0: none yet)
         let mut previous_sum_sq = 0.0f64;
         let mut refresh = self.factor_dt != dt;
         'newton: while norm.max > p.tolerance {
-            if iterations >= p.max_iterations || !norm.max.is_finite() {
+            if *iterations >= p.max_iterations || !norm.max.is_finite() {
                 return Err(StepFailure {
                     residual: norm.max,
-                    iterations,
+                    iterations: *iterations,
                 });
             }
-            iterations += 1;
+            *iterations += 1;
             self.stats.iterations += 1;
             let fresh = refresh;
             if refresh {
@@ -1037,13 +1179,21 @@ impl ColumnSolver {
                     }
                     return Err(StepFailure {
                         residual: norm.max,
-                        iterations,
+                        iterations: *iterations,
                     });
                 }
                 lambda *= 0.5;
                 self.stats.backtracks += 1;
             }
         }
+        Ok(norm)
+    }
+
+    /// The end of a converged [`ColumnSolver::solve`]: the conservative update of `phi` from
+    /// the fluxes in `self` (those of the converged iterate under the law itself).
+    fn finish(&mut self, p: &ColumnStep<'_>, star: &[f64], phi: &mut [f64], dt: f64, norm: Norms) {
+        let n = self.n;
+        let frozen = self.freeze_minor.then_some(p.major);
         self.stats.max_residual = self.stats.max_residual.max(norm.max);
         // Conservative update from the fluxes of the converged iterate.
         let cells = self.cells;
@@ -1063,7 +1213,6 @@ impl ColumnSolver {
                 }
             }
         }
-        Ok(())
     }
 
     /// The Jacobian ∂G/∂φ at `phi`, restricted to the partition: nm × nm blocks of the
@@ -2614,6 +2763,110 @@ mod tests {
         (red, dilute)
     }
 
+    /// The held stress branches of [`ColumnSolver::solve`] (added for the whole-blood tube's
+    /// Newton failures at the preconsolidation kink, docs/physics.md §9.2) end on the law
+    /// itself: a compacted bed at its preconsolidation fraction, loaded further (the spin
+    /// goes on) and unloaded (a brake to a tenth of the acceleration, where the cells that
+    /// unload switch branch and the held system falls back to the law). Both end in the
+    /// state Newton reaches on the kinked law, to round-off of the tolerance, and meet the
+    /// law's residual (after the conservative update, which moves the iterate by its
+    /// residual; the stiff unloading line amplifies that ≈ 100 ×).
+    #[test]
+    fn newton_at_the_preconsolidation_kink_holds_a_branch_and_ends_on_the_law() {
+        use buffycoat_physics::consolidation::Consolidation;
+        let cells = 60;
+        let classes = vec![
+            Class::new("rbc", 5.5e-6, 1095.0, 1.09, 0.4),
+            Class::new("lymphocyte", 7.8e-6, 1075.0, 1.0, 0.002),
+        ];
+        let n = classes.len();
+        let law = HindranceLaw::richardson_zaki(4.65, 0.99).unwrap();
+        let consolidation = Consolidation::red_cells();
+        let kin = Kinetics::new(&classes, &Fluid::plasma_37c(), law, 0.01).with_bed(&consolidation);
+        let critical = consolidation.stress.critical;
+        let measure = vec![1e-4; cells];
+        let conductance = vec![1e4; cells + 1];
+        let inv_scale = [1.0 / 0.4, 1.0 / 0.004];
+        let major = vec![true; n];
+        // plasma over a bed whose total rises from φ_c to 0.9 towards the bottom, white cells
+        // spread through it; the bed stands at its preconsolidation fraction
+        let star: Vec<f64> = (0..cells)
+            .flat_map(|j| {
+                let total = if j < 20 {
+                    0.0
+                } else {
+                    critical + (0.9 - critical) * ((j - 20) as f64 / 39.0).sqrt()
+                };
+                [total * 0.995, total * 0.005]
+            })
+            .collect();
+        let reached: Vec<f64> = star.chunks_exact(n).map(|c| c.iter().sum()).collect();
+        for (case, g) in [("spin", 1.5e4), ("brake", 1.5e3)] {
+            let accel = vec![g; cells + 1];
+            let step = ColumnStep {
+                reconstruction: None,
+                kin: &kin,
+                accel: &accel,
+                measure: &measure,
+                inv_scale: &inv_scale,
+                tolerance: 1e-10,
+                max_iterations: 60,
+                max_subdivisions: 0,
+                major: &major,
+                compression: Some(Compression {
+                    stress: consolidation.stress,
+                    conductance: &conductance,
+                    preconsolidation: Some((&reached, 100.0)),
+                    held_branch: None,
+                }),
+                diffusion: None,
+            };
+            let dt = 5.0;
+            let solve = |rounds: usize| {
+                let mut solver = ColumnSolver::new(cells, n);
+                solver.max_branch_rounds = rounds;
+                let mut phi = star.clone();
+                solver
+                    .step(&step, &star, &mut phi, dt)
+                    .unwrap_or_else(|e| panic!("{case}, {rounds} rounds: {e:?}"));
+                (phi, solver.stats)
+            };
+            let (kinked, _) = solve(0);
+            let (held, held_stats) = solve(MAX_BRANCH_ROUNDS);
+            let scaled = |x: &[f64]| {
+                let (r, _) = residual_and_fluxes(&step, &star, x, dt, None);
+                r.chunks_exact(n)
+                    .zip(&measure)
+                    .flat_map(|(g, m)| g.iter().zip(&inv_scale).map(move |(g, s)| g.abs() * s / m))
+                    .fold(0.0, f64::max)
+            };
+            let largest = held
+                .iter()
+                .zip(&kinked)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f64::max);
+            assert!(
+                largest <= 1e-9,
+                "{case}: held and kinked states differ by {largest}"
+            );
+            for (name, state) in [("held", &held), ("kinked", &kinked)] {
+                let r = scaled(state);
+                assert!(
+                    r <= 1e-7,
+                    "{case}, {name}: the law's scaled residual is {r}"
+                );
+            }
+            let unloaded = held
+                .chunks_exact(n)
+                .zip(&reached)
+                .filter(|(c, r)| c.iter().sum::<f64>() < **r)
+                .count();
+            if case == "brake" {
+                assert!(unloaded > 0 && held_stats.branch_switches > 0, "{case}");
+            }
+        }
+    }
+
     /// The column residual and the face fluxes at `x` (fresh scratch), for the
     /// finite-difference checks.
     fn residual_and_fluxes(
@@ -2914,6 +3167,7 @@ mod tests {
                 stress: consolidation.stress,
                 conductance: &conductance,
                 preconsolidation: Some((&reached, 100.0)),
+                held_branch: None,
             }),
             diffusion: None,
         };
@@ -3198,6 +3452,7 @@ mod tests {
                 stress: consolidation.stress,
                 conductance: &conductance,
                 preconsolidation: Some((&reached, 100.0)),
+                held_branch: None,
             }),
             diffusion: None,
         };

@@ -218,6 +218,7 @@ impl Implicit {
                 stress: c.stress,
                 conductance: &self.conductance,
                 preconsolidation: Some((&self.history, c.unloading_stiffness)),
+                held_branch: None,
             };
             let stress = |j: usize| {
                 let total: f64 = self.col[j * n..(j + 1) * n].iter().sum();
@@ -501,6 +502,7 @@ impl Implicit {
                 stress: c.stress,
                 conductance: &self.conductance,
                 preconsolidation: Some((&self.history, c.unloading_stiffness)),
+                held_branch: None,
             });
             let step = ColumnStep {
                 // the MUSCL face states at every face (min_total 0: the white-cell and
@@ -750,6 +752,7 @@ impl Implicit {
                 stress: c.stress,
                 conductance: &self.conductance,
                 preconsolidation: Some((&self.history, c.unloading_stiffness)),
+                held_branch: None,
             });
             {
                 let (kin, mixed, cp) = (&self.kin, &self.mixed, compression.as_ref());

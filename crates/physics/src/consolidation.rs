@@ -44,6 +44,16 @@
 
 use crate::error::{PhysicsError, ensure_in_range};
 
+/// A branch of the irreversible stress law ([`SolidStress::unloading_stress_and_derivative`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StressBranch {
+    /// the virgin (loading) curve σ_e(φ): at or above the preconsolidation fraction φ_p
+    #[default]
+    Virgin,
+    /// the unloading line below φ_p, max(0, σ_e(φ_p) − R σ_e′(φ_p)(φ_p − φ))
+    Unloading,
+}
+
 /// Effective solid stress σ_e(φ) = σ₀ [(φ − φ_c)/(1 − φ)]^β above φ_c (see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SolidStress {
@@ -121,13 +131,45 @@ impl SolidStress {
         reached: f64,
         ratio: f64,
     ) -> (f64, f64) {
+        self.branch_stress_and_derivative(self.branch_at(phi, reached), phi, reached, ratio)
+    }
+
+    /// The branch of [`SolidStress::unloading_stress_and_derivative`] that holds at `phi`.
+    #[inline]
+    pub fn branch_at(&self, phi: f64, reached: f64) -> StressBranch {
         if phi >= reached || reached <= self.critical {
-            return self.stress_and_derivative(phi);
+            StressBranch::Virgin
+        } else {
+            StressBranch::Unloading
         }
-        let (sp, dp) = self.stress_and_derivative(reached);
-        let slope = ratio * dp;
-        let s = sp - slope * (reached - phi);
-        if s > 0.0 { (s, slope) } else { (0.0, 0.0) }
+    }
+
+    /// σ and dσ/dφ on one branch of the irreversible law, each continued smoothly across φ_p
+    /// (the virgin curve below it, the unloading line above it). Where
+    /// [`SolidStress::branch_at`] gives `branch` this is bitwise
+    /// [`SolidStress::unloading_stress_and_derivative`]. The law has a kink where the
+    /// branches meet (slopes σ_e′ and R σ_e′ at φ_p); the implicit column solver holds one
+    /// branch per cell during a Newton solve and checks the law itself at the end
+    /// (`buffycoat_field::column`). The unloading line keeps its own kink where it reaches
+    /// zero stress (holding a zero-stress branch as well was measured: it doubles the
+    /// whole-blood tube's Newton iterations).
+    #[inline]
+    pub fn branch_stress_and_derivative(
+        &self,
+        branch: StressBranch,
+        phi: f64,
+        reached: f64,
+        ratio: f64,
+    ) -> (f64, f64) {
+        match branch {
+            StressBranch::Virgin => self.stress_and_derivative(phi),
+            StressBranch::Unloading => {
+                let (sp, dp) = self.stress_and_derivative(reached);
+                let slope = ratio * dp;
+                let s = sp - slope * (reached - phi);
+                if s > 0.0 { (s, slope) } else { (0.0, 0.0) }
+            }
+        }
     }
 
     /// σ_e(φ) (Pa).
@@ -385,6 +427,48 @@ pub const RED_CELL_EXPONENT: f64 = 2.5;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each branch is the law where it holds (bitwise), continues smoothly beyond it, and the
+    /// two meet at φ_p in value with slopes σ_e′ and R σ_e′ (the kink the column solver holds
+    /// a side of).
+    #[test]
+    fn stress_branches_are_the_law_where_they_hold_and_smooth_beyond() {
+        let s = SolidStress::red_cells();
+        let (reached, ratio) = (0.9, 100.0);
+        for phi in [0.5, 0.85, 0.899, 0.9, 0.901, 0.95] {
+            let branch = s.branch_at(phi, reached);
+            assert_eq!(
+                branch,
+                if phi < reached {
+                    StressBranch::Unloading
+                } else {
+                    StressBranch::Virgin
+                }
+            );
+            assert_eq!(
+                s.branch_stress_and_derivative(branch, phi, reached, ratio),
+                s.unloading_stress_and_derivative(phi, reached, ratio),
+                "{phi}"
+            );
+        }
+        // below the critical fraction nothing was compacted: the virgin curve everywhere
+        assert_eq!(s.branch_at(0.1, s.critical * 0.5), StressBranch::Virgin);
+        let (virgin, d_virgin) =
+            s.branch_stress_and_derivative(StressBranch::Virgin, reached, reached, ratio);
+        let (line, d_line) =
+            s.branch_stress_and_derivative(StressBranch::Unloading, reached, reached, ratio);
+        assert_eq!(virgin, line);
+        assert!((d_line - ratio * d_virgin).abs() <= 1e-12 * d_line);
+        // continued across φ_p: the virgin curve below, the (steeper) line above
+        let h = 1e-4;
+        let below =
+            s.branch_stress_and_derivative(StressBranch::Virgin, reached - h, reached, ratio);
+        assert_eq!(below, s.stress_and_derivative(reached - h));
+        let above =
+            s.branch_stress_and_derivative(StressBranch::Unloading, reached + h, reached, ratio);
+        assert!((above.0 - (line + d_line * h)).abs() <= 1e-9 * above.0);
+        assert!(above.0 > s.stress(reached + h));
+    }
 
     #[test]
     fn derivative_matches_differences_and_inverse_inverts() {
