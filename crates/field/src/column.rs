@@ -45,7 +45,7 @@
 //!   the right-hand side (with consolidation also its σ_e and h coupling, see
 //!   `assemble_minor_compression`). The residual is exact, so the converged solution is
 //!   unchanged.
-//! - *Parallel passes*: on columns of at least `SPLIT_CELLS` (128) cells the per-cell closure
+//! - *Parallel passes*: on columns of at least `SPLIT_CELLS` (1024) cells the per-cell closure
 //!   evaluations of the residual and of the Jacobian assembly run in two halves
 //!   (`rayon::join` in the caller's pool); every cell's values are computed alone, so the
 //!   result is bitwise the same for any thread count. The block factorisation and solves
@@ -2587,8 +2587,11 @@ impl<'a> CellJacobians<'a> {
 /// Columns of at least this many cells run their per-cell closure passes (residual and
 /// Jacobian assembly) in two halves with `rayon::join` (in the caller's pool; one thread runs
 /// them one after the other). Each cell's values are computed alone, so the result does not
-/// depend on the thread count.
-const SPLIT_CELLS: usize = 128;
+/// depend on the thread count. 1024 since session 10 (128 before): on the 2-core test machine
+/// the hand-over costs more than the halves save — the whole-blood tube at 400 cells took
+/// 1.24–1.30 s wall on 2 threads with the split against 1.10–1.12 s without (`chrt -f 50`),
+/// and at 2 000 cells (first 120 s) 33.3 s against 33.5 s on 1 thread (benches/README.md).
+const SPLIT_CELLS: usize = 1024;
 
 /// Runs `pass(first, a, b, c)` over the cells of per-cell arrays `a`, `b` (N per cell) and
 /// `c` (one per cell): on the whole column or, from [`SPLIT_CELLS`] cells, on two halves in
@@ -2864,6 +2867,75 @@ mod tests {
             if case == "brake" {
                 assert!(unloaded > 0 && held_stats.branch_switches > 0, "{case}");
             }
+        }
+    }
+
+    /// The per-cell passes of a column long enough to run in two halves ([`SPLIT_CELLS`])
+    /// give bitwise the residual and the Jacobian of one thread on 2 and 3 threads.
+    #[test]
+    fn split_cell_passes_are_bitwise_the_sequential_ones() {
+        use buffycoat_physics::consolidation::Consolidation;
+        let cells = SPLIT_CELLS + 37;
+        let classes = vec![
+            Class::new("rbc", 5.5e-6, 1095.0, 1.09, 0.4),
+            Class::new("lymphocyte", 7.8e-6, 1075.0, 1.0, 0.002),
+        ];
+        let n = classes.len();
+        let law = HindranceLaw::richardson_zaki(4.65, 0.99).unwrap();
+        let consolidation = Consolidation::red_cells();
+        let kin = Kinetics::new(&classes, &Fluid::plasma_37c(), law, 0.01).with_bed(&consolidation);
+        let accel: Vec<f64> = (0..=cells).map(|f| 1e4 + f as f64).collect();
+        let measure = vec![1e-5; cells];
+        let conductance = vec![1e5; cells + 1];
+        let reached = vec![0.0; cells];
+        let inv_scale = [2.5, 250.0];
+        let major = vec![true; n];
+        let step = ColumnStep {
+            reconstruction: None,
+            kin: &kin,
+            accel: &accel,
+            measure: &measure,
+            inv_scale: &inv_scale,
+            tolerance: 1e-10,
+            max_iterations: 40,
+            max_subdivisions: 0,
+            major: &major,
+            compression: Some(Compression {
+                stress: consolidation.stress,
+                conductance: &conductance,
+                preconsolidation: Some((&reached, 100.0)),
+                held_branch: None,
+            }),
+            diffusion: None,
+        };
+        let phi: Vec<f64> = (0..cells)
+            .flat_map(|j| {
+                let total = 0.3 + 0.6 * j as f64 / cells as f64;
+                [total * 0.99, total * 0.01 * (1.0 + (j % 7) as f64 / 7.0)]
+            })
+            .collect();
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                let (r, fl) = residual_and_fluxes(&step, &phi, &phi, 1.0, None);
+                let mut solver = ColumnSolver::new(cells, n);
+                solver.set_partition(&step, true);
+                solver.assemble(&step, &phi, 1.0);
+                (
+                    r,
+                    fl,
+                    solver.diag.clone(),
+                    solver.lower.clone(),
+                    solver.upper.clone(),
+                )
+            })
+        };
+        let one = run(1);
+        for threads in [2, 3] {
+            assert!(run(threads) == one, "{threads} threads");
         }
     }
 
