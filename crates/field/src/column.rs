@@ -56,6 +56,9 @@
 //!   scaled max-norm max |G_ij|/(m_j s_i) ≤ tolerance.
 //! - *Fallbacks*: a step that fails is retried with the exact Jacobian, then subdivided into
 //!   halves (counted in [`NewtonStats`]; none occur in the tests' steady solves).
+//! - *Irreversible consolidation* ([`Compression::preconsolidation`]): each solve holds one
+//!   smooth branch of the kinked stress law per cell and checks the law itself at the end
+//!   (`ColumnSolver::solve`; docs/physics.md §9.2).
 
 use crate::kinetics::{JacobianColumns, Kinetics};
 use buffycoat_physics::consolidation::{SolidStress, StressBranch};
@@ -400,7 +403,7 @@ pub struct NewtonStats {
     /// line-search backtracks
     pub backtracks: u64,
     /// cells whose held stress branch was switched after a solve converged on the other one
-    /// (irreversible consolidation, [`ColumnSolver::solve`])
+    /// (irreversible consolidation, see `ColumnSolver::solve`)
     pub branch_switches: u64,
     /// solves whose held branches failed and that were solved again on the law itself
     pub branch_fallbacks: u64,
@@ -1041,18 +1044,7 @@ impl ColumnSolver {
                 break Ok(norm);
             }
             // the law itself at the converged state (its fluxes are the ones the update uses)
-            let law = residual(
-                p,
-                star,
-                phi,
-                dt,
-                &mut self.v,
-                &mut self.flux,
-                &mut self.resid,
-                (&mut self.sig_trial, &mut self.h_trial),
-                p.reconstruction
-                    .map(|_| (&self.bed_inc[..], &self.bed_faces[..])),
-            );
+            let law = self.residual_of(p, star, phi, dt);
             if law.max <= p.tolerance.max(norm.max) {
                 break Ok(law);
             }
@@ -1085,18 +1077,7 @@ impl ColumnSolver {
     ) -> Result<Norms, StepFailure> {
         let n = self.n;
         let frozen = self.freeze_minor.then_some(p.major);
-        let mut norm = residual(
-            p,
-            star,
-            phi,
-            dt,
-            &mut self.v,
-            &mut self.flux,
-            &mut self.resid,
-            (&mut self.sig_trial, &mut self.h_trial),
-            p.reconstruction
-                .map(|_| (&self.bed_inc[..], &self.bed_faces[..])),
-        );
+        let mut norm = self.residual_of(p, star, phi, dt);
         // the previous accepted iterate's merit (nonmonotone line search; 0: none yet)
         let mut previous_sum_sq = 0.0f64;
         let mut refresh = self.factor_dt != dt;
@@ -1187,6 +1168,23 @@ impl ColumnSolver {
             }
         }
         Ok(norm)
+    }
+
+    /// The residual, velocities and fluxes of `phi` into `self` (the current iterate's
+    /// buffers); returns its scaled norms.
+    fn residual_of(&mut self, p: &ColumnStep<'_>, star: &[f64], phi: &[f64], dt: f64) -> Norms {
+        residual(
+            p,
+            star,
+            phi,
+            dt,
+            &mut self.v,
+            &mut self.flux,
+            &mut self.resid,
+            (&mut self.sig_trial, &mut self.h_trial),
+            p.reconstruction
+                .map(|_| (&self.bed_inc[..], &self.bed_faces[..])),
+        )
     }
 
     /// The end of a converged [`ColumnSolver::solve`]: the conservative update of `phi` from
@@ -2766,6 +2764,67 @@ mod tests {
         (red, dilute)
     }
 
+    /// A consolidating column of red cells and lymphocytes with the calibrated red-cell
+    /// consolidation and the irreversible law (R = 100), all classes coupled: the fixture of
+    /// the held-branch and split-pass tests.
+    struct BedColumn {
+        kin: Kinetics,
+        stress: SolidStress,
+        accel: Vec<f64>,
+        measure: Vec<f64>,
+        conductance: Vec<f64>,
+        reached: Vec<f64>,
+        inv_scale: Vec<f64>,
+        major: Vec<bool>,
+    }
+
+    impl BedColumn {
+        /// `cells` cells of measure `measure`, face conductance `conductance`, face
+        /// accelerations `accel` (cells + 1) and preconsolidation fractions `reached`.
+        fn new(accel: Vec<f64>, measure: f64, conductance: f64, reached: Vec<f64>) -> Self {
+            use buffycoat_physics::consolidation::Consolidation;
+            let cells = reached.len();
+            let classes = vec![
+                Class::new("rbc", 5.5e-6, 1095.0, 1.09, 0.4),
+                Class::new("lymphocyte", 7.8e-6, 1075.0, 1.0, 0.002),
+            ];
+            let law = HindranceLaw::richardson_zaki(4.65, 0.99).unwrap();
+            let consolidation = Consolidation::red_cells();
+            Self {
+                kin: Kinetics::new(&classes, &Fluid::plasma_37c(), law, 0.01)
+                    .with_bed(&consolidation),
+                stress: consolidation.stress,
+                accel,
+                measure: vec![measure; cells],
+                conductance: vec![conductance; cells + 1],
+                reached,
+                inv_scale: vec![1.0 / 0.4, 1.0 / 0.004],
+                major: vec![true; classes.len()],
+            }
+        }
+
+        fn step(&self, tolerance: f64, max_iterations: usize) -> ColumnStep<'_> {
+            ColumnStep {
+                reconstruction: None,
+                kin: &self.kin,
+                accel: &self.accel,
+                measure: &self.measure,
+                inv_scale: &self.inv_scale,
+                tolerance,
+                max_iterations,
+                max_subdivisions: 0,
+                major: &self.major,
+                compression: Some(Compression {
+                    stress: self.stress,
+                    conductance: &self.conductance,
+                    preconsolidation: Some((&self.reached, 100.0)),
+                    held_branch: None,
+                }),
+                diffusion: None,
+            }
+        }
+    }
+
     /// The held stress branches of [`ColumnSolver::solve`] (added for the whole-blood tube's
     /// Newton failures at the preconsolidation kink, docs/physics.md §9.2) end on the law
     /// itself: a compacted bed at its preconsolidation fraction, loaded further (the spin
@@ -2776,21 +2835,9 @@ mod tests {
     /// residual; the stiff unloading line amplifies that ≈ 100 ×).
     #[test]
     fn newton_at_the_preconsolidation_kink_holds_a_branch_and_ends_on_the_law() {
-        use buffycoat_physics::consolidation::Consolidation;
         let cells = 60;
-        let classes = vec![
-            Class::new("rbc", 5.5e-6, 1095.0, 1.09, 0.4),
-            Class::new("lymphocyte", 7.8e-6, 1075.0, 1.0, 0.002),
-        ];
-        let n = classes.len();
-        let law = HindranceLaw::richardson_zaki(4.65, 0.99).unwrap();
-        let consolidation = Consolidation::red_cells();
-        let kin = Kinetics::new(&classes, &Fluid::plasma_37c(), law, 0.01).with_bed(&consolidation);
-        let critical = consolidation.stress.critical;
-        let measure = vec![1e-4; cells];
-        let conductance = vec![1e4; cells + 1];
-        let inv_scale = [1.0 / 0.4, 1.0 / 0.004];
-        let major = vec![true; n];
+        let n = 2;
+        let critical = SolidStress::red_cells().critical;
         // plasma over a bed whose total rises from φ_c to 0.9 towards the bottom, white cells
         // spread through it; the bed stands at its preconsolidation fraction
         let star: Vec<f64> = (0..cells)
@@ -2805,25 +2852,8 @@ mod tests {
             .collect();
         let reached: Vec<f64> = star.chunks_exact(n).map(|c| c.iter().sum()).collect();
         for (case, g) in [("spin", 1.5e4), ("brake", 1.5e3)] {
-            let accel = vec![g; cells + 1];
-            let step = ColumnStep {
-                reconstruction: None,
-                kin: &kin,
-                accel: &accel,
-                measure: &measure,
-                inv_scale: &inv_scale,
-                tolerance: 1e-10,
-                max_iterations: 60,
-                max_subdivisions: 0,
-                major: &major,
-                compression: Some(Compression {
-                    stress: consolidation.stress,
-                    conductance: &conductance,
-                    preconsolidation: Some((&reached, 100.0)),
-                    held_branch: None,
-                }),
-                diffusion: None,
-            };
+            let column = BedColumn::new(vec![g; cells + 1], 1e-4, 1e4, reached.clone());
+            let step = column.step(1e-10, 60);
             let dt = 5.0;
             let solve = |rounds: usize| {
                 let mut solver = ColumnSolver::new(cells, n);
@@ -2839,8 +2869,12 @@ mod tests {
             let scaled = |x: &[f64]| {
                 let (r, _) = residual_and_fluxes(&step, &star, x, dt, None);
                 r.chunks_exact(n)
-                    .zip(&measure)
-                    .flat_map(|(g, m)| g.iter().zip(&inv_scale).map(move |(g, s)| g.abs() * s / m))
+                    .zip(&column.measure)
+                    .flat_map(|(g, m)| {
+                        g.iter()
+                            .zip(&column.inv_scale)
+                            .map(move |(g, s)| g.abs() * s / m)
+                    })
                     .fold(0.0, f64::max)
             };
             let largest = held
@@ -2874,40 +2908,11 @@ mod tests {
     /// give bitwise the residual and the Jacobian of one thread on 2 and 3 threads.
     #[test]
     fn split_cell_passes_are_bitwise_the_sequential_ones() {
-        use buffycoat_physics::consolidation::Consolidation;
         let cells = SPLIT_CELLS + 37;
-        let classes = vec![
-            Class::new("rbc", 5.5e-6, 1095.0, 1.09, 0.4),
-            Class::new("lymphocyte", 7.8e-6, 1075.0, 1.0, 0.002),
-        ];
-        let n = classes.len();
-        let law = HindranceLaw::richardson_zaki(4.65, 0.99).unwrap();
-        let consolidation = Consolidation::red_cells();
-        let kin = Kinetics::new(&classes, &Fluid::plasma_37c(), law, 0.01).with_bed(&consolidation);
+        let n = 2;
         let accel: Vec<f64> = (0..=cells).map(|f| 1e4 + f as f64).collect();
-        let measure = vec![1e-5; cells];
-        let conductance = vec![1e5; cells + 1];
-        let reached = vec![0.0; cells];
-        let inv_scale = [2.5, 250.0];
-        let major = vec![true; n];
-        let step = ColumnStep {
-            reconstruction: None,
-            kin: &kin,
-            accel: &accel,
-            measure: &measure,
-            inv_scale: &inv_scale,
-            tolerance: 1e-10,
-            max_iterations: 40,
-            max_subdivisions: 0,
-            major: &major,
-            compression: Some(Compression {
-                stress: consolidation.stress,
-                conductance: &conductance,
-                preconsolidation: Some((&reached, 100.0)),
-                held_branch: None,
-            }),
-            diffusion: None,
-        };
+        let column = BedColumn::new(accel, 1e-5, 1e5, vec![0.0; cells]);
+        let step = column.step(1e-10, 40);
         let phi: Vec<f64> = (0..cells)
             .flat_map(|j| {
                 let total = 0.3 + 0.6 * j as f64 / cells as f64;
