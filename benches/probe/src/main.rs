@@ -11,7 +11,10 @@
 //! ```
 
 use buffycoat_channel::{Channel, ChannelConfig, ChannelFlows, ChannelGeometry, FlowProfile};
-use buffycoat_field::{Class, FieldConfig, FieldGeometry, HinderedField, HindranceLaw, Tracers};
+use buffycoat_field::{
+    Class, FieldConfig, FieldGeometry, HinderedField, HindranceLaw, Scheme, Tracers,
+};
+use buffycoat_physics::consolidation::Consolidation;
 use buffycoat_physics::fluid::Fluid;
 use buffycoat_physics::forces::ForceSet;
 use buffycoat_physics::rotor::RotorProfile;
@@ -107,6 +110,56 @@ fn field_step() -> f64 {
     checksum(phi.iter().enumerate().map(|(i, p)| p * i as f64))
 }
 
+/// The implicit field with consolidation, close to how `whole_blood_tube.toml` runs: whole
+/// blood after ACD-A (8 classes; two red-cell classes settling as aggregates of 269 cells, the
+/// preset's ESR 10 mm/h) in a 60 mm tube at 200 radial cells, 3000 rpm with a 20 s ramp, a
+/// 20 s brake and gravity, the calibrated irreversible red-cell bed, 0–600 s: settling, bed
+/// formation, compaction and the brake's unloading — the backward-Euler Newton solves of
+/// `buffycoat_field::column` (8 × 8 blocks: with consolidation every class is coupled),
+/// including the held stress branches at the preconsolidation kink (≈ 300 solves, 2 100
+/// Newton iterations, 900 factorisations).
+fn tube_implicit() -> f64 {
+    let par = Parallel::serial();
+    let rotor = RotorProfile::trapezoid(3000.0, 20.0, 580.0, 20.0).expect("rotor");
+    let law = HindranceLaw::richardson_zaki(4.65, 0.99).expect("law");
+    let mut cfg = FieldConfig::new(
+        FieldGeometry::Tube,
+        0.10,
+        0.16,
+        200,
+        rotor,
+        Fluid::plasma_37c(),
+        law,
+    );
+    cfg.gravity = Some(9.81);
+    cfg.numerics.scheme = Scheme::Implicit;
+    cfg.consolidation = Some(Consolidation::red_cells());
+    // the preset's blood after ACD-A (inlet:AC 12): two red-cell classes settling as
+    // aggregates, the white cells and platelets single
+    let dilution = 12.0 / 13.0;
+    let mut classes = vec![
+        Class::new("rbc", 5.3e-6, 1093.0, 1.09, 0.225 * dilution),
+        Class::new("rbc", 5.7e-6, 1097.0, 1.09, 0.225 * dilution),
+    ];
+    for class in &mut classes {
+        class.aggregate_cells = 269.0;
+    }
+    classes.extend(
+        blood_classes()
+            .into_iter()
+            .filter(|c| c.species != "rbc")
+            .map(|mut c| {
+                c.volume_fraction *= dilution;
+                c
+            }),
+    );
+    let mut field = HinderedField::new(cfg, classes, Tracers::none()).expect("field");
+    field.advance(0.0, 600.0, &par).expect("field");
+    let mut phi = vec![0.0; field.radial_cells() * field.classes().len()];
+    field.copy_volume_fractions(&mut phi);
+    checksum(phi.iter().enumerate().map(|(i, p)| p * i as f64))
+}
+
 /// The channel's steady state (implicit march): the leukapheresis preset's channel and flows at
 /// 60 radial × 100 along-channel cells with the 8 blood classes.
 fn channel_steady() -> f64 {
@@ -141,10 +194,11 @@ fn channel_steady() -> f64 {
 /// A named probe workload returning a checksum of its result.
 type Workload = (&'static str, fn() -> f64);
 
-const WORKLOADS: [Workload; 4] = [
+const WORKLOADS: [Workload; 5] = [
     ("overdamped_push", overdamped_push),
     ("inertial_push", inertial_push),
     ("field_step", field_step),
+    ("tube_implicit", tube_implicit),
     ("channel_steady", channel_steady),
 ];
 
