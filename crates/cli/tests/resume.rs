@@ -290,6 +290,12 @@ fn a_hindered_run_killed_and_interrupted_resumes_to_the_identical_file() {
             ("output_interval_s = 10.0", "output_interval_s = 5.0"),
             ("radial_cells = 400", "radial_cells = 80"),
             ("tracers_per_species = 200", "tracers_per_species = 50"),
+            // the coupled Newton solve (the library default; the preset sets the split one,
+            // which the test below resumes)
+            (
+                "\nminor_classes = \"split\"\n",
+                "\nminor_classes = \"coupled\"\n",
+            ),
         ],
     );
     kill_and_resume(
@@ -305,8 +311,8 @@ fn a_hindered_run_killed_and_interrupted_resumes_to_the_identical_file() {
     );
 }
 
-/// The split implicit tube (`grid.minor_classes = "split"`) promotes its minor classes to the
-/// Newton solve at t ≈ 415 s of the aggregated 4000 g hard spin (150 cells; the promotion
+/// The split implicit tube (`grid.minor_classes = "split"`, as the preset sets it) promotes its
+/// minor classes to the Newton solve at t ≈ 415 s of the aggregated 4000 g hard spin (150 cells; the promotion
 /// test in white_cells.rs); stops before and after it resume to the identical file, so the
 /// promotion flags, the sub-step state and the rescaled residual weights are in the checkpoint.
 #[test]
@@ -318,9 +324,11 @@ fn a_split_tube_stopped_after_a_promotion_resumes_to_the_identical_file() {
         "h.toml",
         &[
             ("output_interval_s = 10.0", "output_interval_s = 5.0"),
+            ("radial_cells = 400", "radial_cells = 150"),
+            // the preset's own setting, asserted present
             (
-                "radial_cells = 400",
-                "radial_cells = 150\nminor_classes = \"split\"",
+                "\nminor_classes = \"split\"\n",
+                "\nminor_classes = \"split\"\n",
             ),
             ("tracers_per_species = 200", "tracers_per_species = 20"),
             ("rpm = 3000.0", "rpm = 3782.6"),
