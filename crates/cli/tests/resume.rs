@@ -312,9 +312,10 @@ fn a_hindered_run_killed_and_interrupted_resumes_to_the_identical_file() {
 }
 
 /// The split implicit tube (`grid.minor_classes = "split"`, as the preset sets it) promotes its
-/// minor classes to the Newton solve at t ≈ 415 s of the aggregated 4000 g hard spin (150 cells; the promotion
-/// test in white_cells.rs); stops before and after it resume to the identical file, so the
-/// promotion flags, the sub-step state and the rescaled residual weights are in the checkpoint.
+/// minor classes to the Newton solve at t ≈ 415 s of the aggregated 4000 g hard spin (150
+/// cells; the promotion test in white_cells.rs); stops before and after it resume to the
+/// identical file, so the promotion flags, the sub-step state and the rescaled residual
+/// weights are in the checkpoint.
 #[test]
 fn a_split_tube_stopped_after_a_promotion_resumes_to_the_identical_file() {
     let dir = tempfile::tempdir().unwrap();
