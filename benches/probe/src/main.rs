@@ -12,7 +12,7 @@
 
 use buffycoat_channel::{Channel, ChannelConfig, ChannelFlows, ChannelGeometry, FlowProfile};
 use buffycoat_field::{
-    Class, FieldConfig, FieldGeometry, HinderedField, HindranceLaw, Scheme, Tracers,
+    Class, FieldConfig, FieldGeometry, HinderedField, HindranceLaw, MinorClasses, Scheme, Tracers,
 };
 use buffycoat_physics::blood::BloodComposition;
 use buffycoat_physics::consolidation::Consolidation;
@@ -125,6 +125,18 @@ fn field_step() -> f64 {
 /// including the held stress branches at the preconsolidation kink (≈ 300 solves, 2 100
 /// Newton iterations, 900 factorisations).
 fn tube_implicit() -> f64 {
+    tube_implicit_with(MinorClasses::Coupled)
+}
+
+/// [`tube_implicit`] with the white cells and platelets split off the Newton solve
+/// (`grid.minor_classes = "split"`, as `whole_blood_tube.toml` runs since session 11): the
+/// multirate sub-steps and the promotion of blocking minor classes (2 × 2 blocks until then).
+fn tube_implicit_split() -> f64 {
+    tube_implicit_with(MinorClasses::Split)
+}
+
+/// The consolidating tube of [`tube_implicit`] with `minor` classes.
+fn tube_implicit_with(minor: MinorClasses) -> f64 {
     let par = Parallel::serial();
     let rotor = RotorProfile::trapezoid(3000.0, 20.0, 580.0, 20.0).expect("rotor");
     let law = HindranceLaw::richardson_zaki(4.65, 0.99).expect("law");
@@ -139,6 +151,7 @@ fn tube_implicit() -> f64 {
     );
     cfg.gravity = Some(9.81);
     cfg.numerics.scheme = Scheme::Implicit;
+    cfg.numerics.implicit.minor_classes = minor;
     cfg.consolidation = Some(Consolidation::red_cells());
     // the preset's blood after ACD-A (inlet:AC 12): two red-cell classes settling as
     // aggregates (269 cells: the preset's `red_cell_aggregate_cells`, 268.6, fixed here so the
@@ -203,11 +216,12 @@ fn channel_steady() -> f64 {
 /// A named probe workload returning a checksum of its result.
 type Workload = (&'static str, fn() -> f64);
 
-const WORKLOADS: [Workload; 5] = [
+const WORKLOADS: [Workload; 6] = [
     ("overdamped_push", overdamped_push),
     ("inertial_push", inertial_push),
     ("field_step", field_step),
     ("tube_implicit", tube_implicit),
+    ("tube_implicit_split", tube_implicit_split),
     ("channel_steady", channel_steady),
 ];
 
